@@ -1,0 +1,49 @@
+// The single-process cluster state: identity derived from the LUN's name, one target port
+// group, events delivered synchronously to this process's subscribers, reservation records in
+// memory (optionally mirrored to a file so APTPL state survives a restart).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/cluster_state.h"
+
+namespace portico::cluster {
+
+class LocalClusterState final : public ClusterState {
+ public:
+  // `state_dir`: where reservation records are persisted ("" = memory only).
+  explicit LocalClusterState(std::string state_dir = {}, uint16_t target_port_group = 1);
+  ~LocalClusterState() override;
+
+  Result<LunIdentity> lun_identity(const std::string& lun_key) override;
+  std::vector<TargetPortGroupInfo> target_port_groups() override;
+  uint16_t local_target_port_group() override { return target_port_group_; }
+
+  std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, EventHandler handler) override;
+  void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) override;
+
+  void read_reservation(const std::string& lun_key, UniqueFunction<void(Result<VersionedRecord>)> done) override;
+  void write_reservation(const std::string& lun_key, uint64_t expected_version, std::string bytes,
+                         UniqueFunction<void(Status)> done) override;
+
+ private:
+  struct Subscribers;
+  class Subscription;
+
+  std::string record_path(const std::string& lun_key) const;
+
+  std::string state_dir_;
+  uint16_t target_port_group_;
+  std::mutex mutex_;
+  std::map<std::string, VersionedRecord> records_;
+  std::shared_ptr<Subscribers> subscribers_;
+};
+
+// Stable 64-bit FNV-1a hash, used to derive identities from names (must never change: it
+// defines the NAA and serial that hosts remember).
+uint64_t stable_hash64(const std::string& text, uint64_t basis = 0xcbf29ce484222325ull);
+
+}  // namespace portico::cluster

@@ -1,0 +1,13 @@
+# All dependencies come from Debian packages (see scripts/install-deps.sh).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(OpenSSL REQUIRED)
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
+pkg_check_modules(LIBISCSI REQUIRED IMPORTED_TARGET libiscsi)
+if(PORTICO_TESTS)
+  find_package(GTest REQUIRED)
+endif()

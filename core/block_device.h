@@ -1,0 +1,67 @@
+// The backend interface: an asynchronous block device. Implementations: backends/memory,
+// backends/file (io_uring), backends/rbd (librbd, completions on librbd's threads).
+//
+// Contract for every asynchronous call:
+//  - offsets and lengths are in bytes and multiples of info().block_size; the caller (the core)
+//    has already checked them against capacity_bytes();
+//  - buffers stay valid and untouched until `done` has run;
+//  - `done` runs on `executor`'s thread (a backend completing elsewhere posts it there); a
+//    synchronous backend may run it before the call returns;
+//  - `done` runs exactly once.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "core/common/unique_function.h"
+#include "core/executor.h"
+
+namespace portico {
+
+struct IoStatus {
+  int error = 0;                    // 0, or a positive errno value
+  bool miscompare = false;          // compare_and_write: the compare failed, nothing was written
+  uint64_t miscompare_offset = 0;   // byte offset of the first difference within the compare range
+
+  [[nodiscard]] bool ok() const { return error == 0 && !miscompare; }
+};
+
+using IoCallback = UniqueFunction<void(IoStatus)>;
+
+struct BlockDeviceInfo {
+  uint32_t block_size = 512;                 // logical block size in bytes
+  uint32_t physical_block_exponent = 3;      // 2^n logical blocks per physical block
+  bool thin_provisioned = true;              // discard deallocates
+  bool discard_zeroes = true;                // a deallocated block reads back as zeroes (LBPRZ)
+  bool volatile_cache = false;               // writes need a flush to be durable
+  uint32_t max_compare_and_write_bytes = 0;  // largest atomic compare-and-write, 0 = none
+  uint32_t max_transfer_bytes = 8u << 20;    // largest single read or write
+  std::string kind;                          // "memory", "file", "rbd"
+  std::string identity_seed;                 // stable name to derive NAA/serial from
+};
+
+class BlockDevice {
+ public:
+  virtual ~BlockDevice() = default;
+
+  [[nodiscard]] virtual const BlockDeviceInfo& info() const = 0;
+  // May change at run time (resize); the core raises CAPACITY DATA HAS CHANGED.
+  [[nodiscard]] virtual uint64_t capacity_bytes() const = 0;
+
+  virtual void read(Executor& executor, uint64_t offset, std::span<uint8_t> dst, IoCallback done) = 0;
+  // fua: durable before done.
+  virtual void write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
+                     IoCallback done) = 0;
+  virtual void flush(Executor& executor, IoCallback done) = 0;
+  // Deallocate; reads return zeroes afterwards when info().discard_zeroes.
+  virtual void discard(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) = 0;
+  virtual void write_zeroes(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) = 0;
+  // Atomically: if the range equals `expected`, write `replacement` over it; otherwise write
+  // nothing and report miscompare with the offset of the first differing byte. Atomic in the
+  // backend (across every gateway for a shared backend), never a core lock.
+  virtual void compare_and_write(Executor& executor, uint64_t offset, std::span<const uint8_t> expected,
+                                 std::span<const uint8_t> replacement, IoCallback done) = 0;
+};
+
+}  // namespace portico

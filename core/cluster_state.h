@@ -1,0 +1,95 @@
+// The cluster-state interface: where the state that must be identical on every gateway lives,
+// and how events reach every gateway. The core never knows whether it is clustered:
+// cluster/local keeps everything in this process; cluster/rados keeps it in RADOS objects and
+// carries events over watch/notify.
+//
+// Threading: every method is thread-safe. Event handlers run on an arbitrary thread (for the
+// local implementation: synchronously inside publish()); they must not block.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/common/unique_function.h"
+
+namespace portico {
+
+// Identity of a logical unit, the same through every port of every gateway.
+struct LunIdentity {
+  uint64_t naa = 0;    // NAA designator (SPC-4 7.7.3.6.1), 8 bytes
+  std::string serial;  // unit serial number (VPD 80h), printable ASCII
+};
+
+// SPC-4 6.37 asymmetric access states.
+enum class AluaState : uint8_t {
+  active_optimized = 0x0,
+  active_non_optimized = 0x1,
+  standby = 0x2,
+  unavailable = 0x3,
+  transitioning = 0xf,
+};
+
+struct TargetPortGroupInfo {
+  uint16_t id = 1;
+  AluaState state = AluaState::active_optimized;
+  std::vector<uint16_t> relative_port_ids;
+};
+
+// A cluster-wide event about one logical unit.
+struct LunEvent {
+  enum class Kind : uint8_t {
+    logical_unit_reset,   // every gateway aborts the LU's tasks and raises the reset UA
+    unit_attention,       // raise `asc_code/asc_qualifier` for every nexus except `origin_nexus`
+    capacity_changed,
+    reservation_changed,  // cached reservation state is stale: re-read it
+  };
+  Kind kind = Kind::unit_attention;
+  std::string origin_nexus;  // ItNexus::key() of the nexus that caused it ("" = none)
+  uint8_t asc_code = 0;
+  uint8_t asc_qualifier = 0;
+};
+
+// A reservation record as stored: opaque bytes owned by the core's reservation engine, and a
+// version that changes with every successful write (for compare-and-swap updates).
+struct VersionedRecord {
+  uint64_t version = 0;  // 0: never written
+  std::string bytes;
+};
+
+class EventSubscription {
+ public:
+  virtual ~EventSubscription() = default;  // unsubscribes; no handler call after it returns
+};
+
+class ClusterState {
+ public:
+  virtual ~ClusterState() = default;
+
+  // Identity of the logical unit named `lun_key` (stable across restarts and gateways).
+  virtual Result<LunIdentity> lun_identity(const std::string& lun_key) = 0;
+
+  // The target port groups of every gateway (REPORT TARGET PORT GROUPS), and this gateway's.
+  virtual std::vector<TargetPortGroupInfo> target_port_groups() = 0;
+  virtual uint16_t local_target_port_group() = 0;
+
+  // Events: handlers run for events published by any gateway, including this one. A handler
+  // calls `applied` once the event has taken effect here (e.g. the aborted tasks have ended);
+  // it may do so later, from any thread.
+  using EventHandler = std::function<void(const LunEvent&, UniqueFunction<void()> applied)>;
+  virtual std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, EventHandler handler) = 0;
+  // `done` runs (on any thread) once every gateway has applied the event, or failed.
+  virtual void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) = 0;
+
+  // Reservation state of a logical unit. write_reservation() succeeds only if the stored
+  // version is still `expected_version`; otherwise it fails with ErrorCode::busy and the caller
+  // re-reads and retries.
+  virtual void read_reservation(const std::string& lun_key, UniqueFunction<void(Result<VersionedRecord>)> done) = 0;
+  virtual void write_reservation(const std::string& lun_key, uint64_t expected_version, std::string bytes,
+                                 UniqueFunction<void(Status)> done) = 0;
+};
+
+}  // namespace portico

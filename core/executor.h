@@ -1,0 +1,19 @@
+// Where a completion runs. Every event loop is an Executor; a backend whose completions arrive on
+// a foreign thread (librbd) hands them back with post() so that a connection's state is only ever
+// touched by the loop that owns it.
+#pragma once
+
+#include "core/common/unique_function.h"
+
+namespace portico {
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Thread-safe: runs fn on this executor's thread, soon, never inline.
+  virtual void post(UniqueFunction<void()> fn) = 0;
+  // True when called from this executor's own thread.
+  [[nodiscard]] virtual bool in_executor_thread() const = 0;
+};
+
+}  // namespace portico

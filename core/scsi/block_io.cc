@@ -1,0 +1,130 @@
+// READ, WRITE (6/10/12/16) and SYNCHRONIZE CACHE (10/16): SBC-3 5.8-5.11, 5.24-5.27, 5.22-5.23.
+#include <algorithm>
+
+#include "core/common/big_endian.h"
+#include "core/scsi/cdb.h"
+#include "core/scsi/commands.h"
+#include "core/scsi/opcodes.h"
+
+namespace portico::scsi {
+namespace {
+
+// Byte of the TRANSFER LENGTH field, for the field pointer of an over-long transfer.
+uint16_t transfer_length_byte(uint8_t opcode) {
+  switch (opcode) {
+    case op::kRead6:
+    case op::kWrite6: return 4;
+    case op::kRead10:
+    case op::kWrite10: return 7;
+    case op::kRead12:
+    case op::kWrite12: return 6;
+    default: return 10;
+  }
+}
+
+// Checks the range against the capacity and the largest transfer; nullopt when fine.
+std::optional<SenseData> check_range(const LogicalUnit& unit, uint8_t opcode, const BlockRange& range) {
+  const uint64_t blocks = unit.block_count();
+  if (range.lba > blocks || range.blocks > blocks - range.lba) return illegal_request(asc::kLbaOutOfRange);
+  const uint64_t bytes = uint64_t{range.blocks} * unit.block_size();
+  if (bytes > unit.device().info().max_transfer_bytes) return invalid_field_in_cdb(transfer_length_byte(opcode));
+  return std::nullopt;
+}
+
+void fail_io(LogicalUnit& unit, ScsiTask& task, const IoStatus& status, bool writing) {
+  (void)status;
+  unit.fail(task, SenseData{writing ? SenseKey::medium_error : SenseKey::medium_error,
+                            writing ? asc::kWriteError : asc::kUnrecoveredReadError, std::nullopt, std::nullopt});
+}
+
+}  // namespace
+
+void handle_read(LogicalUnit& unit, ScsiTask& task) {
+  const auto cdb = task.cdb();
+  auto decoded = decode_read_write(cdb);
+  if (auto* sense = std::get_if<SenseData>(&decoded)) {
+    unit.fail(task, *sense);
+    return;
+  }
+  const auto range = std::get<BlockRange>(decoded);
+  if (auto bad = check_range(unit, cdb[0], range)) {
+    unit.fail(task, *bad);
+    return;
+  }
+  const auto bytes = static_cast<uint32_t>(range.blocks * unit.block_size());
+  if (bytes == 0) {  // SBC-3 5.10: a transfer length of zero is not an error
+    task.status = ScsiStatus::good;
+    unit.complete(task);
+    return;
+  }
+  if (task.data_in.size() < bytes) task.data_in = IoBuffer(bytes);
+  unit.device().read(*task.core.executor, range.lba * unit.block_size(), {task.data_in.data(), bytes},
+                     [&unit, &task, bytes](IoStatus status) {
+                       if (!status.ok()) {
+                         fail_io(unit, task, status, false);
+                         return;
+                       }
+                       task.status = ScsiStatus::good;
+                       task.data_in_length = bytes;
+                       unit.complete(task);
+                     });
+}
+
+void handle_write(LogicalUnit& unit, ScsiTask& task) {
+  const auto cdb = task.cdb();
+  auto decoded = decode_read_write(cdb);
+  if (auto* sense = std::get_if<SenseData>(&decoded)) {
+    unit.fail(task, *sense);
+    return;
+  }
+  const auto range = std::get<BlockRange>(decoded);
+  if (auto bad = check_range(unit, cdb[0], range)) {
+    unit.fail(task, *bad);
+    return;
+  }
+  const auto bytes = static_cast<uint32_t>(range.blocks * unit.block_size());
+  task.data_out_length_needed = bytes;
+  if (bytes == 0) {
+    task.status = ScsiStatus::good;
+    unit.complete(task);
+    return;
+  }
+  if (task.data_out.size() < bytes) {
+    // The initiator sent less than the CDB asks for (EDTL < transfer length). FCP-4 / SAM-5
+    // allow refusing it without writing anything, which never leaves a torn block behind.
+    unit.fail(task, illegal_request(asc::kInvalidFieldInInformationUnit));
+    return;
+  }
+  unit.device().write(*task.core.executor, range.lba * unit.block_size(), task.data_out.first(bytes), range.fua,
+                      [&unit, &task](IoStatus status) {
+                        if (!status.ok()) {
+                          fail_io(unit, task, status, true);
+                          return;
+                        }
+                        task.status = ScsiStatus::good;
+                        unit.complete(task);
+                      });
+}
+
+void handle_synchronize_cache(LogicalUnit& unit, ScsiTask& task) {
+  const auto cdb = task.cdb();
+  const bool sixteen = cdb[0] == op::kSynchronizeCache16;
+  const uint64_t lba = sixteen ? load_be64(cdb.data() + 2) : load_be32(cdb.data() + 2);
+  const uint64_t blocks = sixteen ? load_be32(cdb.data() + 10) : load_be16(cdb.data() + 7);
+  const uint64_t capacity = unit.block_count();
+  // SBC-3 5.22: NUMBER OF LOGICAL BLOCKS 0 means "to the end"; the range must fit.
+  if (lba > capacity || blocks > capacity - lba) {
+    unit.fail(task, illegal_request(asc::kLbaOutOfRange));
+    return;
+  }
+  unit.device().flush(*task.core.executor, [&unit, &task](IoStatus status) {
+    if (!status.ok()) {
+      fail_io(unit, task, status, true);
+      return;
+    }
+    task.status = ScsiStatus::good;
+    unit.complete(task);
+  });
+}
+
+}  // namespace portico::scsi

@@ -1,0 +1,79 @@
+// Routes a command to its handler. Commands the core does not implement get INVALID COMMAND
+// OPERATION CODE (SPC-4 4.5.6); a CDB shorter than its operation code needs is refused.
+#include <algorithm>
+#include <cstring>
+
+#include "core/scsi/cdb.h"
+#include "core/scsi/commands.h"
+#include "core/scsi/opcodes.h"
+
+namespace portico::scsi {
+
+void respond_with_data(ScsiTask& task, std::span<const uint8_t> bytes, uint32_t allocation_length) {
+  const auto length = static_cast<uint32_t>(std::min<size_t>(bytes.size(), allocation_length));
+  task.status = ScsiStatus::good;
+  task.data_in_length = length;
+  if (length == 0) return;
+  if (task.data_in.size() < length) task.data_in = IoBuffer(length);
+  std::memcpy(task.data_in.data(), bytes.data(), length);
+}
+
+void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
+  const auto cdb = task.cdb();
+  const uint8_t opcode = cdb[0];
+  if (auto bad = check_control_byte(cdb)) {
+    unit.fail(task, *bad);
+    return;
+  }
+  switch (opcode) {
+    case op::kTestUnitReady:
+      task.status = ScsiStatus::good;
+      unit.complete(task);
+      return;
+    case op::kInquiry:
+      handle_inquiry(unit, task);
+      return;
+    case op::kModeSense6:
+    case op::kModeSense10:
+      handle_mode_sense(unit, task);
+      return;
+    case op::kReadCapacity10:
+      handle_read_capacity10(unit, task);
+      return;
+    case op::kServiceActionIn16:
+      if ((cdb[1] & 0x1f) == op::kSaReadCapacity16) {
+        handle_read_capacity16(unit, task);
+        return;
+      }
+      unit.fail(task, invalid_field_in_cdb(1, 4));
+      return;
+    case op::kMaintenanceIn:
+      if ((cdb[1] & 0x1f) == op::kSaReportTargetPortGroups) {
+        handle_report_target_port_groups(unit, task);
+        return;
+      }
+      unit.fail(task, invalid_field_in_cdb(1, 4));
+      return;
+    case op::kRead6:
+    case op::kRead10:
+    case op::kRead12:
+    case op::kRead16:
+      handle_read(unit, task);
+      return;
+    case op::kWrite6:
+    case op::kWrite10:
+    case op::kWrite12:
+    case op::kWrite16:
+      handle_write(unit, task);
+      return;
+    case op::kSynchronizeCache10:
+    case op::kSynchronizeCache16:
+      handle_synchronize_cache(unit, task);
+      return;
+    default:
+      unit.fail(task, illegal_request(asc::kInvalidCommandOperationCode));
+      return;
+  }
+}
+
+}  // namespace portico::scsi

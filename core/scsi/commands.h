@@ -1,0 +1,30 @@
+// Command handlers of the core, one family per file. Each handler finishes the task through
+// LogicalUnit::complete() / fail(), synchronously or from a backend completion.
+#pragma once
+
+#include "core/scsi/logical_unit.h"
+#include "core/scsi/scsi_task.h"
+
+namespace portico::scsi {
+
+// Routes a task to its handler by operation code (command_dispatch.cc).
+void dispatch_command(LogicalUnit& unit, ScsiTask& task);
+
+// inquiry.cc
+void handle_inquiry(LogicalUnit& unit, ScsiTask& task);
+// mode_sense.cc
+void handle_mode_sense(LogicalUnit& unit, ScsiTask& task);
+// block_io.cc
+void handle_read(LogicalUnit& unit, ScsiTask& task);
+void handle_write(LogicalUnit& unit, ScsiTask& task);
+void handle_synchronize_cache(LogicalUnit& unit, ScsiTask& task);
+// capacity.cc
+void handle_read_capacity10(LogicalUnit& unit, ScsiTask& task);
+void handle_read_capacity16(LogicalUnit& unit, ScsiTask& task);
+// target_port_groups.cc
+void handle_report_target_port_groups(LogicalUnit& unit, ScsiTask& task);
+
+// Copies `bytes` to the task's data-in, truncated to the CDB's allocation length (SPC-4 4.2.5.6).
+void respond_with_data(ScsiTask& task, std::span<const uint8_t> bytes, uint32_t allocation_length);
+
+}  // namespace portico::scsi

@@ -1,0 +1,307 @@
+#include "core/scsi/logical_unit.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/scsi/commands.h"
+
+namespace portico::scsi {
+
+Result<std::shared_ptr<LogicalUnit>> LogicalUnit::create(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device,
+                                                         ClusterState& cluster) {
+  if (!device) return error(ErrorCode::invalid_argument, config.name + ": no backing device");
+  const uint32_t block_size = device->info().block_size;
+  if (block_size != 512 && block_size != 4096) {
+    return error(ErrorCode::invalid_argument, config.name + ": block size " + std::to_string(block_size) +
+                                                  " is not 512 or 4096");
+  }
+  if (device->capacity_bytes() < block_size) {
+    return error(ErrorCode::invalid_argument, config.name + ": device is smaller than one block");
+  }
+  auto identity = cluster.lun_identity(config.identity_seed.empty() ? config.name : config.identity_seed);
+  if (!identity.ok()) return error(identity.status().code(), config.name + ": " + identity.status().message());
+  if (!config.serial_override.empty()) identity->serial = config.serial_override;
+  std::shared_ptr<LogicalUnit> unit(new LogicalUnit(std::move(config), std::move(device), cluster, *identity));
+  unit->subscribe_to_events();
+  return unit;
+}
+
+LogicalUnit::LogicalUnit(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
+                         LunIdentity identity)
+    : config_(std::move(config)), device_(std::move(device)), cluster_(cluster), identity_(std::move(identity)) {
+  mode_.write_cache_enabled = device_->info().volatile_cache;
+}
+
+LogicalUnit::~LogicalUnit() { subscription_.reset(); }
+
+void LogicalUnit::subscribe_to_events() {
+  std::weak_ptr<LogicalUnit> weak = weak_from_this();
+  subscription_ = cluster_.subscribe(config_.identity_seed.empty() ? config_.name : config_.identity_seed,
+                                     [weak](const LunEvent& event, UniqueFunction<void()> applied) {
+                                       if (auto unit = weak.lock()) {
+                                         unit->on_cluster_event(event, std::move(applied));
+                                       } else {
+                                         applied();
+                                       }
+                                     });
+}
+
+ModeParameters LogicalUnit::mode() const {
+  std::lock_guard lock(mode_mutex_);
+  return mode_;
+}
+
+void LogicalUnit::set_mode(const ModeParameters& mode) {
+  std::lock_guard lock(mode_mutex_);
+  mode_ = mode;
+}
+
+void LogicalUnit::add_nexus(const std::shared_ptr<NexusState>& nexus) {
+  std::lock_guard lock(nexus_mutex_);
+  std::erase_if(nexuses_, [](const std::weak_ptr<NexusState>& n) { return n.expired(); });
+  nexuses_.push_back(nexus);
+}
+
+void LogicalUnit::remove_nexus(const NexusState* nexus) {
+  std::lock_guard lock(nexus_mutex_);
+  std::erase_if(nexuses_, [nexus](const std::weak_ptr<NexusState>& n) {
+    auto locked = n.lock();
+    return !locked || locked.get() == nexus;
+  });
+}
+
+void LogicalUnit::raise_unit_attention_for_all(Asc condition, const std::string& except_nexus_key) {
+  std::vector<std::shared_ptr<NexusState>> targets;
+  {
+    std::lock_guard lock(nexus_mutex_);
+    for (auto& weak : nexuses_) {
+      if (auto nexus = weak.lock()) targets.push_back(std::move(nexus));
+    }
+  }
+  for (auto& nexus : targets) {
+    if (!except_nexus_key.empty() && nexus->nexus().key() == except_nexus_key) continue;
+    nexus->raise_unit_attention(lun_, condition);
+  }
+}
+
+void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor, UniqueFunction<void()> done) {
+  task.core.nexus = &nexus;
+  task.core.unit = this;
+  task.core.executor = &executor;
+  task.core.done = std::move(done);
+  task.core.aborted = false;
+  task.core.aborted_by_own_nexus = false;
+  {
+    std::lock_guard lock(task_set_mutex_);
+    task.core.prev = nullptr;
+    task.core.next = task_set_head_;
+    if (task_set_head_ != nullptr) task_set_head_->core.prev = &task;
+    task_set_head_ = &task;
+  }
+  dispatch_command(*this, task);
+}
+
+void LogicalUnit::complete(ScsiTask& task) {
+  bool aborted;
+  bool silent;
+  std::vector<std::shared_ptr<AbortWaiter>> waiters;
+  {
+    std::lock_guard lock(task_set_mutex_);
+    if (task.core.prev != nullptr) {
+      task.core.prev->core.next = task.core.next;
+    } else {
+      task_set_head_ = task.core.next;
+    }
+    if (task.core.next != nullptr) task.core.next->core.prev = task.core.prev;
+    task.core.prev = task.core.next = nullptr;
+    aborted = task.core.aborted;
+    silent = task.core.aborted_by_own_nexus || !mode().task_aborted_status;
+    waiters.swap(task.core.waiters);
+  }
+  if (aborted) {
+    // SAM-5 7.1 / SPC-4 7.5.8: a task aborted by its own nexus's function ends silently; one
+    // aborted by another nexus's gets TASK ABORTED when TAS=1.
+    task.sense.clear();
+    task.data_in_length = 0;
+    if (silent) {
+      task.outcome = TaskOutcome::aborted_silently;
+    } else {
+      task.outcome = TaskOutcome::completed;
+      task.status = ScsiStatus::task_aborted;
+    }
+  }
+  auto done = std::move(task.core.done);
+  done();  // the front-end may free `task` here
+  for (auto& waiter : waiters) waiter->release();
+}
+
+void LogicalUnit::fail(ScsiTask& task, const SenseData& sense) {
+  task.status = ScsiStatus::check_condition;
+  task.sense = encode_sense(sense, mode().descriptor_sense);
+  task.data_in_length = 0;
+  complete(task);
+}
+
+void LogicalUnit::fail(ScsiTask& task, ScsiStatus status) {
+  task.status = status;
+  task.sense.clear();
+  task.data_in_length = 0;
+  complete(task);
+}
+
+void LogicalUnit::abort_matching(const std::function<bool(const ScsiTask&)>& match, const NexusState* abort_origin,
+                                 const std::shared_ptr<AbortWaiter>& waiter) {
+  std::vector<NexusState*> cleared_others;
+  const bool tas = mode().task_aborted_status;
+  {
+    std::lock_guard lock(task_set_mutex_);
+    for (ScsiTask* t = task_set_head_; t != nullptr; t = t->core.next) {
+      if (!match(*t)) continue;
+      if (!t->core.aborted) {
+        t->core.aborted = true;
+        t->core.aborted_by_own_nexus = t->core.nexus == abort_origin;
+        if (!t->core.aborted_by_own_nexus && !tas) cleared_others.push_back(t->core.nexus);
+      }
+      waiter->remaining.fetch_add(1);
+      t->core.waiters.push_back(waiter);
+    }
+  }
+  // SPC-4 7.5.8 (TAS=0): the other nexus learns of its cleared commands by a unit attention.
+  for (NexusState* nexus : cleared_others) nexus->raise_unit_attention(lun_, asc::kCommandsClearedByAnotherInitiator);
+}
+
+void LogicalUnit::abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter) {
+  abort_matching([&nexus](const ScsiTask& t) { return t.core.nexus == &nexus; }, &nexus, waiter);
+}
+
+void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint64_t referenced_tag,
+                                  Executor& executor, UniqueFunction<void(TmfResponse)> done) {
+  auto finish_after = [&executor](std::shared_ptr<AbortWaiter> waiter, UniqueFunction<void()> then) {
+    waiter->executor = &executor;
+    waiter->done = std::move(then);
+    waiter->release();
+  };
+  switch (function) {
+    case TmfFunction::abort_task: {
+      // SAM-5 7.2: abort the task with this tag from this nexus, if the LU still has it.
+      bool found = false;
+      auto waiter = std::make_shared<AbortWaiter>();
+      abort_matching(
+          [&](const ScsiTask& t) {
+            const bool match = t.core.nexus == &nexus && t.tag == referenced_tag;
+            found = found || match;
+            return match;
+          },
+          &nexus, waiter);
+      finish_after(waiter, [done = std::move(done), found]() mutable {
+        done(found ? TmfResponse::function_complete : TmfResponse::task_does_not_exist);
+      });
+      return;
+    }
+    case TmfFunction::abort_task_set: {
+      // SAM-5 7.3: every task of this nexus in this LU.
+      auto waiter = std::make_shared<AbortWaiter>();
+      abort_nexus_tasks(nexus, waiter);
+      finish_after(waiter, [done = std::move(done)]() mutable { done(TmfResponse::function_complete); });
+      return;
+    }
+    case TmfFunction::clear_task_set: {
+      // SAM-5 7.5: every task of every nexus in this LU (TST=000b: one task set).
+      auto waiter = std::make_shared<AbortWaiter>();
+      abort_matching([](const ScsiTask&) { return true; }, &nexus, waiter);
+      finish_after(waiter, [done = std::move(done)]() mutable { done(TmfResponse::function_complete); });
+      return;
+    }
+    case TmfFunction::logical_unit_reset:
+    case TmfFunction::target_warm_reset:
+    case TmfFunction::target_cold_reset: {
+      // SAM-5 7.7: a reset of the LU on every gateway that serves it; each gateway aborts its
+      // tasks and raises the reset unit attention before it acknowledges.
+      LunEvent event;
+      event.kind = LunEvent::Kind::logical_unit_reset;
+      event.origin_nexus = nexus.nexus().key();
+      auto shared_done = std::make_shared<UniqueFunction<void(TmfResponse)>>(std::move(done));
+      cluster_.publish(config_.identity_seed.empty() ? config_.name : config_.identity_seed, event,
+                       [&executor, shared_done](Status status) {
+                         executor.post([shared_done, ok = status.ok()]() {
+                           (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
+                         });
+                       });
+      return;
+    }
+    case TmfFunction::query_task: {
+      bool found = false;
+      {
+        std::lock_guard lock(task_set_mutex_);
+        for (ScsiTask* t = task_set_head_; t != nullptr; t = t->core.next) {
+          found = found || (t->core.nexus == &nexus && t->tag == referenced_tag && !t->core.aborted);
+        }
+      }
+      done(found ? TmfResponse::function_succeeded : TmfResponse::function_complete);
+      return;
+    }
+    case TmfFunction::query_task_set: {
+      bool found = false;
+      {
+        std::lock_guard lock(task_set_mutex_);
+        for (ScsiTask* t = task_set_head_; t != nullptr; t = t->core.next) {
+          found = found || (t->core.nexus == &nexus && !t->core.aborted);
+        }
+      }
+      done(found ? TmfResponse::function_succeeded : TmfResponse::function_complete);
+      return;
+    }
+    case TmfFunction::query_async_event:
+      // SAM-5 7.10: succeeded when a unit attention is pending for this nexus.
+      done(nexus.peek_unit_attention(lun_) ? TmfResponse::function_succeeded : TmfResponse::function_complete);
+      return;
+    case TmfFunction::clear_aca:
+    case TmfFunction::i_t_nexus_reset:
+      break;
+  }
+  done(TmfResponse::function_not_supported);
+}
+
+void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()> applied) {
+  switch (event.kind) {
+    case LunEvent::Kind::logical_unit_reset: {
+      auto waiter = std::make_shared<AbortWaiter>();
+      // The nexus that asked is silent-aborted; others get TASK ABORTED per TAS.
+      const std::string origin = event.origin_nexus;
+      NexusState* origin_nexus = nullptr;
+      {
+        std::lock_guard lock(nexus_mutex_);
+        for (auto& weak : nexuses_) {
+          auto n = weak.lock();
+          if (n && n->nexus().key() == origin) origin_nexus = n.get();
+        }
+      }
+      abort_matching([](const ScsiTask&) { return true; }, origin_nexus, waiter);
+      raise_unit_attention_for_all(asc::kBusDeviceResetOccurred);
+      spdlog::info("{}: logical unit reset (requested by {})", config_.name, origin.empty() ? "the cluster" : origin);
+      // Acknowledge once every aborted task has ended; AbortWaiter posts to an executor, so
+      // run the acknowledgement inline through a trivial one.
+      struct InlineExecutor final : Executor {
+        void post(UniqueFunction<void()> fn) override { fn(); }
+        [[nodiscard]] bool in_executor_thread() const override { return true; }
+      };
+      static InlineExecutor inline_executor;
+      waiter->executor = &inline_executor;
+      waiter->done = std::move(applied);
+      waiter->release();
+      return;
+    }
+    case LunEvent::Kind::unit_attention:
+      raise_unit_attention_for_all(Asc{event.asc_code, event.asc_qualifier}, event.origin_nexus);
+      break;
+    case LunEvent::Kind::capacity_changed:
+      raise_unit_attention_for_all(asc::kCapacityDataChanged);
+      break;
+    case LunEvent::Kind::reservation_changed:
+      break;
+  }
+  applied();
+}
+
+}  // namespace portico::scsi

@@ -1,0 +1,124 @@
+// A logical unit: a block device with an identity, mode parameters and a task set.
+//
+// The task set links every task the core is executing for this unit, so that task management
+// (ABORT TASK, LUN RESET, ...) can find them wherever their nexus lives. A task is linked when
+// execution starts and unlinked in complete(); an aborted task is reported (silently, or with
+// TASK ABORTED when TAS=1) only after its backend I/O has ended, and the task management
+// function that aborted it completes after that — so an aborted write never lands after the
+// function's response.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/block_device.h"
+#include "core/cluster_state.h"
+#include "core/common/result.h"
+#include "core/scsi/nexus_state.h"
+#include "core/scsi/scsi_task.h"
+#include "core/scsi/sense.h"
+#include "core/scsi/task_management.h"
+
+namespace portico::scsi {
+
+struct LogicalUnitConfig {
+  std::string name;              // for log lines: "iqn...:quickstart lun 0"
+  std::string vendor = "PORTICO";
+  std::string product = "VIRTUAL-DISK";
+  std::string revision = "0001";
+  std::string identity_seed;     // the cluster derives NAA and serial from it
+  std::string serial_override;   // replaces the derived unit serial number when not empty
+};
+
+// Mode parameters (SPC-4 7.5, SBC-3 6.4) that MODE SELECT may change.
+struct ModeParameters {
+  bool descriptor_sense = false;  // control page D_SENSE
+  bool task_aborted_status = true;  // control page TAS
+  bool write_cache_enabled = false;  // caching page WCE
+};
+
+// Runs when every task a task management function aborted has ended.
+struct AbortWaiter {
+  std::atomic<size_t> remaining{1};  // 1 = the function itself, until it has marked every task
+  Executor* executor = nullptr;
+  UniqueFunction<void()> done;
+
+  void release() {
+    if (remaining.fetch_sub(1) == 1) executor->post(std::move(done));
+  }
+};
+
+class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
+ public:
+  static Result<std::shared_ptr<LogicalUnit>> create(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device,
+                                                     ClusterState& cluster);
+  ~LogicalUnit();
+  LogicalUnit(const LogicalUnit&) = delete;
+  LogicalUnit& operator=(const LogicalUnit&) = delete;
+
+  [[nodiscard]] const LogicalUnitConfig& config() const { return config_; }
+  [[nodiscard]] const LunIdentity& identity() const { return identity_; }
+  [[nodiscard]] BlockDevice& device() const { return *device_; }
+  [[nodiscard]] ClusterState& cluster() const { return cluster_; }
+  [[nodiscard]] uint32_t block_size() const { return device_->info().block_size; }
+  [[nodiscard]] uint64_t block_count() const { return device_->capacity_bytes() / block_size(); }
+  [[nodiscard]] ModeParameters mode() const;
+  void set_mode(const ModeParameters& mode);
+
+  // The LUN this unit is reachable as (set by ScsiTarget::add_lun).
+  void set_lun(uint64_t lun) { lun_ = lun; }
+  [[nodiscard]] uint64_t lun() const { return lun_; }
+
+  // Nexuses that can see this unit (for unit attentions raised by events).
+  void add_nexus(const std::shared_ptr<NexusState>& nexus);
+  void remove_nexus(const NexusState* nexus);
+  void raise_unit_attention_for_all(Asc condition, const std::string& except_nexus_key = {});
+
+  // Starts a task (the caller has checked unit attentions): links it and runs the command.
+  void execute(ScsiTask& task, NexusState& nexus, Executor& executor, UniqueFunction<void()> done);
+  // Ends a task: unlinks it, applies an abort if one happened, runs the front-end's `done`.
+  // Called on the task's executor.
+  void complete(ScsiTask& task);
+  // Ends a task with CHECK CONDITION and `sense` (fixed or descriptor per D_SENSE).
+  void fail(ScsiTask& task, const SenseData& sense);
+  void fail(ScsiTask& task, ScsiStatus status);
+
+  // Task management for this unit (SAM-5 7). `done` runs on `executor`.
+  void task_management(NexusState& nexus, TmfFunction function, uint64_t referenced_tag, Executor& executor,
+                       UniqueFunction<void(TmfResponse)> done);
+  // Aborts every task of `nexus` (I_T NEXUS RESET); `waiter` is released per task.
+  void abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter);
+
+ private:
+  LogicalUnit(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
+              LunIdentity identity);
+  void subscribe_to_events();
+  void on_cluster_event(const LunEvent& event, UniqueFunction<void()> applied);
+  // Marks matching tasks aborted (under the task set lock) and attaches `waiter` to each.
+  // `abort_origin` is the nexus whose task management function aborts them.
+  void abort_matching(const std::function<bool(const ScsiTask&)>& match, const NexusState* abort_origin,
+                      const std::shared_ptr<AbortWaiter>& waiter);
+
+  LogicalUnitConfig config_;
+  std::shared_ptr<BlockDevice> device_;
+  ClusterState& cluster_;
+  LunIdentity identity_;
+  uint64_t lun_ = 0;
+  std::unique_ptr<EventSubscription> subscription_;
+
+  mutable std::mutex mode_mutex_;
+  ModeParameters mode_;
+
+  std::mutex task_set_mutex_;
+  ScsiTask* task_set_head_ = nullptr;
+
+  std::mutex nexus_mutex_;
+  std::vector<std::weak_ptr<NexusState>> nexuses_;
+};
+
+}  // namespace portico::scsi

@@ -1,0 +1,40 @@
+// The core's state for one I_T nexus: its identity and its pending unit attention conditions
+// per logical unit (SAM-5 5.14). Unit attentions are raised from any thread (another nexus's
+// LUN RESET, a cluster event) and consumed by the nexus's own commands, so the queue locks.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "core/scsi/it_nexus.h"
+#include "core/scsi/sense.h"
+
+namespace portico::scsi {
+
+class NexusState {
+ public:
+  explicit NexusState(ItNexus nexus) : nexus_(std::move(nexus)) {}
+
+  [[nodiscard]] const ItNexus& nexus() const { return nexus_; }
+
+  // Queues a unit attention for `lun`. SAM-5 5.14: a reset-class condition (29h) supersedes
+  // everything queued before it; duplicates are not queued twice; the queue is bounded.
+  void raise_unit_attention(uint64_t lun, Asc condition);
+  // The oldest pending condition for `lun`, removed (a command reported it) or kept (peek).
+  std::optional<Asc> take_unit_attention(uint64_t lun);
+  [[nodiscard]] std::optional<Asc> peek_unit_attention(uint64_t lun) const;
+  // Removes one specific condition (REPORT LUNS clears REPORTED LUNS DATA HAS CHANGED).
+  void clear_unit_attention(uint64_t lun, Asc condition);
+
+ private:
+  static constexpr size_t kMaxQueued = 16;
+
+  ItNexus nexus_;
+  mutable std::mutex mutex_;
+  std::map<uint64_t, std::deque<Asc>> pending_;
+};
+
+}  // namespace portico::scsi

@@ -1,0 +1,39 @@
+// SCSI operation codes handled by the core (SPC-4 / SBC-3).
+#pragma once
+
+#include <cstdint>
+
+namespace portico::scsi::op {
+
+inline constexpr uint8_t kTestUnitReady = 0x00;
+inline constexpr uint8_t kRequestSense = 0x03;
+inline constexpr uint8_t kRead6 = 0x08;
+inline constexpr uint8_t kWrite6 = 0x0a;
+inline constexpr uint8_t kInquiry = 0x12;
+inline constexpr uint8_t kModeSelect6 = 0x15;
+inline constexpr uint8_t kModeSense6 = 0x1a;
+inline constexpr uint8_t kStartStopUnit = 0x1b;
+inline constexpr uint8_t kReadCapacity10 = 0x25;
+inline constexpr uint8_t kRead10 = 0x28;
+inline constexpr uint8_t kWrite10 = 0x2a;
+inline constexpr uint8_t kWriteAndVerify10 = 0x2e;
+inline constexpr uint8_t kVerify10 = 0x2f;
+inline constexpr uint8_t kSynchronizeCache10 = 0x35;
+inline constexpr uint8_t kModeSelect10 = 0x55;
+inline constexpr uint8_t kModeSense10 = 0x5a;
+inline constexpr uint8_t kCompareAndWrite = 0x89;
+inline constexpr uint8_t kRead16 = 0x88;
+inline constexpr uint8_t kWrite16 = 0x8a;
+inline constexpr uint8_t kSynchronizeCache16 = 0x91;
+inline constexpr uint8_t kServiceActionIn16 = 0x9e;
+inline constexpr uint8_t kReportLuns = 0xa0;
+inline constexpr uint8_t kMaintenanceIn = 0xa3;
+inline constexpr uint8_t kRead12 = 0xa8;
+inline constexpr uint8_t kWrite12 = 0xaa;
+
+// SERVICE ACTION IN(16) service actions.
+inline constexpr uint8_t kSaReadCapacity16 = 0x10;
+// MAINTENANCE IN service actions.
+inline constexpr uint8_t kSaReportTargetPortGroups = 0x0a;
+
+}  // namespace portico::scsi::op

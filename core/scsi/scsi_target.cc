@@ -1,0 +1,234 @@
+// Target-level handling: which logical unit a command is for, the commands that do not need
+// one (REPORT LUNS, REQUEST SENSE, INQUIRY of a missing LUN), unit attention reporting, and
+// target-wide task management.
+#include "core/scsi/scsi_target.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "core/common/big_endian.h"
+#include "core/scsi/commands.h"
+#include "core/scsi/logical_unit.h"
+#include "core/scsi/lun_format.h"
+#include "core/scsi/nexus_state.h"
+#include "core/scsi/opcodes.h"
+
+namespace portico::scsi {
+namespace {
+
+// Nexus states kept after detach, so that a nexus that comes back (same initiator port) finds
+// its pending unit attentions; bounded so that login churn cannot grow memory.
+constexpr size_t kMaxDetachedNexuses = 1024;
+
+void finish_without_unit(ScsiTask& task, UniqueFunction<void()>& done) {
+  task.outcome = TaskOutcome::completed;
+  done();
+}
+
+void fail_without_unit(ScsiTask& task, const SenseData& sense, UniqueFunction<void()>& done) {
+  task.status = ScsiStatus::check_condition;
+  task.sense = encode_sense(sense, false);
+  task.data_in_length = 0;
+  finish_without_unit(task, done);
+}
+
+}  // namespace
+
+struct ScsiTarget::Impl {
+  std::map<uint64_t, std::shared_ptr<LogicalUnit>> units;  // fixed after configuration
+  std::mutex nexus_mutex;
+  std::map<std::string, std::shared_ptr<NexusState>> detached;
+
+  LogicalUnit* find(uint64_t lun) const {
+    auto it = units.find(lun);
+    return it == units.end() ? nullptr : it->second.get();
+  }
+
+  void report_luns(ScsiTask& task, UniqueFunction<void()>& done) const {
+    const auto cdb = task.cdb();
+    const uint8_t select_report = cdb[2];
+    const uint32_t allocation_length = load_be32(cdb.data() + 6);
+    // SPC-4 6.33: select report 00h/02h list the LUNs; 01h (well-known LUNs only): none here.
+    if (select_report > 0x02 && (select_report < 0x10 || select_report > 0x12)) {
+      fail_without_unit(task, invalid_field_in_cdb(2), done);
+      return;
+    }
+    if (allocation_length < 16) {
+      fail_without_unit(task, invalid_field_in_cdb(6), done);
+      return;
+    }
+    std::vector<uint8_t> out(8, 0);
+    if (select_report != 0x01) {
+      for (const auto& [lun, unit] : units) {
+        const auto bytes = encode_lun(lun);
+        out.insert(out.end(), bytes.begin(), bytes.end());
+      }
+    }
+    store_be32(out.data(), static_cast<uint32_t>(out.size() - 8));
+    respond_with_data(task, out, allocation_length);
+    finish_without_unit(task, done);
+  }
+
+  // SPC-4 6.29: REQUEST SENSE returns (and clears) a pending unit attention, else NO SENSE.
+  void request_sense(NexusState& nexus, ScsiTask& task, LogicalUnit* unit, UniqueFunction<void()>& done) const {
+    const auto cdb = task.cdb();
+    const bool descriptor = (cdb[1] & 0x01) != 0;
+    const uint32_t allocation_length = cdb[4];
+    SenseData sense;
+    if (unit == nullptr) {
+      sense = illegal_request(asc::kLogicalUnitNotSupported);
+    } else if (auto condition = nexus.take_unit_attention(task.lun)) {
+      sense = SenseData{SenseKey::unit_attention, *condition, std::nullopt, std::nullopt};
+    }
+    respond_with_data(task, encode_sense(sense, descriptor), allocation_length);
+    finish_without_unit(task, done);
+  }
+
+  // SPC-4 6.6.2: a LUN with no logical unit answers INQUIRY with peripheral qualifier 011b.
+  void inquiry_without_unit(ScsiTask& task, UniqueFunction<void()>& done) const {
+    const auto cdb = task.cdb();
+    if ((cdb[1] & 0x01) != 0) {
+      fail_without_unit(task, illegal_request(asc::kLogicalUnitNotSupported), done);
+      return;
+    }
+    std::vector<uint8_t> out(36, 0);
+    out[0] = 0x7f;
+    out[2] = 0x06;
+    out[3] = 0x12;
+    out[4] = 31;
+    respond_with_data(task, out, load_be16(cdb.data() + 3));
+    finish_without_unit(task, done);
+  }
+};
+
+ScsiTarget::ScsiTarget() : impl_(std::make_unique<Impl>()) {}
+ScsiTarget::~ScsiTarget() = default;
+
+void ScsiTarget::add_lun(uint64_t lun, std::shared_ptr<LogicalUnit> unit) {
+  unit->set_lun(lun);
+  impl_->units[lun] = std::move(unit);
+}
+
+std::vector<uint64_t> ScsiTarget::luns() const {
+  std::vector<uint64_t> out;
+  for (const auto& [lun, unit] : impl_->units) out.push_back(lun);
+  return out;
+}
+
+std::shared_ptr<NexusState> ScsiTarget::attach(const ItNexus& nexus) {
+  std::shared_ptr<NexusState> state;
+  {
+    std::lock_guard lock(impl_->nexus_mutex);
+    auto it = impl_->detached.find(nexus.key());
+    if (it != impl_->detached.end()) {
+      state = std::move(it->second);
+      impl_->detached.erase(it);
+    }
+  }
+  const bool fresh = !state;
+  if (fresh) state = std::make_shared<NexusState>(nexus);
+  for (const auto& [lun, unit] : impl_->units) {
+    unit->add_nexus(state);
+    // SAM-5 5.14: a new nexus first sees POWER ON, RESET, OR BUS DEVICE RESET OCCURRED.
+    if (fresh) state->raise_unit_attention(lun, asc::kPowerOnResetOccurred);
+  }
+  return state;
+}
+
+void ScsiTarget::detach(const std::shared_ptr<NexusState>& nexus) {
+  if (!nexus) return;
+  for (const auto& [lun, unit] : impl_->units) unit->remove_nexus(nexus.get());
+  std::lock_guard lock(impl_->nexus_mutex);
+  if (impl_->detached.size() >= kMaxDetachedNexuses) impl_->detached.erase(impl_->detached.begin());
+  impl_->detached[nexus->nexus().key()] = nexus;
+}
+
+void ScsiTarget::execute(NexusState& nexus, ScsiTask& task, Executor& executor, UniqueFunction<void()> done) {
+  task.outcome = TaskOutcome::completed;
+  task.status = ScsiStatus::good;
+  task.sense.clear();
+  task.data_in_length = 0;
+  task.data_out_length_needed = 0;
+  const auto cdb = task.cdb();
+  const uint8_t opcode = cdb[0];
+  LogicalUnit* unit = impl_->find(task.lun);
+
+  if (opcode == op::kReportLuns) {
+    // SAM-5 5.14: REPORT LUNS is not blocked by a unit attention and clears REPORTED LUNS DATA
+    // HAS CHANGED.
+    if (unit != nullptr) nexus.clear_unit_attention(task.lun, asc::kReportedLunsDataChanged);
+    impl_->report_luns(task, done);
+    return;
+  }
+  if (opcode == op::kRequestSense) {
+    impl_->request_sense(nexus, task, unit, done);
+    return;
+  }
+  if (unit == nullptr) {
+    if (opcode == op::kInquiry) {
+      impl_->inquiry_without_unit(task, done);
+    } else {
+      fail_without_unit(task, illegal_request(asc::kLogicalUnitNotSupported), done);
+    }
+    return;
+  }
+  if (opcode != op::kInquiry) {
+    if (auto condition = nexus.take_unit_attention(task.lun)) {
+      task.status = ScsiStatus::check_condition;
+      task.sense = encode_sense(SenseData{SenseKey::unit_attention, *condition, std::nullopt, std::nullopt},
+                                unit->mode().descriptor_sense);
+      finish_without_unit(task, done);
+      return;
+    }
+  }
+  unit->execute(task, nexus, executor, std::move(done));
+}
+
+void ScsiTarget::task_management(NexusState& nexus, TmfFunction function, uint64_t lun, uint64_t referenced_tag,
+                                 Executor& executor, UniqueFunction<void(TmfResponse)> done) {
+  const bool target_wide = function == TmfFunction::i_t_nexus_reset || function == TmfFunction::target_warm_reset ||
+                           function == TmfFunction::target_cold_reset;
+  if (!target_wide) {
+    LogicalUnit* unit = impl_->find(lun);
+    if (unit == nullptr) {
+      done(TmfResponse::lun_does_not_exist);
+      return;
+    }
+    unit->task_management(nexus, function, referenced_tag, executor, std::move(done));
+    return;
+  }
+  // Target-wide functions run per logical unit; the response waits for all of them.
+  struct Join {
+    std::atomic<size_t> remaining{1};
+    std::atomic<bool> failed{false};
+    UniqueFunction<void(TmfResponse)> done;
+    void release() {
+      if (remaining.fetch_sub(1) == 1) done(failed ? TmfResponse::function_rejected : TmfResponse::function_complete);
+    }
+  };
+  auto join = std::make_shared<Join>();
+  join->done = std::move(done);
+  for (const auto& [number, unit] : impl_->units) {
+    join->remaining.fetch_add(1);
+    if (function == TmfFunction::i_t_nexus_reset) {
+      // SAM-5 7.8: abort this nexus's tasks everywhere and report I_T NEXUS LOSS OCCURRED to it.
+      auto waiter = std::make_shared<AbortWaiter>();
+      unit->abort_nexus_tasks(nexus, waiter);
+      nexus.raise_unit_attention(number, asc::kItNexusLossOccurred);
+      waiter->executor = &executor;
+      waiter->done = [join]() { join->release(); };
+      waiter->release();
+    } else {
+      unit->task_management(nexus, TmfFunction::logical_unit_reset, 0, executor, [join](TmfResponse response) {
+        if (response != TmfResponse::function_complete) join->failed = true;
+        join->release();
+      });
+    }
+  }
+  join->release();
+}
+
+}  // namespace portico::scsi

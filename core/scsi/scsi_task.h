@@ -1,0 +1,80 @@
+// One SCSI command as a front-end hands it to the core, and the core's answer.
+//
+// The front-end owns the ScsiTask (usually as a member of its own per-command state) and keeps it
+// alive until the core has called `done`. All data-out has arrived before submission.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/common/unique_function.h"
+#include "core/executor.h"
+#include "core/io_buffer.h"
+#include "core/scsi/scsi_status.h"
+
+namespace portico::scsi {
+
+class NexusState;
+class LogicalUnit;
+class ScsiTask;
+struct AbortWaiter;
+
+// The core's bookkeeping for a task it is executing (its place in the logical unit's task set).
+// Front-ends never touch it.
+struct TaskCoreState {
+  NexusState* nexus = nullptr;
+  LogicalUnit* unit = nullptr;
+  Executor* executor = nullptr;
+  UniqueFunction<void()> done;
+  ScsiTask* prev = nullptr;  // task set links, guarded by the logical unit's task set lock
+  ScsiTask* next = nullptr;
+  bool aborted = false;
+  bool aborted_by_own_nexus = false;  // silent abort; otherwise TAS decides
+  std::vector<std::shared_ptr<AbortWaiter>> waiters;  // task management functions waiting for it
+};
+
+enum class DataDirection : uint8_t { none, from_device /* data-in */, to_device /* data-out */, bidirectional };
+
+enum class TaskAttribute : uint8_t { simple = 0, ordered = 1, head_of_queue = 2, aca = 3 };
+
+// How a task ended, for the front-end to decide what to send.
+enum class TaskOutcome : uint8_t {
+  completed,         // send status (+ data-in, + sense)
+  aborted_silently,  // aborted by a TMF of this nexus: send nothing (SAM-5 7.2)
+};
+
+class ScsiTask {
+ public:
+  // --- set by the front-end before submission ---
+  uint64_t tag = 0;  // task tag (iSCSI ITT)
+  uint64_t lun = 0;
+  TaskAttribute attribute = TaskAttribute::simple;
+  DataDirection direction = DataDirection::none;
+  std::array<uint8_t, 16> cdb_bytes{};
+  std::vector<uint8_t> extended_cdb;  // CDBs longer than 16 bytes (iSCSI AHS), else empty
+  uint32_t expected_transfer_length = 0;        // what the initiator expects to move (EDTL)
+  uint32_t expected_bidi_read_length = 0;
+  std::span<const uint8_t> data_out;            // all the data-out the initiator sent
+
+  [[nodiscard]] std::span<const uint8_t> cdb() const {
+    if (!extended_cdb.empty()) return extended_cdb;
+    return {cdb_bytes.data(), cdb_bytes.size()};
+  }
+
+  // --- set by the core before `done` ---
+  TaskOutcome outcome = TaskOutcome::completed;
+  ScsiStatus status = ScsiStatus::good;
+  std::vector<uint8_t> sense;  // sense data bytes, already encoded fixed or descriptor
+  IoBuffer data_in;            // data-in buffer (may be larger than data_in_length)
+  uint32_t data_in_length = 0; // bytes of valid data-in, <= data_in.size()
+  // Bytes of data-out the CDB asked for (e.g. WRITE transfer length x block size), so that the
+  // front-end can report a residual against the expected transfer length.
+  uint32_t data_out_length_needed = 0;
+
+  TaskCoreState core;
+};
+
+}  // namespace portico::scsi

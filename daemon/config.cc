@@ -1,0 +1,317 @@
+#include "daemon/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace portico::daemon {
+namespace {
+
+// Thrown only inside this file and turned into a Status at the boundary: keeps the many
+// validation paths readable. Configuration is never on the data path.
+struct ConfigError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string& key, const std::string& reason) {
+  throw ConfigError{key + ": " + reason};
+}
+
+void reject_unknown_keys(const YAML::Node& node, const std::string& where,
+                         std::initializer_list<const char*> known) {
+  for (const auto& item : node) {
+    auto key = item.first.as<std::string>();
+    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
+      fail(where.empty() ? key : where + "." + key, "unknown key");
+    }
+  }
+}
+
+YAML::Node require_map(const YAML::Node& node, const std::string& key) {
+  if (!node.IsMap()) fail(key, "must be a mapping");
+  return node;
+}
+
+std::string get_string(const YAML::Node& parent, const char* name, const std::string& where) {
+  const auto node = parent[name];
+  const std::string key = where + "." + name;
+  if (!node || node.IsNull()) fail(key, "is required");
+  if (!node.IsScalar()) fail(key, "must be a string");
+  auto value = node.as<std::string>();
+  if (value.empty()) fail(key, "must not be empty");
+  return value;
+}
+
+uint64_t get_unsigned(const YAML::Node& node, const std::string& key, uint64_t max) {
+  if (!node.IsScalar()) fail(key, "must be a number");
+  const auto text = node.as<std::string>();
+  if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    fail(key, "must be a non-negative whole number, got '" + text + "'");
+  }
+  if (text.size() > 19) fail(key, "is too large");
+  const uint64_t value = std::stoull(text);
+  if (value > max) fail(key, "must be at most " + std::to_string(max) + ", got " + text);
+  return value;
+}
+
+// RFC 3720 §3.2.6 / RFC 7143 §4.2.7.2: iqn.yyyy-mm.reversed-domain[:anything], eui. or naa.
+bool is_valid_iscsi_name(const std::string& name) {
+  if (name.size() > 223) return false;
+  auto allowed = [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+           c == '-' || c == '.' || c == ':';
+  };
+  if (name.rfind("iqn.", 0) == 0) {
+    if (name.size() < 12 || !std::all_of(name.begin(), name.end(), allowed)) return false;
+    // "iqn.YYYY-MM." followed by a naming authority.
+    for (size_t i : {4u, 5u, 6u, 7u, 9u, 10u}) {
+      if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+    }
+    return name[8] == '-' && name[11] == '.' && name.size() > 12;
+  }
+  auto hex_tail = [&](size_t from, std::initializer_list<size_t> lengths) {
+    const auto tail = name.substr(from);
+    return std::find(lengths.begin(), lengths.end(), tail.size()) != lengths.end() &&
+           std::all_of(tail.begin(), tail.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  };
+  if (name.rfind("eui.", 0) == 0) return hex_tail(4, {16});
+  if (name.rfind("naa.", 0) == 0) return hex_tail(4, {16, 32});
+  return false;
+}
+
+std::string get_iscsi_name(const YAML::Node& parent, const char* name, const std::string& where) {
+  auto value = get_string(parent, name, where);
+  if (!is_valid_iscsi_name(value)) {
+    fail(where + "." + name, "'" + value + "' is not a valid iSCSI name (iqn.YYYY-MM.domain[:id], lower case)");
+  }
+  return value;
+}
+
+ChapConfig parse_chap(const YAML::Node& node, const std::string& where) {
+  require_map(node, where);
+  reject_unknown_keys(node, where, {"username", "secret", "mutual_username", "mutual_secret"});
+  ChapConfig chap;
+  chap.username = get_string(node, "username", where);
+  chap.secret = get_string(node, "secret", where);
+  // RFC 7143 §12.1.3: secrets shorter than 12 bytes are refused by interoperable initiators.
+  if (chap.secret.size() < 12 || chap.secret.size() > 255) {
+    fail(where + ".secret", "must be 12 to 255 characters long");
+  }
+  const bool has_mutual_user = static_cast<bool>(node["mutual_username"]);
+  const bool has_mutual_secret = static_cast<bool>(node["mutual_secret"]);
+  if (has_mutual_user != has_mutual_secret) {
+    fail(where + (has_mutual_user ? ".mutual_secret" : ".mutual_username"),
+         "is required when the other mutual CHAP key is set");
+  }
+  if (has_mutual_user) {
+    chap.mutual_username = get_string(node, "mutual_username", where);
+    chap.mutual_secret = get_string(node, "mutual_secret", where);
+    if (chap.mutual_secret.size() < 12 || chap.mutual_secret.size() > 255) {
+      fail(where + ".mutual_secret", "must be 12 to 255 characters long");
+    }
+    if (chap.mutual_secret == chap.secret) {
+      fail(where + ".mutual_secret", "must differ from secret (RFC 7143 12.1.3)");
+    }
+  }
+  return chap;
+}
+
+LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
+  require_map(node, where);
+  reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "serial", "product"});
+  LunConfig lun;
+  if (!node["lun"]) fail(where + ".lun", "is required");
+  lun.lun = get_unsigned(node["lun"], where + ".lun", 16383);  // SAM-5 flat space addressing
+  const auto backend = get_string(node, "backend", where);
+  if (backend == "memory") {
+    lun.backend = BackendKind::memory;
+  } else if (backend == "file") {
+    lun.backend = BackendKind::file;
+  } else {
+    fail(where + ".backend", "must be 'memory' or 'file', got '" + backend + "'");
+  }
+  if (node["block_size"]) {
+    lun.block_size = static_cast<uint32_t>(get_unsigned(node["block_size"], where + ".block_size", 4096));
+    if (lun.block_size != 512 && lun.block_size != 4096) fail(where + ".block_size", "must be 512 or 4096");
+  }
+  if (lun.backend == BackendKind::file) {
+    lun.path = get_string(node, "path", where);
+    if (lun.path.front() != '/') fail(where + ".path", "must be an absolute path");
+  } else if (node["path"]) {
+    fail(where + ".path", "is only valid for the file backend");
+  }
+  if (node["size"]) {
+    const auto text = node["size"].as<std::string>();
+    auto size = parse_size(text);
+    if (!size.ok()) fail(where + ".size", size.status().message());
+    lun.size_bytes = *size;
+    if (lun.size_bytes == 0 || lun.size_bytes % lun.block_size != 0) {
+      fail(where + ".size", "must be a non-zero multiple of the block size (" + std::to_string(lun.block_size) + ")");
+    }
+  } else if (lun.backend == BackendKind::memory) {
+    fail(where + ".size", "is required for a memory LUN");
+  }
+  if (node["serial"]) {
+    lun.serial = get_string(node, "serial", where);
+    if (lun.serial.size() > 64) fail(where + ".serial", "must be at most 64 characters");
+  }
+  if (node["product"]) {
+    lun.product = get_string(node, "product", where);
+    if (lun.product.size() > 16) fail(where + ".product", "must be at most 16 characters (SPC-4 INQUIRY)");
+  }
+  return lun;
+}
+
+TargetConfig parse_target(const YAML::Node& node, const std::string& where) {
+  require_map(node, where);
+  reject_unknown_keys(node, where, {"iqn", "alias", "allowed_initiators", "chap", "luns"});
+  TargetConfig target;
+  target.iqn = get_iscsi_name(node, "iqn", where);
+  if (node["alias"]) target.alias = get_string(node, "alias", where);
+  const auto acl = node["allowed_initiators"];
+  const std::string acl_key = where + ".allowed_initiators";
+  if (!acl || (acl.IsScalar() && acl.as<std::string>() == "any")) {
+    target.any_initiator = true;
+  } else if (acl.IsSequence()) {
+    target.any_initiator = false;
+    if (acl.size() == 0) fail(acl_key, "must list at least one initiator, or be 'any'");
+    for (size_t i = 0; i < acl.size(); ++i) {
+      YAML::Node holder;
+      holder["name"] = acl[i];
+      target.allowed_initiators.push_back(get_iscsi_name(holder, "name", acl_key + "[" + std::to_string(i) + "]"));
+    }
+  } else {
+    fail(acl_key, "must be 'any' or a list of initiator names");
+  }
+  if (node["chap"]) target.chap = parse_chap(node["chap"], where + ".chap");
+  const auto luns = node["luns"];
+  if (!luns || !luns.IsSequence() || luns.size() == 0) fail(where + ".luns", "must be a non-empty list");
+  std::set<uint64_t> seen;
+  for (size_t i = 0; i < luns.size(); ++i) {
+    const auto key = where + ".luns[" + std::to_string(i) + "]";
+    auto lun = parse_lun(luns[i], key);
+    if (!seen.insert(lun.lun).second) fail(key + ".lun", "LUN " + std::to_string(lun.lun) + " is defined twice");
+    target.luns.push_back(std::move(lun));
+  }
+  return target;
+}
+
+GatewayConfig parse_gateway(const YAML::Node& node) {
+  const std::string where = "gateway";
+  require_map(node, where);
+  reject_unknown_keys(node, where,
+                      {"name", "io_threads", "portals", "nop_in_interval_s", "nop_in_timeout_s", "max_sessions",
+                       "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
+                       "max_queued_commands"});
+  GatewayConfig gw;
+  if (node["name"]) gw.name = get_string(node, "name", where);
+  if (node["io_threads"]) {
+    gw.io_threads = static_cast<unsigned>(get_unsigned(node["io_threads"], "gateway.io_threads", 64));
+    if (gw.io_threads == 0) fail("gateway.io_threads", "must be at least 1");
+  }
+  const auto portals = node["portals"];
+  if (!portals || !portals.IsSequence() || portals.size() == 0) fail("gateway.portals", "must be a non-empty list");
+  for (size_t i = 0; i < portals.size(); ++i) {
+    const auto key = "gateway.portals[" + std::to_string(i) + "]";
+    if (!portals[i].IsScalar()) fail(key, "must be \"address:port\"");
+    gw.portals.push_back(portals[i].as<std::string>());
+  }
+  auto number = [&](const char* name, auto& field, uint64_t min, uint64_t max) {
+    if (!node[name]) return;
+    const auto key = where + "." + name;
+    const auto value = get_unsigned(node[name], key, max);
+    if (value < min) fail(key, "must be at least " + std::to_string(min));
+    field = static_cast<std::remove_reference_t<decltype(field)>>(value);
+  };
+  number("nop_in_interval_s", gw.nop_in_interval_s, 0, 3600);
+  number("nop_in_timeout_s", gw.nop_in_timeout_s, 1, 3600);
+  number("max_sessions", gw.max_sessions, 1, 65535);
+  // RFC 7143 §13.12-14: 512 to 2^24-1.
+  number("max_recv_data_segment_length", gw.max_recv_data_segment_length, 512, 16777215);
+  number("max_burst_length", gw.max_burst_length, 512, 16777215);
+  number("first_burst_length", gw.first_burst_length, 512, 16777215);
+  number("max_queued_commands", gw.max_queued_commands, 1, 4096);
+  if (gw.first_burst_length > gw.max_burst_length) {
+    fail("gateway.first_burst_length", "must not exceed gateway.max_burst_length");
+  }
+  return gw;
+}
+
+Config parse_root(const YAML::Node& root) {
+  if (!root.IsMap()) throw ConfigError{"configuration: the top level must be a mapping"};
+  reject_unknown_keys(root, "", {"log", "gateway", "discovery", "targets"});
+  Config config;
+  if (root["log"]) {
+    require_map(root["log"], "log");
+    reject_unknown_keys(root["log"], "log", {"level"});
+    if (root["log"]["level"]) {
+      config.log_level = get_string(root["log"], "level", "log");
+      static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+      if (!levels.count(config.log_level)) fail("log.level", "must be one of trace, debug, info, warn, error, critical, off");
+    }
+  }
+  if (!root["gateway"]) fail("gateway", "is required");
+  config.gateway = parse_gateway(root["gateway"]);
+  if (root["discovery"]) {
+    require_map(root["discovery"], "discovery");
+    reject_unknown_keys(root["discovery"], "discovery", {"chap"});
+    if (root["discovery"]["chap"]) config.discovery_chap = parse_chap(root["discovery"]["chap"], "discovery.chap");
+  }
+  const auto targets = root["targets"];
+  if (!targets || !targets.IsSequence() || targets.size() == 0) fail("targets", "must be a non-empty list");
+  std::set<std::string> names;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const auto key = "targets[" + std::to_string(i) + "]";
+    auto target = parse_target(targets[i], key);
+    if (!names.insert(target.iqn).second) fail(key + ".iqn", "target " + target.iqn + " is defined twice");
+    config.targets.push_back(std::move(target));
+  }
+  return config;
+}
+
+}  // namespace
+
+Result<uint64_t> parse_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 19) return error(ErrorCode::invalid_argument, "'" + text + "' is not a size (e.g. 1GiB, 512MiB, 4096)");
+  const uint64_t number = std::stoull(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  uint64_t multiplier = 0;
+  static const std::pair<const char*, uint64_t> units[] = {
+      {"", 1}, {"B", 1}, {"K", 1ull << 10}, {"KiB", 1ull << 10}, {"M", 1ull << 20}, {"MiB", 1ull << 20},
+      {"G", 1ull << 30}, {"GiB", 1ull << 30}, {"T", 1ull << 40}, {"TiB", 1ull << 40}};
+  for (const auto& [name, value] : units) {
+    if (unit == name) multiplier = value;
+  }
+  if (multiplier == 0) return error(ErrorCode::invalid_argument, "unknown size unit '" + unit + "' (use B, KiB, MiB, GiB, TiB)");
+  if (number > UINT64_MAX / multiplier) return error(ErrorCode::out_of_range, "'" + text + "' is too large");
+  return number * multiplier;
+}
+
+Result<Config> parse_config(const std::string& yaml_text) {
+  try {
+    return parse_root(YAML::Load(yaml_text));
+  } catch (const ConfigError& e) {
+    return error(ErrorCode::invalid_argument, e.message);
+  } catch (const YAML::Exception& e) {
+    return error(ErrorCode::invalid_argument,
+                 "YAML syntax error at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return error(ErrorCode::not_found, path + ": cannot open configuration file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto config = parse_config(buffer.str());
+  if (!config.ok()) return error(config.status().code(), path + ": " + config.status().message());
+  return config;
+}
+
+}  // namespace portico::daemon

@@ -1,0 +1,69 @@
+// porticod's configuration: the YAML file, parsed and validated into plain structs. Every error
+// names the key it is about ("targets[0].luns[1].size: ..."), so one line tells the
+// administrator what to fix.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+
+namespace portico::daemon {
+
+struct ChapConfig {
+  std::string username;
+  std::string secret;
+  std::string mutual_username;  // empty: one-way CHAP
+  std::string mutual_secret;
+};
+
+enum class BackendKind { memory, file };
+
+struct LunConfig {
+  uint64_t lun = 0;
+  BackendKind backend = BackendKind::memory;
+  uint64_t size_bytes = 0;
+  uint32_t block_size = 512;
+  std::string path;           // file backend
+  std::string serial;         // optional override of the derived unit serial number
+  std::string product = "VIRTUAL-DISK";
+};
+
+struct TargetConfig {
+  std::string iqn;
+  std::string alias;
+  bool any_initiator = true;
+  std::vector<std::string> allowed_initiators;
+  std::optional<ChapConfig> chap;
+  std::vector<LunConfig> luns;
+};
+
+struct GatewayConfig {
+  std::string name = "porticod";
+  unsigned io_threads = 1;
+  std::vector<std::string> portals;
+  unsigned nop_in_interval_s = 15;
+  unsigned nop_in_timeout_s = 30;
+  unsigned max_sessions = 256;
+  uint32_t max_recv_data_segment_length = 262144;
+  uint32_t max_burst_length = 1048576;
+  uint32_t first_burst_length = 262144;
+  unsigned max_queued_commands = 128;  // per session: MaxCmdSN window
+};
+
+struct Config {
+  std::string log_level = "info";
+  GatewayConfig gateway;
+  std::optional<ChapConfig> discovery_chap;
+  std::vector<TargetConfig> targets;
+};
+
+Result<Config> load_config_file(const std::string& path);
+Result<Config> parse_config(const std::string& yaml_text);
+
+// "1GiB", "512MiB", "4096", "10G" → bytes. Exposed for tests.
+Result<uint64_t> parse_size(const std::string& text);
+
+}  // namespace portico::daemon

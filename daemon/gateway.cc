@@ -1,0 +1,155 @@
+#include "daemon/gateway.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <map>
+
+#include "backends/file/file_block_device.h"
+#include "backends/memory/memory_block_device.h"
+#include "cluster/local/local_cluster_state.h"
+#include "core/scsi/logical_unit.h"
+#include "core/scsi/scsi_target.h"
+#include "frontends/iscsi/server/iscsi_server.h"
+#include "runtime/loop_group.h"
+#include "runtime/socket_address.h"
+
+namespace portico::daemon {
+namespace {
+
+// How long SIGTERM waits for commands already in a backend before closing connections anyway.
+constexpr std::chrono::milliseconds kShutdownGrace{10000};
+
+Result<std::shared_ptr<BlockDevice>> open_backend(const TargetConfig& target, const LunConfig& lun) {
+  const std::string seed = target.iqn + "/lun/" + std::to_string(lun.lun);
+  switch (lun.backend) {
+    case BackendKind::memory: {
+      auto device = backends::MemoryBlockDevice::create(lun.size_bytes, lun.block_size, seed);
+      if (!device.ok()) return device.status();
+      return std::shared_ptr<BlockDevice>(std::move(*device));
+    }
+    case BackendKind::file: {
+      auto device = backends::FileBlockDevice::open(lun.path, lun.size_bytes, lun.block_size, true, lun.path);
+      if (!device.ok()) return device.status();
+      return std::shared_ptr<BlockDevice>(std::move(*device));
+    }
+  }
+  return error(ErrorCode::internal, "unknown backend");
+}
+
+class RunningGateway final : public Gateway {
+ public:
+  Status start(const Config& config) {
+    cluster_ = std::make_unique<cluster::LocalClusterState>();
+    auto loops = runtime::LoopGroup::create(config.gateway.io_threads);
+    if (!loops.ok()) return loops.status();
+    loops_ = std::move(*loops);
+
+    iscsi::IscsiServerSettings settings;
+    settings.portals = config.gateway.portals;
+    settings.nop_in_interval = std::chrono::seconds(config.gateway.nop_in_interval_s);
+    settings.nop_in_timeout = std::chrono::seconds(config.gateway.nop_in_timeout_s);
+    settings.max_sessions = config.gateway.max_sessions;
+    settings.max_queued_commands = config.gateway.max_queued_commands;
+    settings.max_recv_data_segment_length = config.gateway.max_recv_data_segment_length;
+    settings.max_burst_length = config.gateway.max_burst_length;
+    settings.first_burst_length = config.gateway.first_burst_length;
+    if (config.discovery_chap) {
+      const auto& c = *config.discovery_chap;
+      settings.discovery_chap = iscsi::ChapCredentials{c.username, c.secret, c.mutual_username, c.mutual_secret};
+    }
+    for (const auto& target : config.targets) {
+      auto scsi_target = std::make_shared<scsi::ScsiTarget>();
+      for (const auto& lun : target.luns) {
+        const std::string where = target.iqn + " lun " + std::to_string(lun.lun);
+        auto device = open_backend(target, lun);
+        if (!device.ok()) return error(device.status().code(), where + ": " + device.status().message());
+        scsi::LogicalUnitConfig unit_config;
+        unit_config.name = where;
+        unit_config.product = lun.product;
+        unit_config.identity_seed = target.iqn + "/lun/" + std::to_string(lun.lun);
+        unit_config.serial_override = lun.serial;
+        auto unit = scsi::LogicalUnit::create(unit_config, *device, *cluster_);
+        if (!unit.ok()) return error(unit.status().code(), where + ": " + unit.status().message());
+        scsi_target->add_lun(lun.lun, std::move(*unit));
+        spdlog::info("target {}: LUN {} = {} backend, {} bytes", target.iqn, lun.lun,
+                     (*device)->info().kind, (*device)->capacity_bytes());
+      }
+      iscsi::IscsiTargetSettings t;
+      t.iqn = target.iqn;
+      t.alias = target.alias;
+      t.any_initiator = target.any_initiator;
+      t.allowed_initiators = target.allowed_initiators;
+      if (target.chap) {
+        const auto& c = *target.chap;
+        t.chap = iscsi::ChapCredentials{c.username, c.secret, c.mutual_username, c.mutual_secret};
+      }
+      t.scsi_target = std::move(scsi_target);
+      settings.targets.push_back(std::move(t));
+    }
+
+    auto server = iscsi::IscsiServer::create(std::move(settings), *loops_);
+    if (!server.ok()) return server.status();
+    server_ = std::move(*server);
+    loops_->start();
+    auto started = server_->start();
+    if (!started.ok()) {
+      loops_->stop();
+      return started;
+    }
+    return {};
+  }
+
+  void stop() override {
+    if (server_) server_->stop(kShutdownGrace);
+    if (loops_) loops_->stop();
+    server_.reset();
+  }
+
+  ~RunningGateway() override { stop(); }
+
+ private:
+  std::unique_ptr<cluster::LocalClusterState> cluster_;
+  std::unique_ptr<runtime::LoopGroup> loops_;
+  std::unique_ptr<iscsi::IscsiServer> server_;
+};
+
+}  // namespace
+
+Status check_gateway(const Config& config) {
+  for (size_t i = 0; i < config.gateway.portals.size(); ++i) {
+    auto address = runtime::SocketAddress::parse(config.gateway.portals[i]);
+    if (!address.ok()) {
+      return error(ErrorCode::invalid_argument,
+                   "gateway.portals[" + std::to_string(i) + "]: " + address.status().message());
+    }
+  }
+  for (size_t t = 0; t < config.targets.size(); ++t) {
+    for (size_t l = 0; l < config.targets[t].luns.size(); ++l) {
+      const auto& lun = config.targets[t].luns[l];
+      if (lun.backend != BackendKind::file) continue;
+      const auto key = "targets[" + std::to_string(t) + "].luns[" + std::to_string(l) + "]";
+      std::error_code ec;
+      const auto parent = std::filesystem::path(lun.path).parent_path();
+      if (!std::filesystem::is_directory(parent, ec)) {
+        return error(ErrorCode::invalid_argument, key + ".path: folder " + parent.string() + " does not exist");
+      }
+      if (!std::filesystem::exists(lun.path, ec) && lun.size_bytes == 0) {
+        return error(ErrorCode::invalid_argument, key + ".size: is required because " + lun.path + " does not exist yet");
+      }
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Gateway>> Gateway::start(const Config& config) {
+  auto checked = check_gateway(config);
+  if (!checked.ok()) return checked;
+  auto gateway = std::make_unique<RunningGateway>();
+  auto started = gateway->start(config);
+  if (!started.ok()) return started;
+  return std::unique_ptr<Gateway>(std::move(gateway));
+}
+
+}  // namespace portico::daemon

@@ -1,0 +1,24 @@
+// A running gateway: event loops, backends, logical units, targets and the iSCSI server, built
+// from a validated Config and torn down in order.
+#pragma once
+
+#include <memory>
+
+#include "core/common/result.h"
+#include "daemon/config.h"
+
+namespace portico::daemon {
+
+// Checks what the YAML schema cannot: portal addresses parse, file backends' folders exist.
+// Creates nothing. Used by --check-config and before start.
+Status check_gateway(const Config& config);
+
+class Gateway {
+ public:
+  static Result<std::unique_ptr<Gateway>> start(const Config& config);
+  virtual ~Gateway() = default;
+  // Stop accepting, finish in-flight commands, close sessions, stop the loops.
+  virtual void stop() = 0;
+};
+
+}  // namespace portico::daemon

@@ -1,0 +1,153 @@
+// One iSCSI connection, and (MaxConnections is 1) the session it carries. Lives on one event loop
+// for its whole life; nothing here is touched from another thread.
+//
+// Life cycle: start() → login phase → full feature phase (normal or discovery session) →
+// logout or error → close(): the socket is shut down, pending loop operations and core tasks
+// finish, then the owner's `on_closed` destroys the object.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/scsi/scsi_target.h"
+#include "frontends/iscsi/protocol/login_state.h"
+#include "frontends/iscsi/protocol/negotiation.h"
+#include "frontends/iscsi/protocol/pdu.h"
+#include "frontends/iscsi/server/iscsi_task.h"
+#include "frontends/iscsi/server/rx_buffer.h"
+#include "frontends/iscsi/server/server_context.h"
+#include "frontends/iscsi/server/session_registry.h"
+#include "frontends/iscsi/server/tx_queue.h"
+#include "runtime/event_loop.h"
+
+namespace portico::iscsi {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ServerContext& context, runtime::EventLoop& loop, int fd, uint64_t id, std::string local_address,
+             std::string peer_address);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // `on_closed` runs on the loop once the connection is fully quiesced; it must drop the owner's
+  // reference (which destroys the connection).
+  void start(UniqueFunction<void(uint64_t)> on_closed);
+  // Ends the connection (and its session): no more PDUs are read or sent.
+  void close(const std::string& reason);
+  // Server shutdown: stop taking commands, let the core finish those it has, then close.
+  void drain();
+
+  [[nodiscard]] uint64_t id() const { return id_; }
+
+ private:
+  enum class Phase { login, full_feature, logging_out, closing };
+
+  // --- receive path (connection.cc) ---
+  void post_recv();
+  void on_recv(int result);
+  void process_rx();
+  // Handles one complete PDU; returns false when the connection must stop reading.
+  bool dispatch(const Bhs& bhs, std::span<const uint8_t> ahs, std::span<const uint8_t> data);
+
+  // --- send path (connection.cc) ---
+  void queue_pdu(OutPdu pdu);
+  // Finishes a PDU whose 48 header bytes are filled: lengths, StatSN fields, digests.
+  OutPdu make_pdu(std::span<const uint8_t, 48> header, std::span<const uint8_t> data);
+  void flush_tx();
+  void on_sent(int result);
+  void maybe_finish_close();
+
+  // --- login and text (login_flow.cc) ---
+  bool on_login_request(const Bhs& bhs, std::span<const uint8_t> data);
+  bool finish_login();
+  bool on_text_request(const Bhs& bhs, std::span<const uint8_t> data);
+  std::string send_targets_response(std::string_view which) const;
+  bool on_logout_request(const Bhs& bhs);
+
+  // --- commands (command_flow.cc) ---
+  bool on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, std::span<const uint8_t> data);
+  bool on_data_out(const Bhs& bhs, std::span<const uint8_t> data);
+  void send_r2ts(IscsiTask& task);
+  void submit_to_core(IscsiTask& task);
+  void on_core_done(IscsiTask* task);
+  void send_scsi_result(IscsiTask& task);
+  void release_task(uint32_t itt);
+
+  // --- CmdSN window, NOP, TMF, reject (session_flow.cc) ---
+  enum class CmdSnCheck { accept, drop };
+  CmdSnCheck check_cmd_sn(const Bhs& bhs);
+  void advance_window();
+  uint32_t max_cmd_sn();
+  bool on_nop_out(const Bhs& bhs, std::span<const uint8_t> data);
+  bool on_task_management(const Bhs& bhs);
+  void send_tmf_response(uint32_t itt, uint8_t response);
+  void send_reject(uint8_t reason, std::span<const uint8_t, 48> offending_header);
+  void schedule_nop_in();
+  void on_nop_timer();
+
+  ServerContext& context_;
+  runtime::EventLoop& loop_;
+  int fd_;
+  uint64_t id_;
+  std::string local_address_;
+  std::string peer_address_;
+  UniqueFunction<void(uint64_t)> on_closed_;
+
+  Phase phase_ = Phase::login;
+  bool recv_pending_ = false;
+  bool send_pending_ = false;
+  bool closed_notified_ = false;
+  bool draining_ = false;
+  std::string close_reason_;
+
+  RxBuffer rx_;
+  TxQueue tx_;
+  msghdr tx_msg_{};
+
+  // Login.
+  std::unique_ptr<LoginState> login_;
+  std::vector<uint8_t> login_pdu_data_;  // login data spanning several PDUs (C bit)
+
+  // Session (RFC 7143 §4.2.2: MaxConnections is 1, so the session lives with the connection).
+  SessionParams params_;
+  bool discovery_ = false;
+  const IscsiTargetSettings* target_ = nullptr;
+  SessionKey session_key_;
+  bool registered_ = false;
+  uint16_t tsih_ = 0;
+  uint16_t cid_ = 0;
+  std::shared_ptr<scsi::NexusState> nexus_;
+  bool header_digest_ = false;
+  bool data_digest_ = false;
+
+  // Sequence numbers (RFC 7143 §4.2.2.1, §4.2.2.2).
+  uint32_t exp_cmd_sn_ = 0;
+  uint32_t stat_sn_ = 0;
+  uint32_t advertised_max_cmd_sn_ = 0;  // never moves backwards (§4.2.2.1)
+
+  // Tasks by ITT. A task stays here until its final response is queued.
+  std::unordered_map<uint32_t, std::unique_ptr<IscsiTask>> tasks_;
+  unsigned tasks_in_core_ = 0;
+  uint32_t next_ttt_ = 1;
+
+  // Text request continuation (RFC 7143 §11.10.4).
+  std::string text_pending_response_;
+  uint32_t text_ttt_ = 0xffffffff;
+  std::vector<uint8_t> text_request_accumulated_;
+
+  // Target-initiated NOP-In (RFC 7143 §11.19).
+  runtime::EventLoop::TimerId nop_timer_ = 0;
+  uint32_t nop_ttt_outstanding_ = 0xffffffff;
+  bool activity_since_nop_ = false;
+  std::chrono::steady_clock::time_point nop_sent_at_{};
+};
+
+}  // namespace portico::iscsi

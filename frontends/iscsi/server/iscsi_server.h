@@ -1,0 +1,66 @@
+// The iSCSI front-end: listens on the gateway's portals, runs login, discovery and full-feature
+// sessions on the runtime's io_uring loops, and hands every SCSI command and task management
+// function to the core's ScsiTarget.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/scsi/scsi_target.h"
+
+namespace portico::runtime {
+class LoopGroup;
+}
+
+namespace portico::iscsi {
+
+struct ChapCredentials {
+  std::string username;
+  std::string secret;
+  std::string mutual_username;  // empty: no mutual CHAP
+  std::string mutual_secret;
+};
+
+struct IscsiTargetSettings {
+  std::string iqn;
+  std::string alias;
+  bool any_initiator = true;
+  std::vector<std::string> allowed_initiators;
+  std::optional<ChapCredentials> chap;
+  std::shared_ptr<scsi::ScsiTarget> scsi_target;
+};
+
+struct IscsiServerSettings {
+  std::vector<std::string> portals;      // "127.0.0.1:3260", "[::1]:3260"
+  uint16_t target_portal_group_tag = 1;  // RFC 7143 §13.9
+  uint16_t target_port_group_id = 1;     // ALUA group of this gateway's ports (SPC-4 7.7.3.8)
+  std::chrono::seconds nop_in_interval{15};  // 0: no target-initiated pings
+  std::chrono::seconds nop_in_timeout{30};
+  unsigned max_sessions = 256;
+  unsigned max_queued_commands = 128;  // per session: the CmdSN window
+  uint32_t max_recv_data_segment_length = 262144;
+  uint32_t max_burst_length = 1048576;
+  uint32_t first_burst_length = 262144;
+  std::optional<ChapCredentials> discovery_chap;
+  std::vector<IscsiTargetSettings> targets;
+};
+
+class IscsiServer {
+ public:
+  static Result<std::unique_ptr<IscsiServer>> create(IscsiServerSettings settings, runtime::LoopGroup& loops);
+  virtual ~IscsiServer() = default;
+
+  // Binds every portal and starts accepting. Fails (naming the portal) if one cannot be bound.
+  virtual Status start() = 0;
+
+  // Stops accepting, lets commands already in the core finish (up to `grace`), sends nothing
+  // new, closes every connection. Blocks until done. Call from a thread that is not a loop.
+  virtual void stop(std::chrono::milliseconds grace) = 0;
+};
+
+}  // namespace portico::iscsi

@@ -1,0 +1,36 @@
+#!/bin/bash
+# Installs the Debian 12 packages Portico needs to build, test and benchmark. Idempotent: asks
+# dpkg which are missing and only then runs apt-get (update once, install once).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config python3 procps
+  liburing-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libisal-dev libssl-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  libiscsi-dev libiscsi-bin   # initiator library + iscsi-ls/inq/test-cu (integration tests)
+  tgt                         # the peer target for bench/bench_vs_tgtd.sh
+  clang                       # libFuzzer targets
+  librbd-dev librados-dev     # RBD backend and RADOS cluster state (upcoming)
+  libfabric-dev               # NVMe-oF/RDMA (upcoming)
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null || { echo "install-deps: not root and no sudo; install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,142 @@
+// Shared fixtures for core tests: an in-memory block device whose completions can be held
+// back (to test aborts of I/O in flight), an inline executor, and a target with one LUN.
+#pragma once
+
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "cluster/local/local_cluster_state.h"
+#include "core/block_device.h"
+#include "core/scsi/logical_unit.h"
+#include "core/scsi/scsi_target.h"
+
+namespace portico::testing {
+
+class InlineExecutor final : public Executor {
+ public:
+  void post(UniqueFunction<void()> fn) override { fn(); }
+  [[nodiscard]] bool in_executor_thread() const override { return true; }
+};
+
+// Small honest block device: bytes in a vector; `hold` defers completions until release_all().
+class FakeBlockDevice final : public BlockDevice {
+ public:
+  explicit FakeBlockDevice(uint64_t size, uint32_t block_size = 512) : bytes_(size) {
+    info_.block_size = block_size;
+    info_.kind = "fake";
+    info_.max_compare_and_write_bytes = 1u << 20;
+  }
+  const BlockDeviceInfo& info() const override { return info_; }
+  uint64_t capacity_bytes() const override { return bytes_.size(); }
+
+  void read(Executor&, uint64_t offset, std::span<uint8_t> dst, IoCallback done) override {
+    finish([this, offset, dst]() { std::memcpy(dst.data(), bytes_.data() + offset, dst.size()); }, std::move(done));
+  }
+  void write(Executor&, uint64_t offset, std::span<const uint8_t> src, bool, IoCallback done) override {
+    finish([this, offset, src]() { std::memcpy(bytes_.data() + offset, src.data(), src.size()); }, std::move(done));
+  }
+  void flush(Executor&, IoCallback done) override { finish([]() {}, std::move(done)); }
+  void discard(Executor&, uint64_t offset, uint64_t length, IoCallback done) override {
+    finish([this, offset, length]() { std::memset(bytes_.data() + offset, 0, length); }, std::move(done));
+  }
+  void write_zeroes(Executor& e, uint64_t offset, uint64_t length, IoCallback done) override {
+    discard(e, offset, length, std::move(done));
+  }
+  void compare_and_write(Executor&, uint64_t offset, std::span<const uint8_t> expected,
+                         std::span<const uint8_t> replacement, IoCallback done) override {
+    IoStatus status;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      if (bytes_[offset + i] != expected[i]) {
+        status.miscompare = true;
+        status.miscompare_offset = i;
+        break;
+      }
+    }
+    if (!status.miscompare) std::memcpy(bytes_.data() + offset, replacement.data(), replacement.size());
+    done(status);
+  }
+
+  bool hold = false;
+  size_t held() const { return held_.size(); }
+  void release_all() {
+    auto pending = std::move(held_);
+    held_.clear();
+    for (auto& p : pending) p();
+  }
+  std::vector<uint8_t>& bytes() { return bytes_; }
+
+ private:
+  template <typename Effect>
+  void finish(Effect effect, IoCallback done) {
+    if (!hold) {
+      effect();
+      done(IoStatus{});
+      return;
+    }
+    held_.emplace_back([effect, done = std::make_shared<IoCallback>(std::move(done))]() mutable {
+      effect();
+      (*done)(IoStatus{});
+    });
+  }
+
+  BlockDeviceInfo info_;
+  std::vector<uint8_t> bytes_;
+  std::deque<std::function<void()>> held_;
+};
+
+inline scsi::ItNexus make_nexus(const std::string& initiator, const std::string& isid = "0x000000000001") {
+  scsi::ItNexus n;
+  n.initiator_name = initiator;
+  n.initiator_port_name = initiator + ",i," + isid;
+  n.target_name = "iqn.2026-11.io.portico:test";
+  n.target_port_name = "iqn.2026-11.io.portico:test,t,0x0001";
+  return n;
+}
+
+// A target with LUN 0 on a FakeBlockDevice of `blocks` 512-byte blocks.
+struct TargetFixture {
+  explicit TargetFixture(uint64_t blocks = 2048) {
+    device = std::make_shared<FakeBlockDevice>(blocks * 512);
+    scsi::LogicalUnitConfig config;
+    config.name = "test lun 0";
+    config.identity_seed = "iqn.2026-11.io.portico:test/lun/0";
+    auto created = scsi::LogicalUnit::create(config, device, cluster);
+    unit = *created;
+    target.add_lun(0, unit);
+  }
+
+  // Runs a command synchronously (or leaves it pending when the device holds completions).
+  struct Run {
+    std::unique_ptr<scsi::ScsiTask> task = std::make_unique<scsi::ScsiTask>();
+    std::shared_ptr<bool> finished = std::make_shared<bool>(false);
+  };
+  Run submit(scsi::NexusState& nexus, std::vector<uint8_t> cdb, std::vector<uint8_t> data_out = {},
+             uint64_t lun = 0, uint64_t tag = 1) {
+    Run run;
+    std::copy(cdb.begin(), cdb.end(), run.task->cdb_bytes.begin());
+    run.task->lun = lun;
+    run.task->tag = tag;
+    auto owned = std::make_shared<std::vector<uint8_t>>(std::move(data_out));
+    data_buffers.push_back(owned);
+    run.task->data_out = *owned;
+    target.execute(nexus, *run.task, executor, [finished = run.finished]() { *finished = true; });
+    return run;
+  }
+  Run run(scsi::NexusState& nexus, std::vector<uint8_t> cdb, std::vector<uint8_t> data_out = {}, uint64_t lun = 0) {
+    auto r = submit(nexus, std::move(cdb), std::move(data_out), lun);
+    return r;
+  }
+  // Clears the power-on unit attention.
+  void clear_ua(scsi::NexusState& nexus) { run(nexus, {0x00, 0, 0, 0, 0, 0}); }
+
+  cluster::LocalClusterState cluster;
+  InlineExecutor executor;
+  std::shared_ptr<FakeBlockDevice> device;
+  std::shared_ptr<scsi::LogicalUnit> unit;
+  scsi::ScsiTarget target;
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> data_buffers;
+};
+
+}  // namespace portico::testing

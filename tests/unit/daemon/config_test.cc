@@ -1,0 +1,101 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace portico::daemon {
+namespace {
+
+constexpr const char* kMinimal = R"(
+gateway:
+  portals: ["127.0.0.1:3260"]
+targets:
+  - iqn: iqn.2026-11.io.portico:quickstart
+    luns:
+      - lun: 0
+        backend: memory
+        size: 1GiB
+)";
+
+std::string error_of(const std::string& yaml) {
+  auto config = parse_config(yaml);
+  EXPECT_FALSE(config.ok()) << "expected an error for:\n" << yaml;
+  return config.ok() ? "" : config.status().message();
+}
+
+TEST(Config, QuickstartShapeParsesWithDefaults) {
+  auto config = parse_config(kMinimal);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->log_level, "info");
+  EXPECT_EQ(config->gateway.io_threads, 1u);
+  ASSERT_EQ(config->targets.size(), 1u);
+  const auto& target = config->targets[0];
+  EXPECT_TRUE(target.any_initiator);
+  EXPECT_FALSE(target.chap.has_value());
+  ASSERT_EQ(target.luns.size(), 1u);
+  EXPECT_EQ(target.luns[0].size_bytes, 1ull << 30);
+  EXPECT_EQ(target.luns[0].block_size, 512u);
+  EXPECT_EQ(target.luns[0].backend, BackendKind::memory);
+}
+
+TEST(Config, FileLunWithChapAndAcl) {
+  auto config = parse_config(R"(
+gateway: {portals: ["[::1]:3261"], io_threads: 2}
+targets:
+  - iqn: iqn.2026-11.io.portico:files
+    allowed_initiators: [iqn.2026-11.io.portico:host1]
+    chap: {username: u, secret: twelve-chars, mutual_username: t, mutual_secret: other-secret}
+    luns:
+      - {lun: 3, backend: file, path: /var/tmp/x.img, size: 64MiB, block_size: 4096}
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  const auto& target = config->targets[0];
+  EXPECT_FALSE(target.any_initiator);
+  ASSERT_EQ(target.allowed_initiators.size(), 1u);
+  ASSERT_TRUE(target.chap.has_value());
+  EXPECT_EQ(target.chap->mutual_username, "t");
+  EXPECT_EQ(target.luns[0].path, "/var/tmp/x.img");
+  EXPECT_EQ(target.luns[0].block_size, 4096u);
+  EXPECT_EQ(config->gateway.io_threads, 2u);
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 12XB}]}]
+)"), "targets[0].luns[0].size: unknown size unit 'XB' (use B, KiB, MiB, GiB, TiB)");
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: "IQN.bad", luns: [{lun: 0, backend: memory, size: 1MiB}]}]
+)").rfind("targets[0].iqn: ", 0), 0u);
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"], colour: blue}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB}]}]
+)"), "gateway.colour: unknown key");
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB}, {lun: 0, backend: memory, size: 1MiB}]}]
+)"), "targets[0].luns[1].lun: LUN 0 is defined twice");
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, chap: {username: u, secret: short}, luns: [{lun: 0, backend: memory, size: 1MiB}]}]
+)"), "targets[0].chap.secret: must be 12 to 255 characters long");
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1000}]}]
+)"), "targets[0].luns[0].size: must be a non-zero multiple of the block size (512)");
+  EXPECT_EQ(error_of("targets: []\n"), "gateway: is required");
+  EXPECT_EQ(error_of("gateway: [\n").rfind("YAML syntax error at line", 0), 0u);
+}
+
+TEST(Config, ParseSizeUnits) {
+  EXPECT_EQ(*parse_size("4096"), 4096u);
+  EXPECT_EQ(*parse_size("1GiB"), 1ull << 30);
+  EXPECT_EQ(*parse_size("512M"), 512ull << 20);
+  EXPECT_FALSE(parse_size("").ok());
+  EXPECT_FALSE(parse_size("GiB").ok());
+  EXPECT_FALSE(parse_size("99999999999999999999").ok());
+  EXPECT_FALSE(parse_size("17179869184TiB").ok());  // overflows 64 bits
+}
+
+}  // namespace
+}  // namespace portico::daemon

@@ -66,6 +66,9 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
     case op::kWrite16:
       handle_write(unit, task);
       return;
+    case op::kCompareAndWrite:
+      handle_compare_and_write(unit, task);
+      return;
     case op::kSynchronizeCache10:
     case op::kSynchronizeCache16:
       handle_synchronize_cache(unit, task);

@@ -18,6 +18,9 @@ void handle_mode_sense(LogicalUnit& unit, ScsiTask& task);
 void handle_read(LogicalUnit& unit, ScsiTask& task);
 void handle_write(LogicalUnit& unit, ScsiTask& task);
 void handle_synchronize_cache(LogicalUnit& unit, ScsiTask& task);
+// compare_and_write.cc
+void handle_compare_and_write(LogicalUnit& unit, ScsiTask& task);
+uint32_t max_compare_and_write_blocks(const LogicalUnit& unit);
 // capacity.cc
 void handle_read_capacity10(LogicalUnit& unit, ScsiTask& task);
 void handle_read_capacity16(LogicalUnit& unit, ScsiTask& task);

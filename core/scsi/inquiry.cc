@@ -106,6 +106,7 @@ std::vector<uint8_t> block_limits(const LogicalUnit& unit) {
   store_be16(out.data() + 2, 0x3c);
   const auto& info = unit.device().info();
   const uint32_t block = unit.block_size();
+  out[5] = static_cast<uint8_t>(max_compare_and_write_blocks(unit));  // MAXIMUM COMPARE AND WRITE LENGTH
   store_be16(out.data() + 6, static_cast<uint16_t>(1u << info.physical_block_exponent));  // optimal granularity
   store_be32(out.data() + 8, info.max_transfer_bytes / block);    // maximum transfer length
   store_be32(out.data() + 12, std::min<uint32_t>(info.max_transfer_bytes, 1u << 20) / block);  // optimal

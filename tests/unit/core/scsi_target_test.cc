@@ -216,3 +216,25 @@ TEST(ScsiTarget, QueryTaskFindsATaskInFlight) {
 
 }  // namespace
 }  // namespace portico::scsi
+
+namespace portico::scsi {
+namespace {
+
+TEST(CompareAndWrite, WritesWhenTheCompareMatchesAndReportsTheFirstDifferenceOtherwise) {
+  testing::TargetFixture f;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  std::vector<uint8_t> payload(1024, 0);  // compare zeroes, write 0x5a
+  std::fill(payload.begin() + 512, payload.end(), 0x5a);
+  auto first = f.run(*a, {0x89, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0}, payload);
+  EXPECT_EQ(first.task->status, ScsiStatus::good);
+  EXPECT_EQ(f.device->bytes()[3 * 512], 0x5a);
+  auto second = f.run(*a, {0x89, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0}, payload);
+  ASSERT_EQ(second.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(second.task->sense[2], 0x0e);   // MISCOMPARE
+  EXPECT_EQ(second.task->sense[0], 0xf0);   // VALID: the INFORMATION field holds the offset
+  EXPECT_EQ(load_be32(second.task->sense.data() + 3), 0u);
+}
+
+}  // namespace
+}  // namespace portico::scsi

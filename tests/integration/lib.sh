@@ -1,0 +1,107 @@
+#!/bin/bash
+# Shared helpers for Portico's integration tests: each test is a bash script that sources this
+# file, writes a YAML config, starts one porticod on a free loopback port, talks to it with
+# libiscsi's tools and stops it. Environment (set by CMakeLists.txt):
+#   PORTICOD          path of the porticod binary
+#   PORTICO_LOADGEN   path of tools/portico-loadgen
+#   PORTICO_PORT_BASE first of 10 ports reserved for this test (tests run in parallel)
+set -euo pipefail
+
+: "${PORTICOD:?PORTICOD must name the porticod binary}"
+PORTICO_PORT_BASE=${PORTICO_PORT_BASE:-23000}
+# Sanitizer builds start and serve more slowly: bounded waits scale with this.
+PORTICO_WAIT_S=${PORTICO_WAIT_S:-20}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/portico-it.XXXXXX")
+PORTICOD_PID=""
+PORT=""
+
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+# Missing tools are a failure, never a skip: a green run must mean the checks really ran.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || die "required tool '$tool' is missing (apt-get install libiscsi-bin)"
+  done
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Sets PORT to the first port of this test's range that nothing listens on.
+pick_port() {
+  local p
+  for ((p = PORTICO_PORT_BASE; p < PORTICO_PORT_BASE + 10; ++p)); do
+    if ! port_in_use "$p"; then PORT=$p; return 0; fi
+  done
+  die "no free port in $PORTICO_PORT_BASE..$((PORTICO_PORT_BASE + 9))"
+}
+
+have_ipv6_loopback() { grep -q '^0\{31\}1 .* lo$' /proc/net/if_inet6 2>/dev/null; }
+
+# memory_config FILE IQN SIZE: one memory LUN 0 on 127.0.0.1:$PORT, any initiator, no CHAP.
+memory_config() {
+  cat >"$1" <<YAML
+log:
+  level: warn
+gateway:
+  name: it-$PORT
+  portals: ["127.0.0.1:$PORT"]
+targets:
+  - iqn: $2
+    luns:
+      - lun: 0
+        backend: memory
+        size: $3
+YAML
+}
+
+on_exit() {
+  local rc=$?
+  if [[ -n "$PORTICOD_PID" ]] && kill -0 "$PORTICOD_PID" 2>/dev/null; then
+    kill -KILL "$PORTICOD_PID" 2>/dev/null || true
+    wait "$PORTICOD_PID" 2>/dev/null || true
+  fi
+  if ((rc != 0)) && [[ -s "$WORK/porticod.log" ]]; then
+    echo "---- porticod log (last 40 lines) ----" >&2
+    tail -n 40 "$WORK/porticod.log" >&2
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap on_exit EXIT
+
+# start_porticod CONFIG: starts porticod in the background and waits until $PORT accepts.
+start_porticod() {
+  "$PORTICOD" --config "$1" >"$WORK/porticod.log" 2>&1 &
+  PORTICOD_PID=$!
+  local deadline=$((SECONDS + PORTICO_WAIT_S))
+  until port_in_use "$PORT"; do
+    kill -0 "$PORTICOD_PID" 2>/dev/null || { wait "$PORTICOD_PID" || true; die "porticod exited during start-up"; }
+    ((SECONDS < deadline)) || die "porticod did not accept on 127.0.0.1:$PORT within ${PORTICO_WAIT_S}s"
+    sleep 0.1
+  done
+  log "porticod pid $PORTICOD_PID listening on 127.0.0.1:$PORT"
+}
+
+# stop_porticod: SIGTERM, then requires a clean exit (status 0) within the bounded wait.
+stop_porticod() {
+  [[ -n "$PORTICOD_PID" ]] || die "stop_porticod: porticod is not running"
+  kill -TERM "$PORTICOD_PID"
+  local deadline=$((SECONDS + PORTICO_WAIT_S))
+  while kill -0 "$PORTICOD_PID" 2>/dev/null; do
+    ((SECONDS < deadline)) || die "porticod did not exit within ${PORTICO_WAIT_S}s of SIGTERM"
+    sleep 0.1
+  done
+  local rc=0
+  wait "$PORTICOD_PID" || rc=$?
+  PORTICOD_PID=""
+  ((rc == 0)) || die "porticod exited with status $rc after SIGTERM (expected 0)"
+  log "porticod exited 0 on SIGTERM"
+}
+
+# expect_output NAME REGEX TEXT: TEXT must match the extended REGEX.
+expect_output() {
+  grep -Eq -- "$2" <<<"$3" || { echo "$3" >&2; die "$1: output does not match /$2/"; }
+}

@@ -62,6 +62,15 @@ class BlockDevice {
   // backend (across every gateway for a shared backend), never a core lock.
   virtual void compare_and_write(Executor& executor, uint64_t offset, std::span<const uint8_t> expected,
                                  std::span<const uint8_t> replacement, IoCallback done) = 0;
+
+  // Thin provisioning (SBC-4 5.7 GET LBA STATUS): whether the block at `offset` is mapped, and in
+  // run_length how many bytes from `offset` (at most `length`, at least one block) share that
+  // state. Synchronous and thread-safe. Default: a fully provisioned device, all mapped.
+  virtual bool is_allocated(uint64_t offset, uint64_t length, uint64_t& run_length) const {
+    (void)offset;
+    run_length = length;
+    return true;
+  }
 };
 
 }  // namespace portico

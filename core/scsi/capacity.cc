@@ -3,6 +3,7 @@
 
 #include "core/common/big_endian.h"
 #include "core/scsi/commands.h"
+#include "core/scsi/provisioning.h"
 
 namespace portico::scsi {
 
@@ -30,7 +31,8 @@ void handle_read_capacity16(LogicalUnit& unit, ScsiTask& task) {
   store_be64(data.data(), unit.block_count() - 1);
   store_be32(data.data() + 8, unit.block_size());
   data[13] = static_cast<uint8_t>(unit.device().info().physical_block_exponent & 0x0f);
-  // LBPME stays 0 until UNMAP / WRITE SAME with UNMAP are offered; LBPRZ follows the device.
+  // LBPME when the device is thin (UNMAP offered); LBPRZ follows the device.
+  if (offers_unmap(unit)) data[14] |= 0x80;
   if (unit.device().info().discard_zeroes) data[14] |= 0x40;
   respond_with_data(task, data, allocation_length);
   unit.complete(task);

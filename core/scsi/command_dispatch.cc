@@ -66,6 +66,30 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
     case op::kWrite16:
       handle_write(unit, task);
       return;
+    case op::kUnmap:
+      handle_unmap(unit, task);
+      return;
+    case op::kWriteSame10:
+    case op::kWriteSame16:
+      handle_write_same(unit, task);
+      return;
+    case op::kVerify10:
+    case op::kVerify12:
+    case op::kVerify16:
+      handle_verify(unit, task);
+      return;
+    case op::kWriteAndVerify10:
+    case op::kWriteAndVerify12:
+    case op::kWriteAndVerify16:
+      handle_write_and_verify(unit, task);
+      return;
+    case op::kPreFetch10:
+    case op::kPreFetch16:
+      handle_pre_fetch(unit, task);
+      return;
+    case op::kStartStopUnit:
+      handle_start_stop_unit(unit, task);
+      return;
     case op::kCompareAndWrite:
       handle_compare_and_write(unit, task);
       return;

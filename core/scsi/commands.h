@@ -21,6 +21,14 @@ void handle_synchronize_cache(LogicalUnit& unit, ScsiTask& task);
 // compare_and_write.cc
 void handle_compare_and_write(LogicalUnit& unit, ScsiTask& task);
 uint32_t max_compare_and_write_blocks(const LogicalUnit& unit);
+// unmap_write_same.cc
+void handle_unmap(LogicalUnit& unit, ScsiTask& task);
+void handle_write_same(LogicalUnit& unit, ScsiTask& task);
+// verify.cc
+void handle_verify(LogicalUnit& unit, ScsiTask& task);
+void handle_write_and_verify(LogicalUnit& unit, ScsiTask& task);
+void handle_pre_fetch(LogicalUnit& unit, ScsiTask& task);
+void handle_start_stop_unit(LogicalUnit& unit, ScsiTask& task);
 // capacity.cc
 void handle_read_capacity10(LogicalUnit& unit, ScsiTask& task);
 void handle_read_capacity16(LogicalUnit& unit, ScsiTask& task);

@@ -9,6 +9,7 @@
 #include "core/common/big_endian.h"
 #include "core/scsi/commands.h"
 #include "core/scsi/nexus_state.h"
+#include "core/scsi/provisioning.h"
 
 namespace portico::scsi {
 namespace {
@@ -110,6 +111,13 @@ std::vector<uint8_t> block_limits(const LogicalUnit& unit) {
   store_be16(out.data() + 6, static_cast<uint16_t>(1u << info.physical_block_exponent));  // optimal granularity
   store_be32(out.data() + 8, info.max_transfer_bytes / block);    // maximum transfer length
   store_be32(out.data() + 12, std::min<uint32_t>(info.max_transfer_bytes, 1u << 20) / block);  // optimal
+  out[4] = 0x01;  // WSNZ: WRITE SAME with zero blocks is refused
+  if (offers_unmap(unit)) {
+    store_be32(out.data() + 20, kMaxUnmapLbaCount);
+    store_be32(out.data() + 24, kMaxUnmapBlockDescriptors);
+    store_be32(out.data() + 28, 1);  // optimal unmap granularity
+  }
+  store_be64(out.data() + 36, kMaxWriteSameBlocks);  // maximum write same length
   return out;
 }
 
@@ -122,12 +130,16 @@ std::vector<uint8_t> block_device_characteristics() {
   return out;
 }
 
-// SBC-3 6.6.5: Logical Block Provisioning. Unmapping is not offered yet, so the provisioning
-// type is "not reported" and LBPU/LBPWS are zero, consistent with LBPME=0 in READ CAPACITY(16).
+// SBC-3 6.6.5: Logical Block Provisioning: a thin device offers UNMAP and WRITE SAME with
+// UNMAP (LBPU, LBPWS, LBPWS10), consistent with LBPME in READ CAPACITY(16).
 std::vector<uint8_t> logical_block_provisioning(const LogicalUnit& unit) {
   std::vector<uint8_t> out(8, 0);
   out[1] = 0xb2;
   store_be16(out.data() + 2, 4);
+  if (offers_unmap(unit)) {
+    out[5] |= 0xe0;  // LBPU, LBPWS, LBPWS10
+    out[6] = 0x02;   // provisioning type: thin provisioned
+  }
   if (unit.device().info().discard_zeroes) out[5] |= 0x04;  // LBPRZ
   return out;
 }

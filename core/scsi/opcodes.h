@@ -18,10 +18,17 @@ inline constexpr uint8_t kRead10 = 0x28;
 inline constexpr uint8_t kWrite10 = 0x2a;
 inline constexpr uint8_t kWriteAndVerify10 = 0x2e;
 inline constexpr uint8_t kVerify10 = 0x2f;
+inline constexpr uint8_t kPreFetch10 = 0x34;
 inline constexpr uint8_t kSynchronizeCache10 = 0x35;
+inline constexpr uint8_t kWriteSame10 = 0x41;
+inline constexpr uint8_t kUnmap = 0x42;
 inline constexpr uint8_t kModeSelect10 = 0x55;
 inline constexpr uint8_t kModeSense10 = 0x5a;
 inline constexpr uint8_t kCompareAndWrite = 0x89;
+inline constexpr uint8_t kWriteAndVerify16 = 0x8e;
+inline constexpr uint8_t kVerify16 = 0x8f;
+inline constexpr uint8_t kPreFetch16 = 0x90;
+inline constexpr uint8_t kWriteSame16 = 0x93;
 inline constexpr uint8_t kRead16 = 0x88;
 inline constexpr uint8_t kWrite16 = 0x8a;
 inline constexpr uint8_t kSynchronizeCache16 = 0x91;
@@ -30,6 +37,8 @@ inline constexpr uint8_t kReportLuns = 0xa0;
 inline constexpr uint8_t kMaintenanceIn = 0xa3;
 inline constexpr uint8_t kRead12 = 0xa8;
 inline constexpr uint8_t kWrite12 = 0xaa;
+inline constexpr uint8_t kWriteAndVerify12 = 0xae;
+inline constexpr uint8_t kVerify12 = 0xaf;
 
 // SERVICE ACTION IN(16) service actions.
 inline constexpr uint8_t kSaReadCapacity16 = 0x10;

@@ -1,0 +1,68 @@
+// UNMAP, WRITE SAME and VERIFY through the core.
+#include <gtest/gtest.h>
+
+#include "core/common/big_endian.h"
+#include "tests/unit/core/test_fixtures.h"
+
+namespace portico::scsi {
+namespace {
+
+using testing::TargetFixture;
+
+TEST(BlockCommands, WriteSameReplicatesTheBlockOverTheRange) {
+  TargetFixture f;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  std::vector<uint8_t> block(512, 0x6b);
+  auto task = f.run(*a, {0x41, 0, 0, 0, 0, 4, 0, 0, 3, 0}, block);  // LBA 4, 3 blocks
+  ASSERT_EQ(task.task->status, ScsiStatus::good);
+  EXPECT_EQ(f.device->bytes()[4 * 512 - 1], 0);
+  EXPECT_EQ(f.device->bytes()[4 * 512], 0x6b);
+  EXPECT_EQ(f.device->bytes()[7 * 512 - 1], 0x6b);
+  EXPECT_EQ(f.device->bytes()[7 * 512], 0);
+}
+
+TEST(BlockCommands, WriteSameWithZeroBlocksIsRefusedBecauseWsnzIsSet) {
+  TargetFixture f;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  auto task = f.run(*a, {0x41, 0, 0, 0, 0, 4, 0, 0, 0, 0}, std::vector<uint8_t>(512, 1));
+  EXPECT_EQ(task.task->status, ScsiStatus::check_condition);
+}
+
+TEST(BlockCommands, UnmapZeroesTheDescribedBlocksAndChecksTheRange) {
+  TargetFixture f(64);
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  std::fill(f.device->bytes().begin(), f.device->bytes().end(), 0xff);
+  std::vector<uint8_t> list(24, 0);
+  store_be16(list.data(), 22);
+  store_be16(list.data() + 2, 16);
+  store_be64(list.data() + 8, 2);
+  store_be32(list.data() + 16, 2);
+  auto ok = f.run(*a, {0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0}, list);
+  ASSERT_EQ(ok.task->status, ScsiStatus::good);
+  EXPECT_EQ(f.device->bytes()[2 * 512], 0);
+  EXPECT_EQ(f.device->bytes()[4 * 512], 0xff);
+  store_be64(list.data() + 8, 63);
+  auto beyond = f.run(*a, {0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0}, list);
+  EXPECT_EQ(beyond.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(beyond.task->sense[12], 0x21);
+}
+
+TEST(BlockCommands, VerifyWithByteCheckReportsTheFirstDifference) {
+  TargetFixture f;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  std::vector<uint8_t> data(1024, 0);
+  auto same = f.run(*a, {0x2f, 0x02, 0, 0, 0, 0, 0, 0, 2, 0}, data);
+  EXPECT_EQ(same.task->status, ScsiStatus::good);
+  data[700] = 1;
+  auto differs = f.run(*a, {0x2f, 0x02, 0, 0, 0, 0, 0, 0, 2, 0}, data);
+  ASSERT_EQ(differs.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(differs.task->sense[2], 0x0e);
+  EXPECT_EQ(load_be32(differs.task->sense.data() + 3), 700u);
+}
+
+}  // namespace
+}  // namespace portico::scsi

@@ -45,12 +45,26 @@ struct LunEvent {
     logical_unit_reset,   // every gateway aborts the LU's tasks and raises the reset UA
     unit_attention,       // raise `asc_code/asc_qualifier` for every nexus except `origin_nexus`
     capacity_changed,
-    reservation_changed,  // cached reservation state is stale: re-read it
+    reservation_changed,  // cached reservation state is stale: re-read it, then apply the lists below
   };
+  // A nexus named the way reservations name registrants: an initiator port (or device) name,
+  // and a target port name ("" = every target port).
+  struct NexusSelector {
+    std::string initiator;
+    std::string target_port;
+  };
+  struct UnitAttention {
+    NexusSelector nexus;
+    uint8_t asc_code = 0;
+    uint8_t asc_qualifier = 0;
+  };
+
   Kind kind = Kind::unit_attention;
   std::string origin_nexus;  // ItNexus::key() of the nexus that caused it ("" = none)
   uint8_t asc_code = 0;
   uint8_t asc_qualifier = 0;
+  std::vector<UnitAttention> unit_attentions;  // reservation_changed: for these nexuses only
+  std::vector<NexusSelector> abort_tasks_of;   // reservation_changed: PREEMPT AND ABORT
 };
 
 // A reservation record as stored: opaque bytes owned by the core's reservation engine, and a
@@ -86,10 +100,11 @@ class ClusterState {
 
   // Reservation state of a logical unit. write_reservation() succeeds only if the stored
   // version is still `expected_version`; otherwise it fails with ErrorCode::busy and the caller
-  // re-reads and retries.
+  // re-reads and retries. `persist_through_power_loss` (APTPL) asks that the record survive a
+  // restart of every gateway; otherwise a full restart may forget it (SPC-4 5.12.5).
   virtual void read_reservation(const std::string& lun_key, UniqueFunction<void(Result<VersionedRecord>)> done) = 0;
   virtual void write_reservation(const std::string& lun_key, uint64_t expected_version, std::string bytes,
-                                 UniqueFunction<void(Status)> done) = 0;
+                                 bool persist_through_power_loss, UniqueFunction<void(Status)> done) = 0;
 };
 
 }  // namespace portico

@@ -131,7 +131,7 @@ void LocalClusterState::read_reservation(const std::string& lun_key,
 }
 
 void LocalClusterState::write_reservation(const std::string& lun_key, uint64_t expected_version, std::string bytes,
-                                          UniqueFunction<void(Status)> done) {
+                                          bool persist_through_power_loss, UniqueFunction<void(Status)> done) {
   Status status;
   {
     std::lock_guard lock(mutex_);
@@ -139,18 +139,7 @@ void LocalClusterState::write_reservation(const std::string& lun_key, uint64_t e
     if (record.version != expected_version) {
       status = error(ErrorCode::busy, "reservation record of " + lun_key + " changed concurrently");
     } else {
-      if (!state_dir_.empty()) {
-        // Write-then-rename so that a crash never leaves a torn record.
-        const std::string path = record_path(lun_key);
-        const std::string temporary = path + ".tmp";
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.close();
-        std::error_code ec;
-        if (!out || (std::filesystem::rename(temporary, path, ec), ec)) {
-          status = error(ErrorCode::io_error, "reservation record of " + lun_key + ": cannot write " + path);
-        }
-      }
+      if (!state_dir_.empty()) status = persist(lun_key, bytes, persist_through_power_loss);
       if (status.ok()) {
         record.version = expected_version + 1;
         record.bytes = std::move(bytes);
@@ -158,6 +147,25 @@ void LocalClusterState::write_reservation(const std::string& lun_key, uint64_t e
     }
   }
   done(std::move(status));
+}
+
+Status LocalClusterState::persist(const std::string& lun_key, const std::string& bytes, bool keep) {
+  const std::string path = record_path(lun_key);
+  std::error_code ec;
+  if (!keep) {
+    std::filesystem::remove(path, ec);
+    return {};
+  }
+  // Write-then-rename so that a crash never leaves a torn record.
+  std::filesystem::create_directories(state_dir_, ec);
+  const std::string temporary = path + ".tmp";
+  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) return error(ErrorCode::io_error, "reservation record of " + lun_key + ": cannot write " + temporary);
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) return error(ErrorCode::io_error, "reservation record of " + lun_key + ": cannot rename to " + path);
+  return {};
 }
 
 }  // namespace portico::cluster

@@ -1,6 +1,7 @@
 // The single-process cluster state: identity derived from the LUN's name, one target port
 // group, events delivered synchronously to this process's subscribers, reservation records in
-// memory (optionally mirrored to a file so APTPL state survives a restart).
+// memory, mirrored to a file under `state_dir` when APTPL asks them to survive a restart (the
+// file is removed when APTPL is cleared, so a restart forgets non-APTPL state as SPC-4 says).
 #pragma once
 
 #include <map>
@@ -27,13 +28,14 @@ class LocalClusterState final : public ClusterState {
 
   void read_reservation(const std::string& lun_key, UniqueFunction<void(Result<VersionedRecord>)> done) override;
   void write_reservation(const std::string& lun_key, uint64_t expected_version, std::string bytes,
-                         UniqueFunction<void(Status)> done) override;
+                         bool persist_through_power_loss, UniqueFunction<void(Status)> done) override;
 
  private:
   struct Subscribers;
   class Subscription;
 
   std::string record_path(const std::string& lun_key) const;
+  Status persist(const std::string& lun_key, const std::string& bytes, bool keep);
 
   std::string state_dir_;
   uint16_t target_port_group_;

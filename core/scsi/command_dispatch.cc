@@ -45,6 +45,10 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
         handle_read_capacity16(unit, task);
         return;
       }
+      if ((cdb[1] & 0x1f) == op::kSaGetLbaStatus) {
+        handle_get_lba_status(unit, task);
+        return;
+      }
       unit.fail(task, invalid_field_in_cdb(1, 4));
       return;
     case op::kMaintenanceIn:
@@ -89,6 +93,18 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
       return;
     case op::kStartStopUnit:
       handle_start_stop_unit(unit, task);
+      return;
+    case op::kPersistentReserveIn:
+      handle_persistent_reserve_in(unit, task);
+      return;
+    case op::kPersistentReserveOut:
+      handle_persistent_reserve_out(unit, task);
+      return;
+    case op::kReserve6:
+    case op::kRelease6:
+    case op::kReserve10:
+    case op::kRelease10:
+      handle_spc2_reserve_release(unit, task);
       return;
     case op::kCompareAndWrite:
       handle_compare_and_write(unit, task);

@@ -29,6 +29,12 @@ void handle_verify(LogicalUnit& unit, ScsiTask& task);
 void handle_write_and_verify(LogicalUnit& unit, ScsiTask& task);
 void handle_pre_fetch(LogicalUnit& unit, ScsiTask& task);
 void handle_start_stop_unit(LogicalUnit& unit, ScsiTask& task);
+// lba_status.cc
+void handle_get_lba_status(LogicalUnit& unit, ScsiTask& task);
+// persistent_reserve.cc
+void handle_persistent_reserve_in(LogicalUnit& unit, ScsiTask& task);
+void handle_persistent_reserve_out(LogicalUnit& unit, ScsiTask& task);
+void handle_spc2_reserve_release(LogicalUnit& unit, ScsiTask& task);
 // capacity.cc
 void handle_read_capacity10(LogicalUnit& unit, ScsiTask& task);
 void handle_read_capacity16(LogicalUnit& unit, ScsiTask& task);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
 
 #include "core/scsi/commands.h"
 
@@ -24,12 +25,20 @@ Result<std::shared_ptr<LogicalUnit>> LogicalUnit::create(LogicalUnitConfig confi
   if (!config.serial_override.empty()) identity->serial = config.serial_override;
   std::shared_ptr<LogicalUnit> unit(new LogicalUnit(std::move(config), std::move(device), cluster, *identity));
   unit->subscribe_to_events();
+  // Start-up (not on an event loop): wait for the reservation state, so that the unit never
+  // serves a command before it knows the reservations.
+  std::promise<bool> loaded;
+  unit->reload_reservations([&loaded](bool ok) { loaded.set_value(ok); });
+  if (!loaded.get_future().get()) {
+    return error(ErrorCode::io_error, unit->config().name + ": cannot read its reservation state");
+  }
   return unit;
 }
 
 LogicalUnit::LogicalUnit(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
                          LunIdentity identity)
-    : config_(std::move(config)), device_(std::move(device)), cluster_(cluster), identity_(std::move(identity)) {
+    : config_(std::move(config)), device_(std::move(device)), cluster_(cluster), identity_(std::move(identity)),
+      cluster_key_(config_.identity_seed.empty() ? config_.name : config_.identity_seed) {
   mode_.write_cache_enabled = device_->info().volatile_cache;
 }
 
@@ -37,7 +46,7 @@ LogicalUnit::~LogicalUnit() { subscription_.reset(); }
 
 void LogicalUnit::subscribe_to_events() {
   std::weak_ptr<LogicalUnit> weak = weak_from_this();
-  subscription_ = cluster_.subscribe(config_.identity_seed.empty() ? config_.name : config_.identity_seed,
+  subscription_ = cluster_.subscribe(cluster_key_,
                                      [weak](const LunEvent& event, UniqueFunction<void()> applied) {
                                        if (auto unit = weak.lock()) {
                                          unit->on_cluster_event(event, std::move(applied));
@@ -98,6 +107,10 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
     task.core.next = task_set_head_;
     if (task_set_head_ != nullptr) task_set_head_->core.prev = &task;
     task_set_head_ = &task;
+  }
+  if (reservation_conflict(task, nexus)) {
+    fail(task, ScsiStatus::reservation_conflict);
+    return;
   }
   dispatch_command(*this, task);
 }
@@ -222,7 +235,7 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       event.kind = LunEvent::Kind::logical_unit_reset;
       event.origin_nexus = nexus.nexus().key();
       auto shared_done = std::make_shared<UniqueFunction<void(TmfResponse)>>(std::move(done));
-      cluster_.publish(config_.identity_seed.empty() ? config_.name : config_.identity_seed, event,
+      cluster_.publish(cluster_key_, event,
                        [&executor, shared_done](Status status) {
                          executor.post([shared_done, ok = status.ok()]() {
                            (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
@@ -299,7 +312,8 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
       raise_unit_attention_for_all(asc::kCapacityDataChanged);
       break;
     case LunEvent::Kind::reservation_changed:
-      break;
+      on_reservation_event(event, std::move(applied));
+      return;
   }
   applied();
 }

@@ -20,6 +20,7 @@
 #include "core/cluster_state.h"
 #include "core/common/result.h"
 #include "core/scsi/nexus_state.h"
+#include "core/scsi/reservations/reservation_state.h"
 #include "core/scsi/scsi_task.h"
 #include "core/scsi/sense.h"
 #include "core/scsi/task_management.h"
@@ -94,11 +95,24 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Aborts every task of `nexus` (I_T NEXUS RESET); `waiter` is released per task.
   void abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter);
 
+  // --- reservations (persistent_reserve.cc) ---
+  // The name this unit's shared state and events are kept under in the cluster.
+  [[nodiscard]] const std::string& cluster_key() const { return cluster_key_; }
+  // A copy of the cached reservation state (kept exact by the cluster's events).
+  [[nodiscard]] ReservationState reservations() const;
+  void set_reservations(ReservationState state);
+  // True when the cached state makes this command end in RESERVATION CONFLICT. Cheap when no
+  // reservation exists (no lock).
+  [[nodiscard]] bool reservation_conflict(const ScsiTask& task, const NexusState& nexus) const;
+  // Reads the reservation record from the cluster into the cache; `done(ok)` on any thread.
+  void reload_reservations(UniqueFunction<void(bool)> done);
+
  private:
   LogicalUnit(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
               LunIdentity identity);
   void subscribe_to_events();
   void on_cluster_event(const LunEvent& event, UniqueFunction<void()> applied);
+  void on_reservation_event(const LunEvent& event, UniqueFunction<void()> applied);
   // Marks matching tasks aborted (under the task set lock) and attaches `waiter` to each.
   // `abort_origin` is the nexus whose task management function aborts them.
   void abort_matching(const std::function<bool(const ScsiTask&)>& match, const NexusState* abort_origin,
@@ -108,6 +122,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   std::shared_ptr<BlockDevice> device_;
   ClusterState& cluster_;
   LunIdentity identity_;
+  std::string cluster_key_;
   uint64_t lun_ = 0;
   std::unique_ptr<EventSubscription> subscription_;
 
@@ -116,6 +131,10 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
 
   std::mutex task_set_mutex_;
   ScsiTask* task_set_head_ = nullptr;
+
+  mutable std::mutex reservation_mutex_;
+  ReservationState reservations_;
+  std::atomic<bool> reservations_restrict_{false};  // a reservation or SPC-2 holder exists
 
   std::mutex nexus_mutex_;
   std::vector<std::weak_ptr<NexusState>> nexuses_;

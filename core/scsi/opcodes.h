@@ -11,6 +11,8 @@ inline constexpr uint8_t kRead6 = 0x08;
 inline constexpr uint8_t kWrite6 = 0x0a;
 inline constexpr uint8_t kInquiry = 0x12;
 inline constexpr uint8_t kModeSelect6 = 0x15;
+inline constexpr uint8_t kReserve6 = 0x16;
+inline constexpr uint8_t kRelease6 = 0x17;
 inline constexpr uint8_t kModeSense6 = 0x1a;
 inline constexpr uint8_t kStartStopUnit = 0x1b;
 inline constexpr uint8_t kReadCapacity10 = 0x25;
@@ -23,6 +25,10 @@ inline constexpr uint8_t kSynchronizeCache10 = 0x35;
 inline constexpr uint8_t kWriteSame10 = 0x41;
 inline constexpr uint8_t kUnmap = 0x42;
 inline constexpr uint8_t kModeSelect10 = 0x55;
+inline constexpr uint8_t kReserve10 = 0x56;
+inline constexpr uint8_t kRelease10 = 0x57;
+inline constexpr uint8_t kPersistentReserveIn = 0x5e;
+inline constexpr uint8_t kPersistentReserveOut = 0x5f;
 inline constexpr uint8_t kModeSense10 = 0x5a;
 inline constexpr uint8_t kCompareAndWrite = 0x89;
 inline constexpr uint8_t kWriteAndVerify16 = 0x8e;
@@ -42,6 +48,7 @@ inline constexpr uint8_t kVerify12 = 0xaf;
 
 // SERVICE ACTION IN(16) service actions.
 inline constexpr uint8_t kSaReadCapacity16 = 0x10;
+inline constexpr uint8_t kSaGetLbaStatus = 0x12;
 // MAINTENANCE IN service actions.
 inline constexpr uint8_t kSaReportTargetPortGroups = 0x0a;
 

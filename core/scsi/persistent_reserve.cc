@@ -1,0 +1,236 @@
+// PERSISTENT RESERVE IN/OUT and SPC-2 RESERVE/RELEASE on a logical unit: the rules are the pure
+// engine's (reservations/); this file keeps the state where the cluster keeps it. A change is a
+// read-modify-write of the cluster's record guarded by its version (retried on a concurrent
+// change), then an event that every gateway applies (cache refresh, unit attentions, PREEMPT
+// AND ABORT) before the command completes.
+#include <spdlog/spdlog.h>
+
+#include <functional>
+
+#include "core/common/big_endian.h"
+#include "core/scsi/commands.h"
+#include "core/scsi/reservations/access_rules.h"
+#include "core/scsi/reservations/persistent_reserve_in.h"
+#include "core/scsi/reservations/persistent_reserve_out.h"
+
+namespace portico::scsi {
+namespace {
+
+constexpr int kMaxAttempts = 32;
+const SenseData kClusterUnavailable{SenseKey::aborted_command, asc::kLogicalUnitCommunicationFailure, std::nullopt,
+                                    std::nullopt};
+
+bool selector_matches(const LunEvent::NexusSelector& s, const ItNexus& nexus) {
+  return (s.initiator == nexus.initiator_port_name || s.initiator == nexus.initiator_name) &&
+         (s.target_port.empty() || s.target_port == nexus.target_port_name);
+}
+
+// One state change, from the first read to the command's completion.
+struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
+  LogicalUnit* unit = nullptr;
+  ScsiTask* task = nullptr;
+  std::function<PrOutOutcome(ReservationState&)> mutate;
+  int attempts = 0;
+  PrOutOutcome outcome;
+
+  void start() {
+    ++attempts;
+    unit->cluster().read_reservation(unit->cluster_key(), [self = shared_from_this()](Result<VersionedRecord> record) {
+      self->on_read(std::move(record));
+    });
+  }
+
+  void on_read(Result<VersionedRecord> record) {
+    if (!record.ok()) return finish_failed("read: " + record.status().message());
+    auto state = parse_reservation_state(record->bytes);
+    if (!state.ok()) return finish_failed(state.status().message());
+    outcome = mutate(*state);
+    if (!outcome.changed) {
+      unit->set_reservations(std::move(*state));
+      return finish();
+    }
+    const bool aptpl = state->aptpl;
+    auto bytes = serialize(*state);
+    unit->cluster().write_reservation(
+        unit->cluster_key(), record->version, std::move(bytes), aptpl,
+        [self = shared_from_this()](Status status) { self->on_written(std::move(status)); });
+  }
+
+  void on_written(Status status) {
+    if (status.code() == ErrorCode::busy && attempts < kMaxAttempts) {
+      start();  // another gateway changed it first: re-read and re-apply
+      return;
+    }
+    if (!status.ok()) return finish_failed("write: " + status.message());
+    LunEvent event;
+    event.kind = LunEvent::Kind::reservation_changed;
+    event.origin_nexus = task->core.nexus->nexus().key();
+    for (const auto& [who, condition] : outcome.unit_attentions) {
+      event.unit_attentions.push_back({{who.initiator, who.target_port}, condition.code, condition.qualifier});
+    }
+    for (const auto& who : outcome.abort) event.abort_tasks_of.push_back({who.initiator, who.target_port});
+    unit->cluster().publish(unit->cluster_key(), event, [self = shared_from_this()](Status published) {
+      if (!published.ok()) {
+        // The state is stored; a gateway that missed the event stops serving until it re-reads.
+        spdlog::warn("{}: reservation event not acknowledged by every gateway: {}", self->unit->config().name,
+                     published.message());
+      }
+      self->finish();
+    });
+  }
+
+  void finish_failed(const std::string& why) {
+    spdlog::error("{}: reservation state unavailable ({}): command refused", unit->config().name, why);
+    outcome = PrOutOutcome{};
+    outcome.status = ScsiStatus::check_condition;
+    outcome.sense = kClusterUnavailable;
+    finish();
+  }
+
+  void finish() {
+    task->core.executor->post([self = shared_from_this()]() {
+      if (self->outcome.sense) {
+        self->unit->fail(*self->task, *self->outcome.sense);
+      } else {
+        self->unit->fail(*self->task, self->outcome.status);
+      }
+    });
+  }
+};
+
+void run_update(LogicalUnit& unit, ScsiTask& task, std::function<PrOutOutcome(ReservationState&)> mutate) {
+  auto update = std::make_shared<ReservationUpdate>();
+  update->unit = &unit;
+  update->task = &task;
+  update->mutate = std::move(mutate);
+  update->start();
+}
+
+}  // namespace
+
+ReservationState LogicalUnit::reservations() const {
+  std::lock_guard lock(reservation_mutex_);
+  return reservations_;
+}
+
+void LogicalUnit::set_reservations(ReservationState state) {
+  std::lock_guard lock(reservation_mutex_);
+  reservations_restrict_ = state.reservation.has_value() || !state.spc2_holder.empty() || !state.registrants.empty();
+  reservations_ = std::move(state);
+}
+
+bool LogicalUnit::reservation_conflict(const ScsiTask& task, const NexusState& nexus) const {
+  if (!reservations_restrict_.load(std::memory_order_acquire)) {
+    return false;
+  }
+  std::lock_guard lock(reservation_mutex_);
+  return scsi::reservation_conflict(reservations_, nexus.nexus(), task.cdb());
+}
+
+void LogicalUnit::reload_reservations(UniqueFunction<void(bool)> done) {
+  std::weak_ptr<LogicalUnit> weak = weak_from_this();
+  cluster_.read_reservation(cluster_key_, [weak, done = std::move(done)](Result<VersionedRecord> record) mutable {
+    auto unit = weak.lock();
+    if (!unit || !record.ok()) return done(false);
+    auto state = parse_reservation_state(record->bytes);
+    if (!state.ok()) {
+      spdlog::error("{}: {}", unit->config().name, state.status().message());
+      return done(false);
+    }
+    unit->set_reservations(std::move(*state));
+    done(true);
+  });
+}
+
+void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<void()> applied) {
+  auto self = shared_from_this();
+  reload_reservations([self, event, applied = std::move(applied)](bool ok) mutable {
+    if (!ok) spdlog::error("{}: cannot refresh reservations after a change", self->config().name);
+    std::vector<std::shared_ptr<NexusState>> local;
+    {
+      std::lock_guard lock(self->nexus_mutex_);
+      for (auto& weak : self->nexuses_) {
+        if (auto n = weak.lock()) local.push_back(std::move(n));
+      }
+    }
+    NexusState* origin = nullptr;
+    for (auto& n : local) {
+      if (n->nexus().key() == event.origin_nexus) origin = n.get();
+      for (const auto& ua : event.unit_attentions) {
+        if (selector_matches(ua.nexus, n->nexus())) {
+          n->raise_unit_attention(self->lun(), Asc{ua.asc_code, ua.asc_qualifier});
+        }
+      }
+    }
+    auto waiter = std::make_shared<AbortWaiter>();
+    if (!event.abort_tasks_of.empty()) {
+      // SPC-4 5.12.11.4.5: PREEMPT AND ABORT ends every task of the preempted nexuses.
+      self->abort_matching(
+          [&event](const ScsiTask& t) {
+            for (const auto& who : event.abort_tasks_of) {
+              if (selector_matches(who, t.core.nexus->nexus())) return true;
+            }
+            return false;
+          },
+          origin, waiter);
+    }
+    struct Inline final : Executor {
+      void post(UniqueFunction<void()> fn) override { fn(); }
+      [[nodiscard]] bool in_executor_thread() const override { return true; }
+    };
+    static Inline inline_executor;
+    waiter->executor = &inline_executor;
+    waiter->done = std::move(applied);
+    waiter->release();
+  });
+}
+
+void handle_persistent_reserve_in(LogicalUnit& unit, ScsiTask& task) {
+  const auto cdb = task.cdb();
+  const uint32_t allocation_length = load_be16(cdb.data() + 7);
+  auto data = persistent_reserve_in_data(unit.reservations(), cdb[1] & 0x1f);
+  if (!data) {
+    unit.fail(task, invalid_field_in_cdb(1, 4));
+    return;
+  }
+  respond_with_data(task, *data, allocation_length);
+  unit.complete(task);
+}
+
+void handle_persistent_reserve_out(LogicalUnit& unit, ScsiTask& task) {
+  const auto cdb = task.cdb();
+  task.data_out_length_needed = load_be32(cdb.data() + 5);
+  auto decoded = decode_persistent_reserve_out(cdb, task.data_out);
+  if (auto* sense = std::get_if<SenseData>(&decoded)) {
+    unit.fail(task, *sense);
+    return;
+  }
+  const ItNexus nexus = task.core.nexus->nexus();
+  run_update(unit, task, [request = std::get<PrOutRequest>(decoded), nexus](ReservationState& state) {
+    return apply_persistent_reserve_out(state, nexus, request);
+  });
+}
+
+void handle_spc2_reserve_release(LogicalUnit& unit, ScsiTask& task) {
+  const bool reserve = task.cdb()[0] == 0x16 || task.cdb()[0] == 0x56;
+  const std::string me = task.core.nexus->nexus().key();
+  run_update(unit, task, [reserve, me](ReservationState& state) {
+    PrOutOutcome out;
+    if (reserve) {
+      // SPC-2 7.21: another holder → conflict; the holder may repeat.
+      if (!state.spc2_holder.empty() && state.spc2_holder != me) {
+        out.status = ScsiStatus::reservation_conflict;
+      } else if (state.spc2_holder.empty()) {
+        state.spc2_holder = me;
+        out.changed = true;
+      }
+    } else if (state.spc2_holder == me) {
+      // SPC-2 7.23: only the holder releases; anyone else's RELEASE is GOOD without effect.
+      state.spc2_holder.clear();
+      out.changed = true;
+    }
+    return out;
+  });
+}
+
+}  // namespace portico::scsi

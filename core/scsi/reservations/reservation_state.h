@@ -1,0 +1,80 @@
+// The persistent reservation state of one logical unit (SPC-4 5.12), the same model for SCSI
+// I_T nexuses and (later) NVMe hosts: a registrant is an initiator identity (an initiator port
+// name, or an NVMe Host Identifier) seen through one target port, or through every target port
+// (ALL_TG_PT). The state is a plain value: the engine computes a new one per PERSISTENT RESERVE
+// OUT, and the cluster stores it (serialize / parse) wherever the deployment keeps it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/result.h"
+#include "core/scsi/it_nexus.h"
+
+namespace portico::scsi {
+
+// SPC-4 6.16.2 Table 171.
+enum class ReservationType : uint8_t {
+  write_exclusive = 0x1,
+  exclusive_access = 0x3,
+  write_exclusive_registrants_only = 0x5,
+  exclusive_access_registrants_only = 0x6,
+  write_exclusive_all_registrants = 0x7,
+  exclusive_access_all_registrants = 0x8,
+};
+
+bool is_valid_reservation_type(uint8_t type);
+bool is_all_registrants(ReservationType type);
+bool is_registrants_only(ReservationType type);
+
+struct Registrant {
+  std::string initiator;    // initiator port name ("iqn...,i,0x<isid>")
+  std::string target_port;  // target port name; "" when all_target_ports
+  bool all_target_ports = false;
+  uint16_t relative_target_port_id = 0;
+  uint64_t key = 0;
+  std::vector<uint8_t> transport_id;  // as READ FULL STATUS reports it
+
+  // `initiator` names one initiator port, or (TransportID format 00b) an initiator device and
+  // so every port of it.
+  [[nodiscard]] bool matches(const ItNexus& nexus) const {
+    return (initiator == nexus.initiator_port_name || initiator == nexus.initiator_name) &&
+           (all_target_ports || target_port == nexus.target_port_name);
+  }
+};
+
+struct PersistentReservation {
+  ReservationType type = ReservationType::write_exclusive;
+  // The holding I_T nexus (ignored for the all-registrants types, where every registrant holds).
+  std::string holder_initiator;
+  std::string holder_target_port;
+};
+
+struct ReservationState {
+  uint32_t generation = 0;  // PRgeneration (SPC-4 6.15.2)
+  bool aptpl = false;       // activate persist through power loss
+  std::vector<Registrant> registrants;
+  std::optional<PersistentReservation> reservation;
+  std::string spc2_holder;  // ItNexus::key() of an SPC-2 RESERVE holder, "" when none
+
+  [[nodiscard]] const Registrant* registration_of(const ItNexus& nexus) const;
+  [[nodiscard]] bool is_registered(const ItNexus& nexus) const { return registration_of(nexus) != nullptr; }
+  [[nodiscard]] bool is_holder(const ItNexus& nexus) const;
+  // The reservation key READ RESERVATION reports (0 for the all-registrants types).
+  [[nodiscard]] uint64_t holder_key() const;
+
+  bool operator==(const ReservationState&) const = default;
+};
+
+bool operator==(const Registrant& a, const Registrant& b);
+bool operator==(const PersistentReservation& a, const PersistentReservation& b);
+
+// A stable text form ("portico-pr 1" header, one line per item), readable in a RADOS object
+// dump. parse() rejects anything malformed with a message naming the line.
+std::string serialize(const ReservationState& state);
+Result<ReservationState> parse_reservation_state(std::string_view text);
+
+}  // namespace portico::scsi

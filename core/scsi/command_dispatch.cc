@@ -37,6 +37,10 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
     case op::kModeSense10:
       handle_mode_sense(unit, task);
       return;
+    case op::kModeSelect6:
+    case op::kModeSelect10:
+      handle_mode_select(unit, task);
+      return;
     case op::kReadCapacity10:
       handle_read_capacity10(unit, task);
       return;
@@ -54,6 +58,14 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
     case op::kMaintenanceIn:
       if ((cdb[1] & 0x1f) == op::kSaReportTargetPortGroups) {
         handle_report_target_port_groups(unit, task);
+        return;
+      }
+      if ((cdb[1] & 0x1f) == op::kSaReportSupportedOpcodes) {
+        handle_report_supported_opcodes(unit, task);
+        return;
+      }
+      if ((cdb[1] & 0x1f) == op::kSaReportSupportedTmfs) {
+        handle_report_supported_tmfs(unit, task);
         return;
       }
       unit.fail(task, invalid_field_in_cdb(1, 4));

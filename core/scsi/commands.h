@@ -35,6 +35,11 @@ void handle_get_lba_status(LogicalUnit& unit, ScsiTask& task);
 void handle_persistent_reserve_in(LogicalUnit& unit, ScsiTask& task);
 void handle_persistent_reserve_out(LogicalUnit& unit, ScsiTask& task);
 void handle_spc2_reserve_release(LogicalUnit& unit, ScsiTask& task);
+// mode_select.cc
+void handle_mode_select(LogicalUnit& unit, ScsiTask& task);
+// report_supported.cc
+void handle_report_supported_opcodes(LogicalUnit& unit, ScsiTask& task);
+void handle_report_supported_tmfs(LogicalUnit& unit, ScsiTask& task);
 // capacity.cc
 void handle_read_capacity10(LogicalUnit& unit, ScsiTask& task);
 void handle_read_capacity16(LogicalUnit& unit, ScsiTask& task);

@@ -4,50 +4,10 @@
 
 #include "core/common/big_endian.h"
 #include "core/scsi/commands.h"
+#include "core/scsi/mode_pages.h"
 #include "core/scsi/opcodes.h"
 
 namespace portico::scsi {
-namespace {
-
-enum class PageControl : uint8_t { current = 0, changeable = 1, defaults = 2, saved = 3 };
-
-constexpr uint8_t kCachingPage = 0x08;
-constexpr uint8_t kControlPage = 0x0a;
-constexpr uint8_t kInformationalExceptionsPage = 0x1c;
-constexpr uint8_t kAllPages = 0x3f;
-
-void append_caching_page(std::vector<uint8_t>& out, PageControl pc, const ModeParameters& mode) {
-  std::vector<uint8_t> page(20, 0);
-  page[0] = kCachingPage;
-  page[1] = 0x12;
-  // Nothing here is changeable until MODE SELECT is offered.
-  if (pc == PageControl::current && mode.write_cache_enabled) page[2] |= 0x04;  // WCE
-  out.insert(out.end(), page.begin(), page.end());
-}
-
-void append_control_page(std::vector<uint8_t>& out, PageControl pc, const ModeParameters& mode) {
-  std::vector<uint8_t> page(12, 0);
-  page[0] = kControlPage;
-  page[1] = 0x0a;
-  if (pc != PageControl::changeable) {
-    // TST=000b (one task set), D_SENSE per the unit, QERR=00b, queue algorithm modifier 1
-    // (unrestricted reordering), TAS per the unit, busy timeout unlimited.
-    if (pc == PageControl::current && mode.descriptor_sense) page[2] |= 0x04;
-    page[3] = 0x10;
-    if (pc == PageControl::defaults || mode.task_aborted_status) page[5] |= 0x40;
-    store_be16(page.data() + 8, 0xffff);
-  }
-  out.insert(out.end(), page.begin(), page.end());
-}
-
-void append_informational_exceptions_page(std::vector<uint8_t>& out) {
-  std::vector<uint8_t> page(12, 0);
-  page[0] = kInformationalExceptionsPage;
-  page[1] = 0x0a;  // MRIE 0: no reporting of informational exceptions
-  out.insert(out.end(), page.begin(), page.end());
-}
-
-}  // namespace
 
 void handle_mode_sense(LogicalUnit& unit, ScsiTask& task) {
   const auto cdb = task.cdb();
@@ -69,18 +29,9 @@ void handle_mode_sense(LogicalUnit& unit, ScsiTask& task) {
     unit.fail(task, invalid_field_in_cdb(3));
     return;
   }
-  switch (page_code) {
-    case kCachingPage: append_caching_page(pages, pc, mode); break;
-    case kControlPage: append_control_page(pages, pc, mode); break;
-    case kInformationalExceptionsPage: append_informational_exceptions_page(pages); break;
-    case kAllPages:
-      append_caching_page(pages, pc, mode);
-      append_control_page(pages, pc, mode);
-      append_informational_exceptions_page(pages);
-      break;
-    default:
-      unit.fail(task, invalid_field_in_cdb(2, 5));
-      return;
+  if (!append_mode_page(pages, page_code, pc, mode)) {
+    unit.fail(task, invalid_field_in_cdb(2, 5));
+    return;
   }
 
   // Block descriptor (SPC-4 7.5.5 short, 7.5.6 long) unless DBD.

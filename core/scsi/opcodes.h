@@ -51,5 +51,7 @@ inline constexpr uint8_t kSaReadCapacity16 = 0x10;
 inline constexpr uint8_t kSaGetLbaStatus = 0x12;
 // MAINTENANCE IN service actions.
 inline constexpr uint8_t kSaReportTargetPortGroups = 0x0a;
+inline constexpr uint8_t kSaReportSupportedOpcodes = 0x0c;
+inline constexpr uint8_t kSaReportSupportedTmfs = 0x0d;
 
 }  // namespace portico::scsi::op

@@ -66,3 +66,52 @@ TEST(BlockCommands, VerifyWithByteCheckReportsTheFirstDifference) {
 
 }  // namespace
 }  // namespace portico::scsi
+
+namespace portico::scsi {
+namespace {
+
+TEST(ModeSelect, ChangingDSenseSwitchesSenseFormatAndTellsOtherNexuses) {
+  testing::TargetFixture f;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  auto b = f.target.attach(testing::make_nexus("iqn.b"));
+  f.clear_ua(*a);
+  f.clear_ua(*b);
+  std::vector<uint8_t> list(4 + 12, 0);
+  list[4] = 0x0a;
+  list[5] = 0x0a;
+  list[6] = 0x04;  // D_SENSE
+  list[7] = 0x10;
+  list[9] = 0x40;  // TAS
+  list[12] = 0xff;
+  list[13] = 0xff;
+  auto select = f.run(*a, {0x15, 0x10, 0, 0, 16, 0}, list);
+  ASSERT_EQ(select.task->status, ScsiStatus::good);
+  EXPECT_TRUE(f.unit->mode().descriptor_sense);
+  auto tur_b = f.run(*b, {0x00, 0, 0, 0, 0, 0});
+  ASSERT_EQ(tur_b.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(tur_b.task->sense[0], 0x72);
+  EXPECT_EQ(tur_b.task->sense[2], 0x2a);
+  EXPECT_EQ(tur_b.task->sense[3], 0x01);
+  list[7] = 0x30;  // queue algorithm modifier is not changeable
+  auto refused = f.run(*a, {0x15, 0x10, 0, 0, 16, 0}, list);
+  EXPECT_EQ(refused.task->status, ScsiStatus::check_condition);
+}
+
+TEST(ReportSupportedOpcodes, OneCommandReportsSupportAndUsageData) {
+  testing::TargetFixture f;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  auto read16 = f.run(*a, {0xa3, 0x0c, 0x01, 0x88, 0, 0, 0, 0, 1, 0, 0, 0});
+  ASSERT_EQ(read16.task->status, ScsiStatus::good);
+  EXPECT_EQ(read16.task->data_in.data()[1] & 0x07, 0x03);
+  EXPECT_EQ(load_be16(read16.task->data_in.data() + 2), 16u);
+  EXPECT_EQ(read16.task->data_in.data()[4], 0x88);
+  auto unknown = f.run(*a, {0xa3, 0x0c, 0x01, 0xe7, 0, 0, 0, 0, 1, 0, 0, 0});
+  EXPECT_EQ(unknown.task->data_in.data()[1] & 0x07, 0x01);
+  auto all = f.run(*a, {0xa3, 0x0c, 0x00, 0, 0, 0, 0, 0, 4, 0, 0, 0});
+  ASSERT_EQ(all.task->status, ScsiStatus::good);
+  EXPECT_EQ(load_be32(all.task->data_in.data()) % 8, 0u);
+}
+
+}  // namespace
+}  // namespace portico::scsi

@@ -66,9 +66,9 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
     event.kind = LunEvent::Kind::reservation_changed;
     event.origin_nexus = task->core.nexus->nexus().key();
     for (const auto& [who, condition] : outcome.unit_attentions) {
-      event.unit_attentions.push_back({{who.initiator, who.target_port}, condition.code, condition.qualifier});
+      event.unit_attentions.push_back({who, condition.code, condition.qualifier});
     }
-    for (const auto& who : outcome.abort) event.abort_tasks_of.push_back({who.initiator, who.target_port});
+    event.abort_tasks_of = outcome.abort;
     unit->cluster().publish(unit->cluster_key(), event, [self = shared_from_this()](Status published) {
       if (!published.ok()) {
         // The state is stored; a gateway that missed the event stops serving until it re-reads.

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/cluster_state.h"
 #include "core/scsi/it_nexus.h"
 #include "core/scsi/reservations/reservation_state.h"
 #include "core/scsi/scsi_status.h"
@@ -51,11 +52,9 @@ struct PrOutRequest {
 std::variant<PrOutRequest, SenseData> decode_persistent_reserve_out(std::span<const uint8_t> cdb,
                                                                     std::span<const uint8_t> parameters);
 
-// Who an event is for: one registrant identity (as in Registrant::matches).
-struct NexusSelector {
-  std::string initiator;
-  std::string target_port;  // "" = every target port
-};
+// Who an event is for: one registrant identity (as in Registrant::matches), in the form the
+// cluster's events carry.
+using NexusSelector = LunEvent::NexusSelector;
 
 struct PrOutOutcome {
   ScsiStatus status = ScsiStatus::good;

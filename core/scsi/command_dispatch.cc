@@ -103,6 +103,10 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
     case op::kPreFetch16:
       handle_pre_fetch(unit, task);
       return;
+    case op::kReadDefectData10:
+    case op::kReadDefectData12:
+      handle_read_defect_data(unit, task);
+      return;
     case op::kStartStopUnit:
       handle_start_stop_unit(unit, task);
       return;

@@ -22,6 +22,7 @@ inline constexpr uint8_t kWriteAndVerify10 = 0x2e;
 inline constexpr uint8_t kVerify10 = 0x2f;
 inline constexpr uint8_t kPreFetch10 = 0x34;
 inline constexpr uint8_t kSynchronizeCache10 = 0x35;
+inline constexpr uint8_t kReadDefectData10 = 0x37;
 inline constexpr uint8_t kWriteSame10 = 0x41;
 inline constexpr uint8_t kUnmap = 0x42;
 inline constexpr uint8_t kModeSelect10 = 0x55;
@@ -45,6 +46,7 @@ inline constexpr uint8_t kRead12 = 0xa8;
 inline constexpr uint8_t kWrite12 = 0xaa;
 inline constexpr uint8_t kWriteAndVerify12 = 0xae;
 inline constexpr uint8_t kVerify12 = 0xaf;
+inline constexpr uint8_t kReadDefectData12 = 0xb7;
 
 // SERVICE ACTION IN(16) service actions.
 inline constexpr uint8_t kSaReadCapacity16 = 0x10;

@@ -17,7 +17,7 @@ struct CommandInfo {
   uint8_t cdb_length;
 };
 
-constexpr std::array<CommandInfo, 41> kCommands{{
+constexpr std::array<CommandInfo, 43> kCommands{{
     {op::kTestUnitReady, std::nullopt, 6},
     {op::kRequestSense, std::nullopt, 6},
     {op::kRead6, std::nullopt, 6},
@@ -35,6 +35,7 @@ constexpr std::array<CommandInfo, 41> kCommands{{
     {op::kVerify10, std::nullopt, 10},
     {op::kPreFetch10, std::nullopt, 10},
     {op::kSynchronizeCache10, std::nullopt, 10},
+    {op::kReadDefectData10, std::nullopt, 10},
     {op::kWriteSame10, std::nullopt, 10},
     {op::kUnmap, std::nullopt, 10},
     {op::kModeSelect10, std::nullopt, 10},
@@ -59,6 +60,7 @@ constexpr std::array<CommandInfo, 41> kCommands{{
     {op::kMaintenanceIn, op::kSaReportSupportedTmfs, 12},
     {op::kRead12, std::nullopt, 12},
     {op::kWrite12, std::nullopt, 12},
+    {op::kReadDefectData12, std::nullopt, 12},
 }};
 
 bool has_service_actions(uint8_t opcode) {

@@ -40,6 +40,8 @@ Access classify(std::span<const uint8_t> cdb) {
     case op::kPreFetch16:
     case op::kModeSense6:
     case op::kModeSense10:
+    case op::kReadDefectData10:
+    case op::kReadDefectData12:
       return Access::read;
     default:
       return Access::write;  // WRITE*, WRITE SAME, UNMAP, COMPARE AND WRITE, SYNCHRONIZE CACHE, ...

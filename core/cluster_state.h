@@ -45,6 +45,7 @@ struct LunEvent {
     logical_unit_reset,   // every gateway aborts the LU's tasks and raises the reset UA
     unit_attention,       // raise `asc_code/asc_qualifier` for every nexus except `origin_nexus`
     capacity_changed,
+    access_state_changed,  // a target port group's ALUA state changed: re-read the groups
     reservation_changed,  // cached reservation state is stale: re-read it, then apply the lists below
   };
   // A nexus named the way reservations name registrants: an initiator port (or device) name,

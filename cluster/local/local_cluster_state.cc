@@ -68,9 +68,21 @@ Result<LunIdentity> LocalClusterState::lun_identity(const std::string& lun_key) 
 std::vector<TargetPortGroupInfo> LocalClusterState::target_port_groups() {
   TargetPortGroupInfo group;
   group.id = target_port_group_;
-  group.state = AluaState::active_optimized;
+  group.state = access_state_.load();
   group.relative_port_ids = {1};
   return {group};
+}
+
+void LocalClusterState::set_access_state(AluaState state) {
+  access_state_.store(state);
+  std::vector<std::shared_ptr<EventHandler>> handlers;
+  {
+    std::lock_guard lock(subscribers_->mutex);
+    for (auto& [key, entry] : subscribers_->by_lun) handlers.push_back(entry.second);
+  }
+  LunEvent event;
+  event.kind = LunEvent::Kind::access_state_changed;
+  for (auto& handler : handlers) (*handler)(event, []() {});
 }
 
 std::unique_ptr<EventSubscription> LocalClusterState::subscribe(const std::string& lun_key, EventHandler handler) {

@@ -4,6 +4,7 @@
 // file is removed when APTPL is cleared, so a restart forgets non-APTPL state as SPC-4 says).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,8 @@ class LocalClusterState final : public ClusterState {
   Result<LunIdentity> lun_identity(const std::string& lun_key) override;
   std::vector<TargetPortGroupInfo> target_port_groups() override;
   uint16_t local_target_port_group() override { return target_port_group_; }
+  // Changes this gateway's ALUA state (maintenance, tests) and tells every logical unit.
+  void set_access_state(AluaState state);
 
   std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, EventHandler handler) override;
   void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) override;
@@ -39,6 +42,7 @@ class LocalClusterState final : public ClusterState {
 
   std::string state_dir_;
   uint16_t target_port_group_;
+  std::atomic<AluaState> access_state_{AluaState::active_optimized};
   std::mutex mutex_;
   std::map<std::string, VersionedRecord> records_;
   std::shared_ptr<Subscribers> subscribers_;

@@ -25,6 +25,7 @@ Result<std::shared_ptr<LogicalUnit>> LogicalUnit::create(LogicalUnitConfig confi
   if (!config.serial_override.empty()) identity->serial = config.serial_override;
   std::shared_ptr<LogicalUnit> unit(new LogicalUnit(std::move(config), std::move(device), cluster, *identity));
   unit->subscribe_to_events();
+  unit->refresh_access_states();
   // Start-up (not on an event loop): wait for the reservation state, so that the unit never
   // serves a command before it knows the reservations.
   std::promise<bool> loaded;
@@ -107,6 +108,10 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
     task.core.next = task_set_head_;
     if (task_set_head_ != nullptr) task_set_head_->core.prev = &task;
     task_set_head_ = &task;
+  }
+  if (auto refusal = access_state_refusal(task, nexus)) {
+    fail(task, *refusal);
+    return;
   }
   if (reservation_conflict(task, nexus)) {
     fail(task, ScsiStatus::reservation_conflict);
@@ -310,6 +315,10 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
       break;
     case LunEvent::Kind::capacity_changed:
       raise_unit_attention_for_all(asc::kCapacityDataChanged);
+      break;
+    case LunEvent::Kind::access_state_changed:
+      refresh_access_states();
+      raise_unit_attention_for_all(asc::kAsymmetricAccessStateChanged);
       break;
     case LunEvent::Kind::reservation_changed:
       on_reservation_event(event, std::move(applied));

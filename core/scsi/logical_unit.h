@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,12 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Aborts every task of `nexus` (I_T NEXUS RESET); `waiter` is released per task.
   void abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter);
 
+  // --- ALUA (access_state.cc) ---
+  // Re-reads the target port groups' states from the cluster.
+  void refresh_access_states();
+  // The sense a command gets because its port's group is not active (SPC-4 5.16.2.4), if any.
+  [[nodiscard]] std::optional<SenseData> access_state_refusal(const ScsiTask& task, const NexusState& nexus) const;
+
   // --- reservations (persistent_reserve.cc) ---
   // The name this unit's shared state and events are kept under in the cluster.
   [[nodiscard]] const std::string& cluster_key() const { return cluster_key_; }
@@ -131,6 +138,10 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
 
   std::mutex task_set_mutex_;
   ScsiTask* task_set_head_ = nullptr;
+
+  mutable std::mutex access_mutex_;
+  std::vector<TargetPortGroupInfo> port_groups_;
+  std::atomic<bool> all_groups_active_{true};
 
   mutable std::mutex reservation_mutex_;
   ReservationState reservations_;

@@ -56,6 +56,9 @@ inline constexpr Asc kSavingParametersNotSupported{0x39, 0x00};
 inline constexpr Asc kReportedLunsDataChanged{0x3f, 0x0e};
 inline constexpr Asc kInternalTargetFailure{0x44, 0x00};
 inline constexpr Asc kLogicalUnitCommunicationFailure{0x08, 0x00};
+inline constexpr Asc kNotAccessibleTransitioning{0x04, 0x0a};
+inline constexpr Asc kNotAccessibleStandby{0x04, 0x0b};
+inline constexpr Asc kNotAccessibleUnavailable{0x04, 0x0c};
 inline constexpr Asc kInvalidMessageError{0x49, 0x00};
 }  // namespace asc
 

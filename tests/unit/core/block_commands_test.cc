@@ -115,3 +115,32 @@ TEST(ReportSupportedOpcodes, OneCommandReportsSupportAndUsageData) {
 
 }  // namespace
 }  // namespace portico::scsi
+
+namespace portico::scsi {
+namespace {
+
+TEST(AccessStates, StandbyRefusesIoButAnswersInquiryAndRaisesTheChangeUnitAttention) {
+  testing::TargetFixture f;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  f.cluster.set_access_state(AluaState::standby);
+  auto ua = f.run(*a, {0x00, 0, 0, 0, 0, 0});
+  ASSERT_EQ(ua.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(ua.task->sense[12], 0x2a);
+  EXPECT_EQ(ua.task->sense[13], 0x06);
+  auto read = f.run(*a, {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  ASSERT_EQ(read.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(read.task->sense[2], 0x02);
+  EXPECT_EQ(read.task->sense[12], 0x04);
+  EXPECT_EQ(read.task->sense[13], 0x0b);
+  EXPECT_EQ(f.run(*a, {0x12, 0, 0, 0, 36, 0}).task->status, ScsiStatus::good);
+  auto rtpg = f.run(*a, {0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0});
+  ASSERT_EQ(rtpg.task->status, ScsiStatus::good);
+  EXPECT_EQ(rtpg.task->data_in.data()[4] & 0x0f, 0x02);  // standby
+  f.cluster.set_access_state(AluaState::active_optimized);
+  f.clear_ua(*a);
+  EXPECT_EQ(f.run(*a, {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}).task->status, ScsiStatus::good);
+}
+
+}  // namespace
+}  // namespace portico::scsi

@@ -1,0 +1,80 @@
+// ALUA access states (SPC-4 5.16.2): a command through a port whose target port group is not
+// active/optimized or active/non-optimized is refused with NOT READY, except the commands each
+// state allows. The group states come from the cluster and are cached; the fast path is one
+// atomic load while every group is active.
+#include <algorithm>
+
+#include "core/scsi/commands.h"
+#include "core/scsi/opcodes.h"
+
+namespace portico::scsi {
+namespace {
+
+bool allowed_in_any_state(std::span<const uint8_t> cdb) {
+  switch (cdb[0]) {
+    case op::kInquiry:
+    case op::kReportLuns:
+    case op::kRequestSense:
+      return true;
+    case op::kMaintenanceIn:  // REPORT TARGET PORT GROUPS and the REPORT SUPPORTED commands
+      return true;
+    default:
+      return false;
+  }
+}
+
+// SPC-4 5.16.2.4.4: standby also allows mode and reservation commands.
+bool allowed_in_standby(std::span<const uint8_t> cdb) {
+  switch (cdb[0]) {
+    case op::kModeSense6:
+    case op::kModeSense10:
+    case op::kModeSelect6:
+    case op::kModeSelect10:
+    case op::kPersistentReserveIn:
+    case op::kPersistentReserveOut:
+      return true;
+    default:
+      return allowed_in_any_state(cdb);
+  }
+}
+
+}  // namespace
+
+void LogicalUnit::refresh_access_states() {
+  auto groups = cluster_.target_port_groups();
+  const bool all_active = std::all_of(groups.begin(), groups.end(), [](const TargetPortGroupInfo& g) {
+    return g.state == AluaState::active_optimized || g.state == AluaState::active_non_optimized;
+  });
+  std::lock_guard lock(access_mutex_);
+  port_groups_ = std::move(groups);
+  all_groups_active_.store(all_active, std::memory_order_release);
+}
+
+std::optional<SenseData> LogicalUnit::access_state_refusal(const ScsiTask& task, const NexusState& nexus) const {
+  if (all_groups_active_.load(std::memory_order_acquire)) return std::nullopt;
+  AluaState state = AluaState::active_optimized;
+  {
+    std::lock_guard lock(access_mutex_);
+    for (const auto& group : port_groups_) {
+      if (group.id == nexus.nexus().target_port_group_id) state = group.state;
+    }
+  }
+  const auto cdb = task.cdb();
+  switch (state) {
+    case AluaState::active_optimized:
+    case AluaState::active_non_optimized:
+      return std::nullopt;
+    case AluaState::standby:
+      if (allowed_in_standby(cdb)) return std::nullopt;
+      return SenseData{SenseKey::not_ready, asc::kNotAccessibleStandby, std::nullopt, std::nullopt};
+    case AluaState::unavailable:
+      if (allowed_in_any_state(cdb)) return std::nullopt;
+      return SenseData{SenseKey::not_ready, asc::kNotAccessibleUnavailable, std::nullopt, std::nullopt};
+    case AluaState::transitioning:
+      if (allowed_in_any_state(cdb)) return std::nullopt;
+      return SenseData{SenseKey::not_ready, asc::kNotAccessibleTransitioning, std::nullopt, std::nullopt};
+  }
+  return std::nullopt;
+}
+
+}  // namespace portico::scsi

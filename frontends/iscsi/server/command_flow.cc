@@ -40,7 +40,14 @@ bool Connection::on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, s
   task.expected_length = command->expected_data_transfer_length;
   task.scsi.tag = bhs.itt;
   task.scsi.lun = bhs.lun_number();
-  task.scsi.attribute = static_cast<scsi::TaskAttribute>(std::min<uint8_t>(command->task_attribute, 3));
+  // RFC 7143 §11.3.1.2: 0 untagged and 1 simple are both SIMPLE to SAM; 2 ordered, 3 head of
+  // queue, 4 ACA.
+  switch (command->task_attribute) {
+    case 2: task.scsi.attribute = scsi::TaskAttribute::ordered; break;
+    case 3: task.scsi.attribute = scsi::TaskAttribute::head_of_queue; break;
+    case 4: task.scsi.attribute = scsi::TaskAttribute::aca; break;
+    default: task.scsi.attribute = scsi::TaskAttribute::simple; break;
+  }
   std::copy(command->cdb.begin(), command->cdb.end(), task.scsi.cdb_bytes.begin());
   task.scsi.extended_cdb = command->extended_cdb;
   task.scsi.expected_transfer_length = command->expected_data_transfer_length;

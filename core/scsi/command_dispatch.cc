@@ -107,6 +107,12 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
     case op::kReadDefectData12:
       handle_read_defect_data(unit, task);
       return;
+    case op::kOrWrite16:
+      handle_orwrite(unit, task);
+      return;
+    case op::kPreventAllowMediumRemoval:
+      handle_prevent_allow_medium_removal(unit, task);
+      return;
     case op::kStartStopUnit:
       handle_start_stop_unit(unit, task);
       return;

@@ -42,6 +42,9 @@ void handle_report_supported_opcodes(LogicalUnit& unit, ScsiTask& task);
 void handle_report_supported_tmfs(LogicalUnit& unit, ScsiTask& task);
 // read_defect_data.cc
 void handle_read_defect_data(LogicalUnit& unit, ScsiTask& task);
+// orwrite.cc
+void handle_orwrite(LogicalUnit& unit, ScsiTask& task);
+void handle_prevent_allow_medium_removal(LogicalUnit& unit, ScsiTask& task);
 // capacity.cc
 void handle_read_capacity10(LogicalUnit& unit, ScsiTask& task);
 void handle_read_capacity16(LogicalUnit& unit, ScsiTask& task);

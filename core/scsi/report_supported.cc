@@ -17,7 +17,7 @@ struct CommandInfo {
   uint8_t cdb_length;
 };
 
-constexpr std::array<CommandInfo, 43> kCommands{{
+constexpr std::array<CommandInfo, 45> kCommands{{
     {op::kTestUnitReady, std::nullopt, 6},
     {op::kRequestSense, std::nullopt, 6},
     {op::kRead6, std::nullopt, 6},
@@ -28,6 +28,7 @@ constexpr std::array<CommandInfo, 43> kCommands{{
     {op::kRelease6, std::nullopt, 6},
     {op::kModeSense6, std::nullopt, 6},
     {op::kStartStopUnit, std::nullopt, 6},
+    {op::kPreventAllowMediumRemoval, std::nullopt, 6},
     {op::kReadCapacity10, std::nullopt, 10},
     {op::kRead10, std::nullopt, 10},
     {op::kWrite10, std::nullopt, 10},
@@ -46,6 +47,7 @@ constexpr std::array<CommandInfo, 43> kCommands{{
     {op::kPersistentReserveOut, std::nullopt, 10},
     {op::kRead16, std::nullopt, 16},
     {op::kCompareAndWrite, std::nullopt, 16},
+    {op::kOrWrite16, std::nullopt, 16},
     {op::kWrite16, std::nullopt, 16},
     {op::kWriteAndVerify16, std::nullopt, 16},
     {op::kVerify16, std::nullopt, 16},

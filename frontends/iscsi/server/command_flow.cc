@@ -145,7 +145,7 @@ bool Connection::on_data_out(const Bhs& bhs, std::span<const uint8_t> data) {
   const auto length = static_cast<uint32_t>(data.size());
   const uint32_t offset = bhs.buffer_offset;
   if (seq == task.open_sequences.end() || offset < seq->offset ||
-      uint64_t{offset} + length > uint64_t{seq->offset} + seq->length || length == 0 && !bhs.final_bit) {
+      uint64_t{offset} + length > uint64_t{seq->offset} + seq->length || (length == 0 && !bhs.final_bit)) {
     // Data outside what was solicited (or unsolicited beyond FirstBurstLength): §11.7.
     send_reject(kRejectProtocolError, bhs.raw);
     return true;

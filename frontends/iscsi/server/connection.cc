@@ -159,6 +159,9 @@ void Connection::process_rx() {
 }
 
 bool Connection::dispatch(const Bhs& bhs, std::span<const uint8_t> ahs, std::span<const uint8_t> data) {
+  // After a Logout Response or a failed login nothing more is processed (§11.14, §6.9): the
+  // connection closes once the response is sent.
+  if (phase_ == Phase::logging_out) return false;
   if (phase_ == Phase::login) {
     if (bhs.opcode != Opcode::login_request) {
       // RFC 7143 §6.2: only Login Requests before the full feature phase.

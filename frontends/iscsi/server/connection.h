@@ -29,6 +29,10 @@
 
 namespace portico::iscsi {
 
+// The login policy of this server: targets by name with their ACL and CHAP settings, discovery
+// CHAP, live sessions by TSIH, and the limits we offer (login_flow.cc).
+LoginPolicy make_login_policy(const ServerContext& context);
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(ServerContext& context, runtime::EventLoop& loop, int fd, uint64_t id, std::string local_address,
@@ -71,6 +75,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool on_text_request(const Bhs& bhs, std::span<const uint8_t> data);
   std::string send_targets_response(std::string_view which) const;
   bool on_logout_request(const Bhs& bhs);
+  // Fills StatSN/ExpCmdSN/MaxCmdSN of a Login Response and queues it.
+  void send_login_response(LoginStep& step, const LoginRequestFields& request);
+  bool register_session(LoginStep& step, const LoginRequestFields& request);
+  void send_text_chunk(uint32_t itt);
+  [[nodiscard]] uint16_t local_portal_group_tag() const;
 
   // --- commands (command_flow.cc) ---
   bool on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, std::span<const uint8_t> data);
@@ -115,6 +124,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Login.
   std::unique_ptr<LoginState> login_;
   std::vector<uint8_t> login_pdu_data_;  // login data spanning several PDUs (C bit)
+  bool login_responded_ = false;         // StatSN starts at the first Login Response
 
   // Session (RFC 7143 §4.2.2: MaxConnections is 1, so the session lives with the connection).
   SessionParams params_;

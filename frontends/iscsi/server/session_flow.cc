@@ -91,8 +91,8 @@ bool Connection::on_nop_out(const Bhs& bhs, std::span<const uint8_t> data) {
   std::array<uint8_t, 48> header{};
   encode_nop_in(nop, header);
   // §11.19.2: the ping data comes back unchanged (bounded by the initiator's limit).
-  std::vector<uint8_t> echo(data.begin(),
-                            data.begin() + std::min<size_t>(data.size(), params_.max_recv_data_segment_length_initiator));
+  const auto echoed = data.first(std::min<size_t>(data.size(), params_.max_recv_data_segment_length_initiator));
+  std::vector<uint8_t> echo(echoed.begin(), echoed.end());
   OutPdu pdu = make_pdu(header, echo);
   pdu.owned_bytes = std::move(echo);
   queue_pdu(std::move(pdu));

@@ -4,6 +4,7 @@
 #include "core/common/big_endian.h"
 #include "core/scsi/cdb.h"
 #include "core/scsi/commands.h"
+#include "core/scsi/data_out_length.h"
 #include "core/scsi/opcodes.h"
 
 namespace portico::scsi {
@@ -89,13 +90,17 @@ void handle_write(LogicalUnit& unit, ScsiTask& task) {
     unit.complete(task);
     return;
   }
-  if (task.data_out.size() < bytes) {
-    // The initiator sent less than the CDB asks for (EDTL < transfer length). FCP-4 / SAM-5
-    // allow refusing it without writing anything, which never leaves a torn block behind.
+  const auto writable = writable_data_out(task, bytes, unit.block_size());
+  if (!writable) {
     unit.fail(task, illegal_request(asc::kInvalidFieldInInformationUnit));
     return;
   }
-  unit.device().write(*task.core.executor, range.lba * unit.block_size(), task.data_out.first(bytes), range.fua,
+  if (*writable == 0) {
+    task.status = ScsiStatus::good;
+    unit.complete(task);
+    return;
+  }
+  unit.device().write(*task.core.executor, range.lba * unit.block_size(), task.data_out.first(*writable), range.fua,
                       [&unit, &task](IoStatus status) {
                         if (!status.ok()) {
                           fail_io(unit, task, status, true);

@@ -5,6 +5,7 @@
 
 #include "core/common/big_endian.h"
 #include "core/scsi/commands.h"
+#include "core/scsi/data_out_length.h"
 #include "core/scsi/opcodes.h"
 
 namespace portico::scsi {
@@ -110,12 +111,17 @@ void handle_write_and_verify(LogicalUnit& unit, ScsiTask& task) {
     unit.complete(task);
     return;
   }
-  if (task.data_out.size() < task.data_out_length_needed) {
+  const auto writable = writable_data_out(task, task.data_out_length_needed, block_size);
+  if (!writable) {
     unit.fail(task, illegal_request(asc::kInvalidFieldInInformationUnit));
     return;
   }
+  if (*writable == 0) {
+    unit.complete(task);
+    return;
+  }
   // The write is made durable before status (FUA): what is verified is what the medium holds.
-  unit.device().write(*task.core.executor, r.lba * block_size, task.data_out.first(task.data_out_length_needed),
+  unit.device().write(*task.core.executor, r.lba * block_size, task.data_out.first(*writable),
                       true, [&unit, &task](IoStatus status) {
                         if (!status.ok()) {
                           unit.fail(task, SenseData{SenseKey::medium_error, asc::kWriteError, std::nullopt,

@@ -151,10 +151,15 @@ bool Connection::on_data_out(const Bhs& bhs, std::span<const uint8_t> data) {
     return true;
   }
   if (bhs.data_sn != seq->next_data_sn) {
-    // §11.7.5 with DataPDUInOrder=Yes: a DataSN gap is a protocol error at ERL 0.
-    close("Data-Out DataSN " + std::to_string(bhs.data_sn) + " where " + std::to_string(seq->next_data_sn) +
-          " was expected (ITT " + std::to_string(bhs.itt) + ")");
-    return false;
+    // §11.7.5 with DataPDUInOrder=Yes: the data cannot be placed. ERL 0 has no recovery R2T, so
+    // the command ends here with ABORTED COMMAND / DATA PHASE ERROR and nothing is written; the
+    // session (and every other command on it) goes on, and Data-Out still in flight for this
+    // ITT is dropped as belonging to no task.
+    spdlog::info("iscsi: connection {}: Data-Out DataSN {} where {} was expected (ITT 0x{:08x}): command failed",
+                 id_, bhs.data_sn, seq->next_data_sn, bhs.itt);
+    fail_before_core(task, scsi::SenseData{scsi::SenseKey::aborted_command, scsi::asc::kDataPhaseError,
+                                           std::nullopt, std::nullopt});
+    return true;
   }
   ++seq->next_data_sn;
   if (offset < task.data_out_capacity) {
@@ -270,11 +275,19 @@ void Connection::send_scsi_result(IscsiTask& task) {
     std::memcpy(sense_segment.data() + 2, st.sense.data(), st.sense.size());
   }
   encode_scsi_response(rsp, header);
-  OutPdu pdu = make_pdu(header, {});
-  pdu.owned_bytes = std::move(sense_segment);
-  OutPdu finished = make_pdu(header, pdu.owned_bytes);
-  finished.owned_bytes = std::move(pdu.owned_bytes);
-  queue_pdu(std::move(finished));
+  OutPdu pdu = make_pdu(header, sense_segment);
+  pdu.owned_bytes = std::move(sense_segment);  // a moved vector keeps its buffer
+  queue_pdu(std::move(pdu));
+}
+
+void Connection::fail_before_core(IscsiTask& task, const scsi::SenseData& sense) {
+  task.scsi.status = scsi::ScsiStatus::check_condition;
+  task.scsi.sense = scsi::encode_sense(sense, false);
+  task.scsi.data_in_length = 0;
+  send_scsi_result(task);
+  const uint32_t itt = task.itt;
+  release_task(itt);
+  advance_window();
 }
 
 void Connection::release_task(uint32_t itt) { tasks_.erase(itt); }

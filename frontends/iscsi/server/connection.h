@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/scsi/scsi_target.h"
+#include "core/scsi/sense.h"
 #include "frontends/iscsi/protocol/login_state.h"
 #include "frontends/iscsi/protocol/negotiation.h"
 #include "frontends/iscsi/protocol/pdu.h"
@@ -88,6 +89,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void submit_to_core(IscsiTask& task);
   void on_core_done(IscsiTask* task);
   void send_scsi_result(IscsiTask& task);
+  // Ends a task the core never saw with CHECK CONDITION (fixed-format sense).
+  void fail_before_core(IscsiTask& task, const scsi::SenseData& sense);
   void release_task(uint32_t itt);
 
   // --- CmdSN window, NOP, TMF, reject (session_flow.cc) ---

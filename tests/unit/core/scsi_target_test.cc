@@ -69,13 +69,24 @@ TEST(ScsiTarget, ReadBeyondTheEndIsLbaOutOfRange) {
   EXPECT_EQ(edge.task->status, ScsiStatus::good);
 }
 
-TEST(ScsiTarget, WriteWithLessDataThanTheCdbNeedsWritesNothing) {
+TEST(ScsiTarget, WriteWithFewerWholeBlocksThanTheCdbNeedsWritesOnlyThose) {
   TargetFixture f;
   auto nexus = f.target.attach(testing::make_nexus("iqn.a"));
   f.clear_ua(*nexus);
   auto write = f.run(*nexus, {0x2a, 0, 0, 0, 0, 0, 0, 0, 2, 0}, std::vector<uint8_t>(512, 0xaa));
+  EXPECT_EQ(write.task->status, ScsiStatus::good);
+  EXPECT_EQ(write.task->data_out_length_needed, 1024u);  // the front-end reports the overflow
+  EXPECT_EQ(f.device->bytes()[0], 0xaa);
+  EXPECT_EQ(f.device->bytes()[512], 0);
+}
+
+TEST(ScsiTarget, WriteWithAPartialBlockOfDataWritesNothing) {
+  TargetFixture f;
+  auto nexus = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*nexus);
+  auto write = f.run(*nexus, {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, std::vector<uint8_t>(200, 0xaa));
   EXPECT_EQ(write.task->status, ScsiStatus::check_condition);
-  EXPECT_EQ(write.task->data_out_length_needed, 1024u);
+  EXPECT_EQ(sense_key_asc(*write.task), std::make_pair(uint8_t{0x05}, uint8_t{0x0e}));
   EXPECT_EQ(f.device->bytes()[0], 0);
 }
 

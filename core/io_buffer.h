@@ -1,11 +1,13 @@
 // An owned, 4 KiB-aligned byte buffer: the unit of data passed between front-ends, the core and
 // backends. Aligned so that a file backend can use O_DIRECT without copying.
+//
+// Buffers come from a per-thread cache of power-of-two size classes (io_buffer.cc): a 128 KiB
+// read would otherwise be a fresh mmap, page faults on first touch and a munmap with a TLB
+// shootdown per command.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 #include <span>
 #include <utility>
 
@@ -16,24 +18,23 @@ class IoBuffer {
   static constexpr std::size_t kAlignment = 4096;
 
   IoBuffer() = default;
-  explicit IoBuffer(std::size_t size) : size_(size) {
-    if (size == 0) return;
-    std::size_t rounded = (size + kAlignment - 1) / kAlignment * kAlignment;
-    data_ = static_cast<uint8_t*>(std::aligned_alloc(kAlignment, rounded));
-    if (data_ == nullptr) throw std::bad_alloc();  // start-up / OOM only; sizes are bounded
-  }
-  IoBuffer(IoBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  explicit IoBuffer(std::size_t size);
+  IoBuffer(IoBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        capacity_(std::exchange(o.capacity_, 0)) {}
   IoBuffer& operator=(IoBuffer&& o) noexcept {
     if (this != &o) {
-      std::free(data_);
+      release();
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
+      capacity_ = std::exchange(o.capacity_, 0);
     }
     return *this;
   }
   IoBuffer(const IoBuffer&) = delete;
   IoBuffer& operator=(const IoBuffer&) = delete;
-  ~IoBuffer() { std::free(data_); }
+  ~IoBuffer() { release(); }
 
   [[nodiscard]] uint8_t* data() { return data_; }
   [[nodiscard]] const uint8_t* data() const { return data_; }
@@ -43,8 +44,11 @@ class IoBuffer {
   [[nodiscard]] std::span<const uint8_t> span() const { return {data_, size_}; }
 
  private:
+  void release();
+
   uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t capacity_ = 0;  // the allocation's size class
 };
 
 }  // namespace portico

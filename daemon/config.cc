@@ -122,7 +122,7 @@ ChapConfig parse_chap(const YAML::Node& node, const std::string& where) {
 
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
-  reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "serial", "product"});
+  reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "serial", "product", "read_only"});
   LunConfig lun;
   if (!node["lun"]) fail(where + ".lun", "is required");
   lun.lun = get_unsigned(node["lun"], where + ".lun", 16383);  // SAM-5 flat space addressing
@@ -162,6 +162,11 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   if (node["product"]) {
     lun.product = get_string(node, "product", where);
     if (lun.product.size() > 16) fail(where + ".product", "must be at most 16 characters (SPC-4 INQUIRY)");
+  }
+  if (node["read_only"]) {
+    const std::string value = get_string(node, "read_only", where);
+    if (value != "true" && value != "false") fail(where + ".read_only", "must be true or false");
+    lun.read_only = value == "true";
   }
   return lun;
 }

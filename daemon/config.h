@@ -29,6 +29,7 @@ struct LunConfig {
   std::string path;           // file backend
   std::string serial;         // optional override of the derived unit serial number
   std::string product = "VIRTUAL-DISK";
+  bool read_only = false;     // write protected
 };
 
 struct TargetConfig {

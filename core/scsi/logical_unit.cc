@@ -6,6 +6,7 @@
 #include <future>
 
 #include "core/scsi/commands.h"
+#include "core/scsi/medium_access.h"
 
 namespace portico::scsi {
 
@@ -115,6 +116,11 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
   }
   if (reservation_conflict(task, nexus)) {
     fail(task, ScsiStatus::reservation_conflict);
+    return;
+  }
+  if (config_.read_only && modifies_medium(task.cdb())) {
+    // SBC-3 4.10 (write protection): DATA PROTECT, WRITE PROTECTED.
+    fail(task, SenseData{SenseKey::data_protect, asc::kWriteProtected, std::nullopt, std::nullopt});
     return;
   }
   dispatch_command(*this, task);

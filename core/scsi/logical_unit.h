@@ -35,6 +35,7 @@ struct LogicalUnitConfig {
   std::string revision = "0001";
   std::string identity_seed;     // the cluster derives NAA and serial from it
   std::string serial_override;   // replaces the derived unit serial number when not empty
+  bool read_only = false;        // write protected: MODE SENSE WP=1, writes fail DATA PROTECT
 };
 
 // Mode parameters (SPC-4 7.5, SBC-3 6.4) that MODE SELECT may change.

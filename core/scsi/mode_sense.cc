@@ -49,16 +49,18 @@ void handle_mode_sense(LogicalUnit& unit, ScsiTask& task) {
     }
   }
 
-  // Header: DPOFUA (device-specific parameter bit 4): DPO and FUA are supported.
+  // Header device-specific parameter (SBC-3 6.4.1): WP (bit 7) for a read-only unit, DPOFUA
+  // (bit 4): DPO and FUA are supported.
+  const uint8_t device_specific = static_cast<uint8_t>(0x10 | (unit.config().read_only ? 0x80 : 0));
   std::vector<uint8_t> out;
   if (ten) {
     out.assign(8, 0);
-    out[3] = 0x10;
+    out[3] = device_specific;
     if (llbaa && !descriptor.empty()) out[4] = 0x01;  // LONGLBA
     store_be16(out.data() + 6, static_cast<uint16_t>(descriptor.size()));
   } else {
     out.assign(4, 0);
-    out[2] = 0x10;
+    out[2] = device_specific;
     out[3] = static_cast<uint8_t>(descriptor.size());
   }
   out.insert(out.end(), descriptor.begin(), descriptor.end());

@@ -61,6 +61,7 @@ inline constexpr Asc kNotAccessibleStandby{0x04, 0x0b};
 inline constexpr Asc kNotAccessibleUnavailable{0x04, 0x0c};
 inline constexpr Asc kInvalidMessageError{0x49, 0x00};
 inline constexpr Asc kDataPhaseError{0x4b, 0x00};
+inline constexpr Asc kWriteProtected{0x27, 0x00};
 }  // namespace asc
 
 // SPC-4 4.5.2.4.2: which byte (and optionally bit) of the CDB or parameter list was wrong.

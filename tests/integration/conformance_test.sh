@@ -1,6 +1,6 @@
 #!/bin/bash
-# conformance_test.sh SUITE [SIZE]: runs one libiscsi iscsi-test-cu suite (ALL.<SUITE>) against a
-# fresh memory LUN. One process per suite: libiscsi 1.19 running the whole ALL family in one
+# conformance_test.sh SUITE [SIZE] [read-only]: runs one libiscsi iscsi-test-cu suite (ALL.<SUITE>)
+# against a fresh memory LUN (write protected with "read-only": then no test may skip). One process per suite: libiscsi 1.19 running the whole ALL family in one
 # process goes wrong after the first suites (shared/recipes/peers-and-suites.md).
 # Fails if CUnit reports a failed test or suite, or if no test ran. CUnit counts a test that
 # prints [SKIPPED] as passed, so skips are counted from the log and reported separately.
@@ -8,10 +8,11 @@ source "$(dirname "$0")/lib.sh"
 require_tools iscsi-test-cu
 suite=${1:?usage: conformance_test.sh SUITE [SIZE]}
 size=${2:-128MiB}
+mode=${3:-}
 
 pick_port
 iqn=iqn.2026-11.io.portico:conformance
-memory_config "$WORK/config.yaml" "$iqn" "$size"
+memory_config "$WORK/config.yaml" "$iqn" "$size" "$mode"
 start_porticod "$WORK/config.yaml"
 
 rc=0
@@ -32,5 +33,8 @@ grep -q '^Run Summary' "$WORK/cu.log" || die "ALL.$suite: no CUnit Run Summary (
 ((t_ran > 0)) || die "ALL.$suite: 0 tests ran"
 ((t_failed == 0 && s_failed == 0)) || die "ALL.$suite: $t_failed test(s) failed"
 ((rc == 0)) || die "ALL.$suite: iscsi-test-cu exited $rc"
+if [[ "$mode" == read-only ]]; then
+  ((skipped == 0)) || die "ALL.$suite: $skipped test(s) skipped against a write-protected LUN"
+fi
 
 stop_porticod

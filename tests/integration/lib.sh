@@ -40,8 +40,11 @@ pick_port() {
 
 have_ipv6_loopback() { grep -q '^0\{31\}1 .* lo$' /proc/net/if_inet6 2>/dev/null; }
 
-# memory_config FILE IQN SIZE: one memory LUN 0 on 127.0.0.1:$PORT, any initiator, no CHAP.
+# memory_config FILE IQN SIZE [read-only]: one memory LUN 0 on 127.0.0.1:$PORT, any initiator,
+# no CHAP; write protected with a fourth argument "read-only".
 memory_config() {
+  local read_only=false
+  [[ "${4:-}" == read-only ]] && read_only=true
   cat >"$1" <<YAML
 log:
   level: warn
@@ -54,6 +57,7 @@ targets:
       - lun: 0
         backend: memory
         size: $3
+        read_only: $read_only
 YAML
 }
 

@@ -87,6 +87,20 @@ targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size:
   EXPECT_EQ(error_of("gateway: [\n").rfind("YAML syntax error at line", 0), 0u);
 }
 
+TEST(Config, ReadOnlyLunIsParsedAndValidated) {
+  auto config = parse_config(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB, read_only: true}]}]
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_TRUE(config->targets[0].luns[0].read_only);
+  EXPECT_FALSE(parse_config(kMinimal)->targets[0].luns[0].read_only);
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB, read_only: maybe}]}]
+)"), "targets[0].luns[0].read_only: must be true or false");
+}
+
 TEST(Config, ParseSizeUnits) {
   EXPECT_EQ(*parse_size("4096"), 4096u);
   EXPECT_EQ(*parse_size("1GiB"), 1ull << 30);

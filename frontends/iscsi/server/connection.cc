@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "core/common/big_endian.h"
 #include "frontends/iscsi/protocol/crc32c.h"
 
@@ -99,7 +101,15 @@ void Connection::on_recv(int result) {
   }
   activity_since_nop_ = true;
   rx_.commit(static_cast<size_t>(result));
+  // A PDU may close the connection; recv_pending_ stays set meanwhile so that the close cannot
+  // finish (and destroy this object) underneath process_rx. It finishes here instead.
+  recv_pending_ = true;
   process_rx();
+  recv_pending_ = false;
+  if (phase_ == Phase::closing) {
+    maybe_finish_close();
+    return;
+  }
   post_recv();
 }
 
@@ -148,8 +158,19 @@ void Connection::process_rx() {
     auto bhs = decode_bhs(header);
     bool keep_going;
     if (!bhs.ok()) {
-      send_reject(kRejectProtocolError, header);
-      keep_going = true;
+      if (phase_ == Phase::login) {
+        // RFC 7143 §6.1: before the full feature phase only Login Requests are valid, and an
+        // opcode that is no initiator opcode at all is no exception: close, as dispatch() does
+        // for the other non-login PDUs (a Reject here would keep a pre-login connection open).
+        char what[64];
+        std::snprintf(what, sizeof(what), "invalid opcode 0x%02x during login", header[0] & 0x3f);
+        close(what);
+        keep_going = false;
+      } else {
+        // After a Logout Response nothing more is answered (§11.14), as in dispatch().
+        if (phase_ == Phase::full_feature) send_reject(kRejectProtocolError, header);
+        keep_going = phase_ == Phase::full_feature;
+      }
     } else {
       keep_going = dispatch(*bhs, ahs, data);
     }

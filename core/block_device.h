@@ -34,6 +34,7 @@ struct BlockDeviceInfo {
   uint32_t physical_block_exponent = 3;      // 2^n logical blocks per physical block
   bool thin_provisioned = true;              // discard deallocates
   bool discard_zeroes = true;                // a deallocated block reads back as zeroes (LBPRZ)
+  uint32_t unmap_granularity_bytes = 0;      // discard deallocates only whole aligned units of this; 0 = a block
   bool volatile_cache = false;               // writes need a flush to be durable
   uint32_t max_compare_and_write_bytes = 0;  // largest atomic compare-and-write, 0 = none
   uint32_t max_transfer_bytes = 8u << 20;    // largest single read or write

@@ -122,7 +122,8 @@ ChapConfig parse_chap(const YAML::Node& node, const std::string& where) {
 
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
-  reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "serial", "product", "read_only"});
+  reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "serial", "product", "read_only",
+                                     "physical_block_size"});
   LunConfig lun;
   if (!node["lun"]) fail(where + ".lun", "is required");
   lun.lun = get_unsigned(node["lun"], where + ".lun", 16383);  // SAM-5 flat space addressing
@@ -137,6 +138,14 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   if (node["block_size"]) {
     lun.block_size = static_cast<uint32_t>(get_unsigned(node["block_size"], where + ".block_size", 4096));
     if (lun.block_size != 512 && lun.block_size != 4096) fail(where + ".block_size", "must be 512 or 4096");
+  }
+  if (node["physical_block_size"]) {
+    const std::string key = where + ".physical_block_size";
+    lun.physical_block_size = static_cast<uint32_t>(get_unsigned(node["physical_block_size"], key, 1u << 24));
+    const uint32_t p = lun.physical_block_size;
+    if (p < lun.block_size || (p & (p - 1)) != 0) {
+      fail(key, "must be a power of two no smaller than the block size (" + std::to_string(lun.block_size) + ")");
+    }
   }
   if (lun.backend == BackendKind::file) {
     lun.path = get_string(node, "path", where);

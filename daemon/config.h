@@ -30,6 +30,7 @@ struct LunConfig {
   std::string serial;         // optional override of the derived unit serial number
   std::string product = "VIRTUAL-DISK";
   bool read_only = false;     // write protected
+  uint32_t physical_block_size = 0;  // reported physical block in bytes; 0 = the backend's
 };
 
 struct TargetConfig {

@@ -71,6 +71,7 @@ class RunningGateway final : public Gateway {
         unit_config.identity_seed = target.iqn + "/lun/" + std::to_string(lun.lun);
         unit_config.serial_override = lun.serial;
         unit_config.read_only = lun.read_only;
+        unit_config.physical_block_size = lun.physical_block_size;
         auto unit = scsi::LogicalUnit::create(unit_config, *device, *cluster_);
         if (!unit.ok()) return error(unit.status().code(), where + ": " + unit.status().message());
         scsi_target->add_lun(lun.lun, std::move(*unit));

@@ -77,11 +77,17 @@ MemoryBlockDevice::MemoryBlockDevice(uint64_t size, uint32_t block_size, std::st
       stripes_(new Stripe[kStripes]) {
   for (uint64_t i = 0; i < chunk_count_; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
   info_.block_size = block_size;
+  // 4 KiB physical blocks: the page is the unit the host's buffers and the thin-provisioning
+  // chunks are aligned to, so initiators that align I/O to it do the cheapest thing.
   info_.physical_block_exponent = block_size >= 4096 ? 0 : static_cast<uint32_t>(__builtin_ctz(4096 / block_size));
   info_.thin_provisioned = true;
   info_.discard_zeroes = true;
+  info_.unmap_granularity_bytes = static_cast<uint32_t>(kChunkSize);
   info_.volatile_cache = false;
-  info_.max_compare_and_write_bytes = 255 * block_size;
+  // Any range of up to kChunksPerPiece chunks is covered by one lock set, so a compare-and-write
+  // of a whole transfer is atomic (ORWRITE then never needs to split).
+  info_.max_compare_and_write_bytes =
+      static_cast<uint32_t>(std::min<uint64_t>(info_.max_transfer_bytes, kChunksPerPiece * kChunkSize));
   info_.kind = "memory";
   info_.identity_seed = std::move(identity_seed);
 }
@@ -244,7 +250,8 @@ void MemoryBlockDevice::compare_and_write(Executor& /*executor*/, uint64_t offse
   if (const int e = check_range(offset, expected.size()); e != 0) return done(IoStatus{e});
   if (expected.size() > info_.max_compare_and_write_bytes) return done(IoStatus{EINVAL});
   if (expected.empty()) return done(IoStatus{});
-  // At most 255 blocks of 4 KiB: one piece, so one lock set makes compare + write atomic.
+  // At most kChunksPerPiece chunks long, so it spans at most kChunksPerPiece + 1 chunks: one lock
+  // set (StripeLocks holds that many) makes compare + write atomic.
   const StripeLocks locks(*this, offset / kChunkSize, (offset + expected.size() - 1) / kChunkSize, true);
   const uint64_t difference = first_difference(offset, expected);
   if (difference != expected.size()) {

@@ -30,7 +30,7 @@ void handle_read_capacity16(LogicalUnit& unit, ScsiTask& task) {
   std::array<uint8_t, 32> data{};
   store_be64(data.data(), unit.block_count() - 1);
   store_be32(data.data() + 8, unit.block_size());
-  data[13] = static_cast<uint8_t>(unit.device().info().physical_block_exponent & 0x0f);
+  data[13] = static_cast<uint8_t>(unit.physical_block_exponent() & 0x0f);
   // LBPME when the device is thin (UNMAP offered); LBPRZ follows the device.
   if (offers_unmap(unit)) data[14] |= 0x80;
   if (unit.device().info().discard_zeroes) data[14] |= 0x40;

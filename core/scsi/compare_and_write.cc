@@ -6,6 +6,11 @@
 #include "core/scsi/commands.h"
 
 namespace portico::scsi {
+namespace {
+
+constexpr uint16_t kNumberOfBlocksByte = 13;
+
+}  // namespace
 
 uint32_t max_compare_and_write_blocks(const LogicalUnit& unit) {
   // SBC-3 6.6.4: the field is one byte.
@@ -20,15 +25,14 @@ void handle_compare_and_write(LogicalUnit& unit, ScsiTask& task) {
   }
   const bool fua = (cdb[1] & 0x08) != 0;
   const uint64_t lba = load_be64(cdb.data() + 2);
-  const uint32_t blocks = cdb[13];
+  const uint32_t blocks = cdb[kNumberOfBlocksByte];
   const uint32_t block_size = unit.block_size();
-  task.data_out_length_needed = 2 * blocks * block_size;
-  if (blocks == 0) {  // SBC-3 5.2: zero blocks is not an error and transfers nothing
-    unit.complete(task);
-    return;
-  }
+  const uint32_t half = blocks * block_size;
+  task.data_out_length_needed = 2 * half;
+  // SBC-3 5.2: more blocks than MAXIMUM COMPARE AND WRITE LENGTH (Block Limits VPD) is an
+  // INVALID FIELD IN CDB.
   if (blocks > max_compare_and_write_blocks(unit)) {
-    unit.fail(task, invalid_field_in_cdb(13));
+    unit.fail(task, invalid_field_in_cdb(kNumberOfBlocksByte));
     return;
   }
   const uint64_t capacity = unit.block_count();
@@ -36,9 +40,18 @@ void handle_compare_and_write(LogicalUnit& unit, ScsiTask& task) {
     unit.fail(task, illegal_request(asc::kLbaOutOfRange));
     return;
   }
-  const uint32_t half = blocks * block_size;
-  if (task.data_out.size() < 2 * size_t{half}) {
-    unit.fail(task, illegal_request(asc::kInvalidFieldInInformationUnit));
+  // SBC-3 5.2: the Data-Out Buffer is the verify instance then the write instance, each
+  // NUMBER OF LOGICAL BLOCKS long, and the split point comes from that field alone. A buffer of
+  // any other length means the CDB does not describe the data (e.g. a count of 256 wrapped to 0
+  // in the one-byte field), and comparing misaligned halves could write what the initiator
+  // never meant, so the field is refused rather than the command run on a guess. This includes
+  // zero blocks with data attached: only a bare zero-block command is the no-op of SBC-3 5.2.
+  if (task.data_out.size() != size_t{2} * half) {
+    unit.fail(task, invalid_field_in_cdb(kNumberOfBlocksByte));
+    return;
+  }
+  if (blocks == 0) {  // SBC-3 5.2: zero blocks is not an error and transfers nothing
+    unit.complete(task);
     return;
   }
   (void)fua;  // the backend's compare-and-write is durable before it completes

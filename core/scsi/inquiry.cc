@@ -108,14 +108,18 @@ std::vector<uint8_t> block_limits(const LogicalUnit& unit) {
   const auto& info = unit.device().info();
   const uint32_t block = unit.block_size();
   out[5] = static_cast<uint8_t>(max_compare_and_write_blocks(unit));  // MAXIMUM COMPARE AND WRITE LENGTH
-  store_be16(out.data() + 6, static_cast<uint16_t>(1u << info.physical_block_exponent));  // optimal granularity
+  store_be16(out.data() + 6, static_cast<uint16_t>(1u << unit.physical_block_exponent()));  // optimal granularity
   store_be32(out.data() + 8, info.max_transfer_bytes / block);    // maximum transfer length
   store_be32(out.data() + 12, std::min<uint32_t>(info.max_transfer_bytes, 1u << 20) / block);  // optimal
   out[4] = 0x01;  // WSNZ: WRITE SAME with zero blocks is refused
   if (offers_unmap(unit)) {
     store_be32(out.data() + 20, kMaxUnmapLbaCount);
     store_be32(out.data() + 24, kMaxUnmapBlockDescriptors);
-    store_be32(out.data() + 28, 1);  // optimal unmap granularity
+    // OPTIMAL UNMAP GRANULARITY and UGAVALID + UNMAP GRANULARITY ALIGNMENT 0: an UNMAP that does
+    // not cover whole aligned units of the device's granularity zeroes (LBPRZ) but may leave
+    // blocks mapped, as SBC-3 6.6.4 allows ("may result in unmap operations on fewer LBAs").
+    store_be32(out.data() + 28, std::max<uint32_t>(1, info.unmap_granularity_bytes / block));
+    out[32] = 0x80;
   }
   store_be64(out.data() + 36, kMaxWriteSameBlocks);  // maximum write same length
   return out;

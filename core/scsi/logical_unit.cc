@@ -10,6 +10,11 @@
 
 namespace portico::scsi {
 
+uint32_t LogicalUnit::physical_block_exponent() const {
+  if (config_.physical_block_size == 0) return device_->info().physical_block_exponent;
+  return static_cast<uint32_t>(__builtin_ctz(config_.physical_block_size / block_size()));
+}
+
 Result<std::shared_ptr<LogicalUnit>> LogicalUnit::create(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device,
                                                          ClusterState& cluster) {
   if (!device) return error(ErrorCode::invalid_argument, config.name + ": no backing device");
@@ -17,6 +22,14 @@ Result<std::shared_ptr<LogicalUnit>> LogicalUnit::create(LogicalUnitConfig confi
   if (block_size != 512 && block_size != 4096) {
     return error(ErrorCode::invalid_argument, config.name + ": block size " + std::to_string(block_size) +
                                                   " is not 512 or 4096");
+  }
+  if (const uint32_t physical = config.physical_block_size; physical != 0) {
+    if (physical < block_size || physical % block_size != 0 || (physical & (physical - 1)) != 0 ||
+        physical / block_size > (1u << 15)) {
+      return error(ErrorCode::invalid_argument, config.name + ": physical block size " + std::to_string(physical) +
+                                                    " is not a power-of-two multiple of the block size " +
+                                                    std::to_string(block_size));
+    }
   }
   if (device->capacity_bytes() < block_size) {
     return error(ErrorCode::invalid_argument, config.name + ": device is smaller than one block");

@@ -36,6 +36,7 @@ struct LogicalUnitConfig {
   std::string identity_seed;     // the cluster derives NAA and serial from it
   std::string serial_override;   // replaces the derived unit serial number when not empty
   bool read_only = false;        // write protected: MODE SENSE WP=1, writes fail DATA PROTECT
+  uint32_t physical_block_size = 0;  // reported physical block (READ CAPACITY 16); 0 = the device's
 };
 
 // Mode parameters (SPC-4 7.5, SBC-3 6.4) that MODE SELECT may change.
@@ -70,6 +71,8 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   [[nodiscard]] ClusterState& cluster() const { return cluster_; }
   [[nodiscard]] uint32_t block_size() const { return device_->info().block_size; }
   [[nodiscard]] uint64_t block_count() const { return device_->capacity_bytes() / block_size(); }
+  // log2 of logical blocks per physical block: the configured physical block, else the device's.
+  [[nodiscard]] uint32_t physical_block_exponent() const;
   [[nodiscard]] ModeParameters mode() const;
   void set_mode(const ModeParameters& mode);
 

@@ -29,6 +29,7 @@ class FakeBlockDevice final : public BlockDevice {
     info_.max_compare_and_write_bytes = 1u << 20;
   }
   const BlockDeviceInfo& info() const override { return info_; }
+  BlockDeviceInfo& mutable_info() { return info_; }
   uint64_t capacity_bytes() const override { return bytes_.size(); }
 
   void read(Executor&, uint64_t offset, std::span<uint8_t> dst, IoCallback done) override {
@@ -97,10 +98,11 @@ inline scsi::ItNexus make_nexus(const std::string& initiator, const std::string&
 
 // A target with LUN 0 on a FakeBlockDevice of `blocks` 512-byte blocks.
 struct TargetFixture {
-  explicit TargetFixture(uint64_t blocks = 2048) {
+  explicit TargetFixture(uint64_t blocks = 2048, uint32_t physical_block_size = 0) {
     device = std::make_shared<FakeBlockDevice>(blocks * 512);
     scsi::LogicalUnitConfig config;
     config.name = "test lun 0";
+    config.physical_block_size = physical_block_size;
     config.identity_seed = "iqn.2026-11.io.portico:test/lun/0";
     auto created = scsi::LogicalUnit::create(config, device, cluster);
     unit = *created;

@@ -101,6 +101,20 @@ targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size:
 )"), "targets[0].luns[0].read_only: must be true or false");
 }
 
+TEST(Config, PhysicalBlockSizeIsParsedAndValidated) {
+  auto config = parse_config(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB, physical_block_size: 4096}]}]
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->targets[0].luns[0].physical_block_size, 4096u);
+  EXPECT_EQ(parse_config(kMinimal)->targets[0].luns[0].physical_block_size, 0u);
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB, physical_block_size: 3000}]}]
+)"), "targets[0].luns[0].physical_block_size: must be a power of two no smaller than the block size (512)");
+}
+
 TEST(Config, ParseSizeUnits) {
   EXPECT_EQ(*parse_size("4096"), 4096u);
   EXPECT_EQ(*parse_size("1GiB"), 1ull << 30);

@@ -72,6 +72,7 @@ class RunningGateway final : public Gateway {
         unit_config.serial_override = lun.serial;
         unit_config.read_only = lun.read_only;
         unit_config.physical_block_size = lun.physical_block_size;
+        unit_config.sanitize_bytes_per_second = lun.sanitize_rate;
         auto unit = scsi::LogicalUnit::create(unit_config, *device, *cluster_);
         if (!unit.ok()) return error(unit.status().code(), where + ": " + unit.status().message());
         scsi_target->add_lun(lun.lun, std::move(*unit));
@@ -97,7 +98,7 @@ class RunningGateway final : public Gateway {
     loops_->start();
     auto started = server_->start();
     if (!started.ok()) {
-      loops_->stop();
+      stop();  // the server stops on its running loops, then they stop (a bind error is no hang)
       return started;
     }
     return {};
@@ -105,8 +106,8 @@ class RunningGateway final : public Gateway {
 
   void stop() override {
     if (server_) server_->stop(kShutdownGrace);
-    if (loops_) loops_->stop();
     server_.reset();
+    if (loops_) loops_->stop();
   }
 
   ~RunningGateway() override { stop(); }

@@ -10,6 +10,7 @@
 //  - `done` runs exactly once.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -37,6 +38,9 @@ struct BlockDeviceInfo {
   uint32_t unmap_granularity_bytes = 0;      // discard deallocates only whole aligned units of this; 0 = a block
   bool volatile_cache = false;               // writes need a flush to be durable
   uint32_t max_compare_and_write_bytes = 0;  // largest atomic compare-and-write, 0 = none
+  uint32_t max_atomic_write_bytes = 0;       // largest write_atomic(), 0 = none (SBC-4 4.29)
+  uint32_t atomic_alignment_bytes = 0;       // write_atomic() offsets are multiples of this; 0 = any
+  uint32_t atomic_granularity_bytes = 0;     // write_atomic() lengths are multiples of this; 0 = any
   uint32_t max_transfer_bytes = 8u << 20;    // largest single read or write
   std::string kind;                          // "memory", "file", "rbd"
   std::string identity_seed;                 // stable name to derive NAA/serial from
@@ -63,6 +67,19 @@ class BlockDevice {
   // backend (across every gateway for a shared backend), never a core lock.
   virtual void compare_and_write(Executor& executor, uint64_t offset, std::span<const uint8_t> expected,
                                  std::span<const uint8_t> replacement, IoCallback done) = 0;
+
+  // Writes `src` so that no read or write of this device (on any gateway for a shared backend)
+  // observes part of it: readers see all old or all new data. At most
+  // info().max_atomic_write_bytes, respecting its alignment and granularity. Default: a device
+  // that offers no atomic write (max_atomic_write_bytes = 0) and is never asked.
+  virtual void write_atomic(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
+                            IoCallback done) {
+    (void)executor;
+    (void)offset;
+    (void)src;
+    (void)fua;
+    done(IoStatus{EOPNOTSUPP});
+  }
 
   // Thin provisioning (SBC-4 5.7 GET LBA STATUS): whether the block at `offset` is mapped, and in
   // run_length how many bytes from `offset` (at most `length`, at least one block) share that

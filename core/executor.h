@@ -3,6 +3,8 @@
 // touched by the loop that owns it.
 #pragma once
 
+#include <chrono>
+
 #include "core/common/unique_function.h"
 
 namespace portico {
@@ -12,6 +14,9 @@ class Executor {
   virtual ~Executor() = default;
   // Thread-safe: runs fn on this executor's thread, soon, never inline.
   virtual void post(UniqueFunction<void()> fn) = 0;
+  // Runs fn on this executor's thread once `delay` has passed (for pacing long background work).
+  // Called from this executor's own thread.
+  virtual void post_after(std::chrono::milliseconds delay, UniqueFunction<void()> fn) = 0;
   // True when called from this executor's own thread.
   [[nodiscard]] virtual bool in_executor_thread() const = 0;
 };

@@ -123,7 +123,7 @@ ChapConfig parse_chap(const YAML::Node& node, const std::string& where) {
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
   reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "serial", "product", "read_only",
-                                     "physical_block_size"});
+                                     "physical_block_size", "sanitize_rate"});
   LunConfig lun;
   if (!node["lun"]) fail(where + ".lun", "is required");
   lun.lun = get_unsigned(node["lun"], where + ".lun", 16383);  // SAM-5 flat space addressing
@@ -146,6 +146,12 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
     if (p < lun.block_size || (p & (p - 1)) != 0) {
       fail(key, "must be a power of two no smaller than the block size (" + std::to_string(lun.block_size) + ")");
     }
+  }
+  if (node["sanitize_rate"]) {
+    // Bytes per second, with the units of `size` ("64MiB" = 64 MiB/s).
+    auto rate = parse_size(node["sanitize_rate"].as<std::string>());
+    if (!rate.ok()) fail(where + ".sanitize_rate", rate.status().message());
+    lun.sanitize_rate = *rate;
   }
   if (lun.backend == BackendKind::file) {
     lun.path = get_string(node, "path", where);

@@ -31,6 +31,7 @@ struct LunConfig {
   std::string product = "VIRTUAL-DISK";
   bool read_only = false;     // write protected
   uint32_t physical_block_size = 0;  // reported physical block in bytes; 0 = the backend's
+  uint64_t sanitize_rate = 0;        // bytes per second a SANITIZE may process; 0 = unpaced
 };
 
 struct TargetConfig {

@@ -67,6 +67,9 @@ class EventLoop final : public portico::Executor {
   // Cancels every pending operation on fd; each completes with -ECANCELED or its natural result.
   void cancel_fd(int fd);
 
+  void post_after(std::chrono::milliseconds delay, UniqueFunction<void()> fn) override {
+    schedule_after(delay, std::move(fn));
+  }
   TimerId schedule_after(std::chrono::milliseconds delay, UniqueFunction<void()> fn);
   // No-op when the timer already fired or was cancelled.
   void cancel_timer(TimerId id);

@@ -103,6 +103,8 @@ FileBlockDevice::FileBlockDevice(int fd, bool block_device, uint64_t size, uint3
   info_.discard_zeroes = !block_device;
   info_.volatile_cache = true;
   info_.max_compare_and_write_bytes = 255 * block_size;
+  // One RangeLock stripe's worth: an atomic write then holds at most two stripes exclusively.
+  info_.max_atomic_write_bytes = static_cast<uint32_t>(RangeLock::kStripeBytes);
   info_.kind = "file";
   info_.identity_seed = std::move(identity_seed);
 }
@@ -194,6 +196,12 @@ void FileBlockDevice::read(Executor& executor, uint64_t offset, std::span<uint8_
 void FileBlockDevice::write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
                             IoCallback done) {
   if (const int e = check_range(offset, src.size()); e != 0) return done(IoStatus{e});
+  locked_write(executor, offset, src, fua, false, std::move(done));
+}
+
+// Writes under the range lock: shared for plain writes, exclusive for atomic ones.
+void FileBlockDevice::locked_write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
+                                   bool exclusive, IoCallback done) {
   const uint64_t stripes = RangeLock::stripes_of(offset, src.size());
   auto* t = new Transfer;
   t->write = true;
@@ -201,11 +209,11 @@ void FileBlockDevice::write(Executor& executor, uint64_t offset, std::span<const
   t->src = src.data();
   t->offset = offset;
   t->length = src.size();
-  t->complete = [this, stripes, done = std::move(done)](int err) mutable {
-    range_lock_.release(stripes, false);
+  t->complete = [this, stripes, exclusive, done = std::move(done)](int err) mutable {
+    range_lock_.release(stripes, exclusive);
     done(IoStatus{err});
   };
-  range_lock_.acquire(stripes, false, executor, [this, &executor, t] { transfer(executor, t); });
+  range_lock_.acquire(stripes, exclusive, executor, [this, &executor, t] { transfer(executor, t); });
 }
 
 void FileBlockDevice::flush(Executor& executor, IoCallback done) {
@@ -313,6 +321,17 @@ void FileBlockDevice::compare_and_write(Executor& executor, uint64_t offset, std
     };
     transfer(executor, read);
   });
+}
+
+// The range is held exclusively for the whole write (reads and writes take it shared), so no
+// command of this device sees part of it, as for compare_and_write. Against a crash of the host
+// the write is only as atomic as the file system makes one pwrite.
+void FileBlockDevice::write_atomic(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
+                                   IoCallback done) {
+  if (src.size() > info_.max_atomic_write_bytes) return done(IoStatus{EINVAL});
+  if (const int e = check_range(offset, src.size()); e != 0) return done(IoStatus{e});
+  if (src.empty()) return done(IoStatus{});
+  locked_write(executor, offset, src, fua, true, std::move(done));
 }
 
 bool FileBlockDevice::is_allocated(uint64_t offset, uint64_t length, uint64_t& run_length) const {

@@ -8,8 +8,9 @@
 // - When the executor of a call is the runtime::EventLoop running on the calling thread the I/O
 //   goes through its ring; from any other executor (tests, tools) it is done synchronously and
 //   `done` runs before the call returns.
-// - COMPARE AND WRITE is atomic against every other read and write of this device through the
-//   RangeLock (reads and writes share their range, compare-and-write holds it exclusively).
+// - COMPARE AND WRITE and WRITE ATOMIC are atomic against every other read and write of this
+//   device through the RangeLock (reads and writes share their range, compare-and-write and
+//   atomic writes hold it exclusively).
 //   Another process writing the same file is not excluded: a file LUN belongs to one porticod.
 #pragma once
 
@@ -44,6 +45,8 @@ class FileBlockDevice final : public BlockDevice {
   void write_zeroes(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) override;
   void compare_and_write(Executor& executor, uint64_t offset, std::span<const uint8_t> expected,
                          std::span<const uint8_t> replacement, IoCallback done) override;
+  void write_atomic(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
+                    IoCallback done) override;
   bool is_allocated(uint64_t offset, uint64_t length, uint64_t& run_length) const override;
 
  private:
@@ -54,6 +57,8 @@ class FileBlockDevice final : public BlockDevice {
   [[nodiscard]] int check_range(uint64_t offset, uint64_t length) const;
   // Reads or writes all of [offset, offset + length), resubmitting after short transfers.
   void transfer(Executor& executor, Transfer* t);
+  void locked_write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua, bool exclusive,
+                    IoCallback done);
   void deallocate(Executor& executor, uint64_t offset, uint64_t length, IoCallback done);
 
   int fd_;

@@ -88,6 +88,8 @@ MemoryBlockDevice::MemoryBlockDevice(uint64_t size, uint32_t block_size, std::st
   // of a whole transfer is atomic (ORWRITE then never needs to split).
   info_.max_compare_and_write_bytes =
       static_cast<uint32_t>(std::min<uint64_t>(info_.max_transfer_bytes, kChunksPerPiece * kChunkSize));
+  // The same bound makes a WRITE ATOMIC of a whole transfer one lock set.
+  info_.max_atomic_write_bytes = info_.max_compare_and_write_bytes;
   info_.kind = "memory";
   info_.identity_seed = std::move(identity_seed);
 }
@@ -261,6 +263,29 @@ void MemoryBlockDevice::compare_and_write(Executor& /*executor*/, uint64_t offse
     return done(status);
   }
   done(IoStatus{copy_in(offset, replacement)});
+}
+
+void MemoryBlockDevice::write_atomic(Executor& /*executor*/, uint64_t offset, std::span<const uint8_t> src,
+                                     bool /*fua*/, IoCallback done) {
+  if (const int e = check_range(offset, src.size()); e != 0) return done(IoStatus{e});
+  if (src.size() > info_.max_atomic_write_bytes) return done(IoStatus{EINVAL});
+  if (src.empty()) return done(IoStatus{});
+  int result = 0;
+  {
+    // At most kChunksPerPiece chunks, so one lock set covers it (as for compare_and_write);
+    // exclusive, because readers and ordinary writers hold their stripes shared.
+    const StripeLocks locks(*this, offset / kChunkSize, (offset + src.size() - 1) / kChunkSize, true);
+    // Allocate first: running out of memory half way would leave a torn write.
+    for (uint64_t at = 0; at < src.size() && result == 0;) {
+      const uint64_t chunk = (offset + at) / kChunkSize;
+      const uint64_t piece = std::min<uint64_t>(kChunkSize - (offset + at) % kChunkSize, src.size() - at);
+      const bool needs_storage = !all_zero(src.subspan(static_cast<size_t>(at), static_cast<size_t>(piece)));
+      if (needs_storage && allocate_chunk(chunk) == nullptr) result = ENOSPC;
+      at += piece;
+    }
+    if (result == 0) result = copy_in(offset, src);
+  }
+  done(IoStatus{result});
 }
 
 bool MemoryBlockDevice::is_allocated(uint64_t offset, uint64_t length, uint64_t& run_length) const {

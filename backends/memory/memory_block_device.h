@@ -10,6 +10,8 @@
 //     SBC-4 4.28: ordinary commands are not atomic against each other);
 //   - compare_and_write takes its stripes exclusively, so no write lands between its compare and
 //     its write (SBC-4 5.3: COMPARE AND WRITE is atomic);
+//   - write_atomic takes its stripes exclusively under one lock set, so no reader or writer sees
+//     part of it (SBC-4 4.29);
 //   - discard and write_zeroes take them exclusively too, because they free chunks a reader
 //     could be copying from.
 // Stripes are always locked in ascending order, so requests spanning chunks cannot deadlock.
@@ -48,6 +50,8 @@ class MemoryBlockDevice final : public BlockDevice {
   void write_zeroes(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) override;
   void compare_and_write(Executor& executor, uint64_t offset, std::span<const uint8_t> expected,
                          std::span<const uint8_t> replacement, IoCallback done) override;
+  void write_atomic(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
+                    IoCallback done) override;
   bool is_allocated(uint64_t offset, uint64_t length, uint64_t& run_length) const override;
 
   // Bytes of chunks currently allocated (thin-provisioning accounting).

@@ -131,6 +131,18 @@ void dispatch_command(LogicalUnit& unit, ScsiTask& task) {
     case op::kCompareAndWrite:
       handle_compare_and_write(unit, task);
       return;
+    case op::kExtendedCopy:
+      handle_extended_copy(unit, task);
+      return;
+    case op::kReceiveCopyResults:
+      handle_receive_copy_results(unit, task);
+      return;
+    case op::kSanitize:
+      handle_sanitize(unit, task);
+      return;
+    case op::kWriteAtomic16:
+      handle_write_atomic(unit, task);
+      return;
     case op::kSynchronizeCache10:
     case op::kSynchronizeCache16:
       handle_synchronize_cache(unit, task);

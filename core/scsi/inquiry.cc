@@ -28,7 +28,7 @@ std::vector<uint8_t> standard_inquiry(const LogicalUnit& unit) {
   out[2] = 0x06;  // SPC-4
   out[3] = 0x12;  // HISUP, response data format 2
   out[4] = static_cast<uint8_t>(out.size() - 5);
-  out[5] = 0x10;  // TPGS = 01b: implicit asymmetric access (ALUA)
+  out[5] = 0x10 | 0x08;  // TPGS = 01b: implicit asymmetric access (ALUA); 3PC: EXTENDED COPY
   out[6] = 0x10;  // MULTIP: reachable through several ports
   out[7] = 0x02;  // CMDQUE
   put_padded(out, 8, unit.config().vendor, 8);
@@ -111,7 +111,8 @@ std::vector<uint8_t> block_limits(const LogicalUnit& unit) {
   store_be16(out.data() + 6, static_cast<uint16_t>(1u << unit.physical_block_exponent()));  // optimal granularity
   store_be32(out.data() + 8, info.max_transfer_bytes / block);    // maximum transfer length
   store_be32(out.data() + 12, std::min<uint32_t>(info.max_transfer_bytes, 1u << 20) / block);  // optimal
-  out[4] = 0x01;  // WSNZ: WRITE SAME with zero blocks is refused
+  // WSNZ 0: WRITE SAME with zero blocks means "to the last LBA" (SBC-3 5.45), within the
+  // MAXIMUM WRITE SAME LENGTH below.
   if (offers_unmap(unit)) {
     store_be32(out.data() + 20, kMaxUnmapLbaCount);
     store_be32(out.data() + 24, kMaxUnmapBlockDescriptors);
@@ -121,7 +122,13 @@ std::vector<uint8_t> block_limits(const LogicalUnit& unit) {
     store_be32(out.data() + 28, std::max<uint32_t>(1, info.unmap_granularity_bytes / block));
     out[32] = 0x80;
   }
-  store_be64(out.data() + 36, kMaxWriteSameBlocks);  // maximum write same length
+  store_be64(out.data() + 36, max_write_same_blocks(unit));  // maximum write same length
+  // SBC-4 6.6.4: MAXIMUM ATOMIC TRANSFER LENGTH, ATOMIC ALIGNMENT, ATOMIC TRANSFER LENGTH
+  // GRANULARITY (all zero when WRITE ATOMIC is not offered); the page length covers them.
+  const auto atomic = atomic_write_limits(unit);
+  store_be32(out.data() + 44, atomic.max_blocks);
+  store_be32(out.data() + 48, atomic.alignment_blocks);
+  store_be32(out.data() + 52, atomic.granularity_blocks);
   return out;
 }
 
@@ -131,6 +138,9 @@ std::vector<uint8_t> block_device_characteristics() {
   out[1] = 0xb1;
   store_be16(out.data() + 2, 0x3c);
   store_be16(out.data() + 4, 0x0001);  // medium rotation rate: non-rotating medium
+  // SBC-3 6.6.2 WABEREQ = WACEREQ = 01b: after a BLOCK ERASE or CRYPTOGRAPHIC ERASE sanitize,
+  // reads of blocks not written since complete without error (they return zeroes).
+  out[7] = 0x50;
   return out;
 }
 
@@ -148,7 +158,7 @@ std::vector<uint8_t> logical_block_provisioning(const LogicalUnit& unit) {
   return out;
 }
 
-constexpr std::array<uint8_t, 6> kSupportedPages{0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2};
+constexpr std::array<uint8_t, 7> kSupportedPages{0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2};
 
 }  // namespace
 
@@ -179,6 +189,7 @@ void handle_inquiry(LogicalUnit& unit, ScsiTask& task) {
       break;
     case 0x80: data = unit_serial_number(unit); break;
     case 0x83: data = device_identification(unit, task.core.nexus->nexus()); break;
+    case 0x8f: data = third_party_copy_vpd_page(); break;
     case 0xb0: data = block_limits(unit); break;
     case 0xb1: data = block_device_characteristics(); break;
     case 0xb2: data = logical_block_provisioning(unit); break;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 
+#include "core/inline_executor.h"
 #include "core/scsi/commands.h"
 #include "core/scsi/medium_access.h"
 
@@ -131,9 +132,14 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
     fail(task, ScsiStatus::reservation_conflict);
     return;
   }
-  if (config_.read_only && modifies_medium(task.cdb())) {
+  if (modifies_medium(task.cdb()) && (config_.read_only || mode().software_write_protect)) {
     // SBC-3 4.10 (write protection): DATA PROTECT, WRITE PROTECTED.
     fail(task, SenseData{SenseKey::data_protect, asc::kWriteProtected, std::nullopt, std::nullopt});
+    return;
+  }
+  if (auto refusal = sanitize_.refusal(task.cdb())) {
+    // SBC-3 4.11: NOT READY while a sanitize runs, MEDIUM ERROR after one failed.
+    fail(task, *refusal);
     return;
   }
   dispatch_command(*this, task);
@@ -178,6 +184,11 @@ void LogicalUnit::fail(ScsiTask& task, const SenseData& sense) {
   task.sense = encode_sense(sense, mode().descriptor_sense);
   task.data_in_length = 0;
   complete(task);
+}
+
+bool LogicalUnit::abort_requested(const ScsiTask& task) {
+  std::lock_guard lock(task_set_mutex_);
+  return task.core.aborted;
 }
 
 void LogicalUnit::fail(ScsiTask& task, ScsiStatus status) {
@@ -259,12 +270,18 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       event.kind = LunEvent::Kind::logical_unit_reset;
       event.origin_nexus = nexus.nexus().key();
       auto shared_done = std::make_shared<UniqueFunction<void(TmfResponse)>>(std::move(done));
-      cluster_.publish(cluster_key_, event,
-                       [&executor, shared_done](Status status) {
-                         executor.post([shared_done, ok = status.ok()]() {
-                           (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
-                         });
-                       });
+      auto respond = [&executor, shared_done](bool ok) {
+        executor.post([shared_done, ok]() {
+          (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
+        });
+      };
+      // SAM-5 6.3.3: the reset ends any SPC-2 reservation (persistent ones stay); that is stored
+      // before the reset is announced, so no gateway serves the old holder after it.
+      release_spc2_reservation_on_reset(
+          event.origin_nexus, [self = shared_from_this(), event, respond](bool stored) {
+            if (!stored) return respond(false);
+            self->cluster_.publish(self->cluster_key_, event, [respond](Status status) { respond(status.ok()); });
+          });
       return;
     }
     case TmfFunction::query_task: {
@@ -317,14 +334,8 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
       abort_matching([](const ScsiTask&) { return true; }, origin_nexus, waiter);
       raise_unit_attention_for_all(asc::kBusDeviceResetOccurred);
       spdlog::info("{}: logical unit reset (requested by {})", config_.name, origin.empty() ? "the cluster" : origin);
-      // Acknowledge once every aborted task has ended; AbortWaiter posts to an executor, so
-      // run the acknowledgement inline through a trivial one.
-      struct InlineExecutor final : Executor {
-        void post(UniqueFunction<void()> fn) override { fn(); }
-        [[nodiscard]] bool in_executor_thread() const override { return true; }
-      };
-      static InlineExecutor inline_executor;
-      waiter->executor = &inline_executor;
+      // Acknowledge once every aborted task has ended, wherever the last one ends.
+      waiter->executor = &InlineExecutor::instance();
       waiter->done = std::move(applied);
       waiter->release();
       return;

@@ -20,8 +20,10 @@
 #include "core/block_device.h"
 #include "core/cluster_state.h"
 #include "core/common/result.h"
+#include "core/scsi/copy_manager.h"
 #include "core/scsi/nexus_state.h"
 #include "core/scsi/reservations/reservation_state.h"
+#include "core/scsi/sanitize_state.h"
 #include "core/scsi/scsi_task.h"
 #include "core/scsi/sense.h"
 #include "core/scsi/task_management.h"
@@ -37,6 +39,7 @@ struct LogicalUnitConfig {
   std::string serial_override;   // replaces the derived unit serial number when not empty
   bool read_only = false;        // write protected: MODE SENSE WP=1, writes fail DATA PROTECT
   uint32_t physical_block_size = 0;  // reported physical block (READ CAPACITY 16); 0 = the device's
+  uint64_t sanitize_bytes_per_second = 0;  // pace of a SANITIZE operation; 0 = as fast as it goes
 };
 
 // Mode parameters (SPC-4 7.5, SBC-3 6.4) that MODE SELECT may change.
@@ -44,6 +47,7 @@ struct ModeParameters {
   bool descriptor_sense = false;  // control page D_SENSE
   bool task_aborted_status = true;  // control page TAS
   bool write_cache_enabled = false;  // caching page WCE
+  bool software_write_protect = false;  // control page SWP (SPC-4 7.5.8): write protected as read_only
 };
 
 // Runs when every task a task management function aborted has ended.
@@ -93,6 +97,15 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Ends a task with CHECK CONDITION and `sense` (fixed or descriptor per D_SENSE).
   void fail(ScsiTask& task, const SenseData& sense);
   void fail(ScsiTask& task, ScsiStatus status);
+  // True once a task management function has aborted `task` (for long-running commands that
+  // check between steps, e.g. SANITIZE).
+  [[nodiscard]] bool abort_requested(const ScsiTask& task);
+
+  // SBC-3 4.11: the sanitize operation running on (or failed on) this unit (sanitize.cc).
+  [[nodiscard]] SanitizeState& sanitize_state() { return sanitize_; }
+
+  // SPC-4 5.17: the copy manager serving EXTENDED COPY / RECEIVE COPY RESULTS on this unit.
+  [[nodiscard]] CopyManager& copy_manager() { return copy_manager_; }
 
   // Task management for this unit (SAM-5 7). `done` runs on `executor`.
   void task_management(NexusState& nexus, TmfFunction function, uint64_t referenced_tag, Executor& executor,
@@ -117,6 +130,12 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   [[nodiscard]] bool reservation_conflict(const ScsiTask& task, const NexusState& nexus) const;
   // Reads the reservation record from the cluster into the cache; `done(ok)` on any thread.
   void reload_reservations(UniqueFunction<void(bool)> done);
+  // Ends the SPC-2 reservation that the nexus `nexus_key` holds, if any, because that nexus is
+  // lost; `done(stored)` on any thread.
+  void release_spc2_reservation_of(const std::string& nexus_key, std::function<void(bool)> done);
+  // Ends any SPC-2 reservation because of a LOGICAL UNIT RESET or target reset asked for by
+  // `origin_nexus`; `done(stored)` on any thread.
+  void release_spc2_reservation_on_reset(const std::string& origin_nexus, std::function<void(bool)> done);
 
  private:
   LogicalUnit(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
@@ -153,6 +172,9 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
 
   std::mutex nexus_mutex_;
   std::vector<std::weak_ptr<NexusState>> nexuses_;
+
+  SanitizeState sanitize_;
+  CopyManager copy_manager_;
 };
 
 }  // namespace portico::scsi

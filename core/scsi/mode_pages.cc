@@ -19,6 +19,7 @@ void append_control_page(std::vector<uint8_t>& out, PageControl pc, const ModePa
   page[1] = 0x0a;
   if (pc == PageControl::changeable) {
     page[2] = 0x04;  // D_SENSE
+    page[4] = 0x08;  // SWP
     page[5] = 0x40;  // TAS
   } else {
     // TST=000b (one task set), QERR=00b, queue algorithm modifier 1 (unrestricted
@@ -27,6 +28,7 @@ void append_control_page(std::vector<uint8_t>& out, PageControl pc, const ModePa
     const ModeParameters& shown = pc == PageControl::defaults ? defaults : mode;
     if (shown.descriptor_sense) page[2] |= 0x04;
     page[3] = 0x10;
+    if (shown.software_write_protect) page[4] |= 0x08;
     if (shown.task_aborted_status) page[5] |= 0x40;
     store_be16(page.data() + 8, 0xffff);
   }

@@ -1,5 +1,5 @@
 // MODE SELECT (6/10) (SPC-4 6.9, 6.10): changes what the changeable mask allows (control page
-// D_SENSE and TAS); any other difference from the current values is an invalid field.
+// D_SENSE, SWP and TAS); any other difference from the current values is an invalid field.
 #include <vector>
 
 #include "core/common/big_endian.h"
@@ -72,10 +72,12 @@ void handle_mode_select(LogicalUnit& unit, ScsiTask& task) {
     if (page_code == kControlPage) {
       mode.descriptor_sense = (list[at + 2] & 0x04) != 0;
       mode.task_aborted_status = (list[at + 5] & 0x40) != 0;
+      mode.software_write_protect = (list[at + 4] & 0x08) != 0;
     }
     at += page_length;
   }
-  if (mode.descriptor_sense != before.descriptor_sense || mode.task_aborted_status != before.task_aborted_status) {
+  if (mode.descriptor_sense != before.descriptor_sense || mode.task_aborted_status != before.task_aborted_status ||
+      mode.software_write_protect != before.software_write_protect) {
     unit.set_mode(mode);
     // SPC-4 7.5.1: other nexuses learn MODE PARAMETERS CHANGED.
     unit.raise_unit_attention_for_all(asc::kModeParametersChanged, task.core.nexus->nexus().key());

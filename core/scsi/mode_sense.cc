@@ -51,7 +51,8 @@ void handle_mode_sense(LogicalUnit& unit, ScsiTask& task) {
 
   // Header device-specific parameter (SBC-3 6.4.1): WP (bit 7) for a read-only unit, DPOFUA
   // (bit 4): DPO and FUA are supported.
-  const uint8_t device_specific = static_cast<uint8_t>(0x10 | (unit.config().read_only ? 0x80 : 0));
+  const bool write_protected = unit.config().read_only || unit.mode().software_write_protect;
+  const uint8_t device_specific = static_cast<uint8_t>(0x10 | (write_protected ? 0x80 : 0));
   std::vector<uint8_t> out;
   if (ten) {
     out.assign(8, 0);

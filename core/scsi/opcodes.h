@@ -26,18 +26,22 @@ inline constexpr uint8_t kSynchronizeCache10 = 0x35;
 inline constexpr uint8_t kReadDefectData10 = 0x37;
 inline constexpr uint8_t kWriteSame10 = 0x41;
 inline constexpr uint8_t kUnmap = 0x42;
+inline constexpr uint8_t kSanitize = 0x48;
 inline constexpr uint8_t kModeSelect10 = 0x55;
 inline constexpr uint8_t kReserve10 = 0x56;
 inline constexpr uint8_t kRelease10 = 0x57;
 inline constexpr uint8_t kPersistentReserveIn = 0x5e;
 inline constexpr uint8_t kPersistentReserveOut = 0x5f;
 inline constexpr uint8_t kModeSense10 = 0x5a;
+inline constexpr uint8_t kExtendedCopy = 0x83;
+inline constexpr uint8_t kReceiveCopyResults = 0x84;
 inline constexpr uint8_t kCompareAndWrite = 0x89;
 inline constexpr uint8_t kOrWrite16 = 0x8b;
 inline constexpr uint8_t kWriteAndVerify16 = 0x8e;
 inline constexpr uint8_t kVerify16 = 0x8f;
 inline constexpr uint8_t kPreFetch16 = 0x90;
 inline constexpr uint8_t kWriteSame16 = 0x93;
+inline constexpr uint8_t kWriteAtomic16 = 0x9c;
 inline constexpr uint8_t kRead16 = 0x88;
 inline constexpr uint8_t kWrite16 = 0x8a;
 inline constexpr uint8_t kSynchronizeCache16 = 0x91;
@@ -50,6 +54,11 @@ inline constexpr uint8_t kWriteAndVerify12 = 0xae;
 inline constexpr uint8_t kVerify12 = 0xaf;
 inline constexpr uint8_t kReadDefectData12 = 0xb7;
 
+// SANITIZE service actions (SBC-3 5.30).
+inline constexpr uint8_t kSaSanitizeOverwrite = 0x01;
+inline constexpr uint8_t kSaSanitizeBlockErase = 0x02;
+inline constexpr uint8_t kSaSanitizeCryptographicErase = 0x03;
+inline constexpr uint8_t kSaSanitizeExitFailureMode = 0x1f;
 // SERVICE ACTION IN(16) service actions.
 inline constexpr uint8_t kSaReadCapacity16 = 0x10;
 inline constexpr uint8_t kSaGetLbaStatus = 0x12;
@@ -57,5 +66,11 @@ inline constexpr uint8_t kSaGetLbaStatus = 0x12;
 inline constexpr uint8_t kSaReportTargetPortGroups = 0x0a;
 inline constexpr uint8_t kSaReportSupportedOpcodes = 0x0c;
 inline constexpr uint8_t kSaReportSupportedTmfs = 0x0d;
+// EXTENDED COPY (LID1) and RECEIVE COPY RESULTS service actions (SPC-4 6.4, 6.18).
+inline constexpr uint8_t kSaExtendedCopyLid1 = 0x00;
+inline constexpr uint8_t kSaCopyStatus = 0x00;
+inline constexpr uint8_t kSaReceiveData = 0x01;
+inline constexpr uint8_t kSaOperatingParameters = 0x03;
+inline constexpr uint8_t kSaFailedSegmentDetails = 0x04;
 
 }  // namespace portico::scsi::op

@@ -7,11 +7,13 @@
 
 #include <functional>
 
+#include "core/inline_executor.h"
 #include "core/common/big_endian.h"
 #include "core/scsi/commands.h"
 #include "core/scsi/reservations/access_rules.h"
 #include "core/scsi/reservations/persistent_reserve_in.h"
 #include "core/scsi/reservations/persistent_reserve_out.h"
+#include "core/scsi/reservations/spc2_reservation.h"
 
 namespace portico::scsi {
 namespace {
@@ -25,10 +27,13 @@ bool selector_matches(const LunEvent::NexusSelector& s, const ItNexus& nexus) {
          (s.target_port.empty() || s.target_port == nexus.target_port_name);
 }
 
-// One state change, from the first read to the command's completion.
+// One state change, from the first read to the command's completion — or, for a change that
+// no command asked for (a reset, a lost nexus), to `settled`.
 struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
-  LogicalUnit* unit = nullptr;
-  ScsiTask* task = nullptr;
+  std::shared_ptr<LogicalUnit> unit;
+  ScsiTask* task = nullptr;                 // null when no command waits
+  std::string origin_nexus;                 // ItNexus::key() of the nexus that caused the change
+  std::function<void(bool stored)> settled;  // used when `task` is null; runs on any thread
   std::function<PrOutOutcome(ReservationState&)> mutate;
   int attempts = 0;
   PrOutOutcome outcome;
@@ -64,7 +69,7 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
     if (!status.ok()) return finish_failed("write: " + status.message());
     LunEvent event;
     event.kind = LunEvent::Kind::reservation_changed;
-    event.origin_nexus = task->core.nexus->nexus().key();
+    event.origin_nexus = origin_nexus;
     for (const auto& [who, condition] : outcome.unit_attentions) {
       event.unit_attentions.push_back({who, condition.code, condition.qualifier});
     }
@@ -80,7 +85,8 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
   }
 
   void finish_failed(const std::string& why) {
-    spdlog::error("{}: reservation state unavailable ({}): command refused", unit->config().name, why);
+    spdlog::error("{}: reservation state unavailable ({}): {}", unit->config().name, why,
+                  task != nullptr ? "command refused" : "change not stored");
     outcome = PrOutOutcome{};
     outcome.status = ScsiStatus::check_condition;
     outcome.sense = kClusterUnavailable;
@@ -88,6 +94,10 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
   }
 
   void finish() {
+    if (task == nullptr) {
+      settled(!outcome.sense.has_value());
+      return;
+    }
     task->core.executor->post([self = shared_from_this()]() {
       if (self->outcome.sense) {
         self->unit->fail(*self->task, *self->outcome.sense);
@@ -100,9 +110,25 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
 
 void run_update(LogicalUnit& unit, ScsiTask& task, std::function<PrOutOutcome(ReservationState&)> mutate) {
   auto update = std::make_shared<ReservationUpdate>();
-  update->unit = &unit;
+  update->unit = unit.shared_from_this();
   update->task = &task;
+  update->origin_nexus = task.core.nexus->nexus().key();
   update->mutate = std::move(mutate);
+  update->start();
+}
+
+// A change without a command: `release` edits the state and says whether it changed.
+void run_release(LogicalUnit& unit, std::string origin_nexus, std::function<bool(ReservationState&)> release,
+                 std::function<void(bool)> done) {
+  auto update = std::make_shared<ReservationUpdate>();
+  update->unit = unit.shared_from_this();
+  update->origin_nexus = std::move(origin_nexus);
+  update->settled = std::move(done);
+  update->mutate = [release = std::move(release)](ReservationState& state) {
+    PrOutOutcome out;
+    out.changed = release(state);
+    return out;
+  };
   update->start();
 }
 
@@ -174,12 +200,7 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
           },
           origin, waiter);
     }
-    struct Inline final : Executor {
-      void post(UniqueFunction<void()> fn) override { fn(); }
-      [[nodiscard]] bool in_executor_thread() const override { return true; }
-    };
-    static Inline inline_executor;
-    waiter->executor = &inline_executor;
+    waiter->executor = &InlineExecutor::instance();
     waiter->done = std::move(applied);
     waiter->release();
   });
@@ -212,25 +233,37 @@ void handle_persistent_reserve_out(LogicalUnit& unit, ScsiTask& task) {
 }
 
 void handle_spc2_reserve_release(LogicalUnit& unit, ScsiTask& task) {
-  const bool reserve = task.cdb()[0] == 0x16 || task.cdb()[0] == 0x56;
-  const std::string me = task.core.nexus->nexus().key();
-  run_update(unit, task, [reserve, me](ReservationState& state) {
-    PrOutOutcome out;
-    if (reserve) {
-      // SPC-2 7.21: another holder → conflict; the holder may repeat.
-      if (!state.spc2_holder.empty() && state.spc2_holder != me) {
-        out.status = ScsiStatus::reservation_conflict;
-      } else if (state.spc2_holder.empty()) {
-        state.spc2_holder = me;
-        out.changed = true;
-      }
-    } else if (state.spc2_holder == me) {
-      // SPC-2 7.23: only the holder releases; anyone else's RELEASE is GOOD without effect.
-      state.spc2_holder.clear();
-      out.changed = true;
-    }
-    return out;
+  auto decoded = decode_spc2_reserve_release(task.cdb());
+  if (auto* sense = std::get_if<SenseData>(&decoded)) {
+    unit.fail(task, *sense);
+    return;
+  }
+  const ItNexus nexus = task.core.nexus->nexus();
+  run_update(unit, task, [action = std::get<Spc2Action>(decoded), nexus](ReservationState& state) {
+    return apply_spc2_reserve_release(state, nexus, action);
   });
+}
+
+void LogicalUnit::release_spc2_reservation_of(const std::string& nexus_key, std::function<void(bool)> done) {
+  // Most nexuses hold nothing: skip the cluster round trip (the cache is kept exact by events).
+  if (reservations().spc2_holder != nexus_key) {
+    done(true);
+    return;
+  }
+  run_release(
+      *this, nexus_key,
+      [nexus_key](ReservationState& state) { return scsi::release_spc2_reservation_of(state, nexus_key); },
+      std::move(done));
+}
+
+void LogicalUnit::release_spc2_reservation_on_reset(const std::string& origin_nexus,
+                                                   std::function<void(bool)> done) {
+  if (reservations().spc2_holder.empty()) {
+    done(true);
+    return;
+  }
+  run_release(*this, origin_nexus, [](ReservationState& state) { return scsi::release_spc2_reservation_on_reset(state); },
+              std::move(done));
 }
 
 }  // namespace portico::scsi

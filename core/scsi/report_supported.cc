@@ -17,7 +17,7 @@ struct CommandInfo {
   uint8_t cdb_length;
 };
 
-constexpr std::array<CommandInfo, 45> kCommands{{
+constexpr CommandInfo kCommands[] = {
     {op::kTestUnitReady, std::nullopt, 6},
     {op::kRequestSense, std::nullopt, 6},
     {op::kRead6, std::nullopt, 6},
@@ -39,6 +39,10 @@ constexpr std::array<CommandInfo, 45> kCommands{{
     {op::kReadDefectData10, std::nullopt, 10},
     {op::kWriteSame10, std::nullopt, 10},
     {op::kUnmap, std::nullopt, 10},
+    {op::kSanitize, op::kSaSanitizeOverwrite, 10},
+    {op::kSanitize, op::kSaSanitizeBlockErase, 10},
+    {op::kSanitize, op::kSaSanitizeCryptographicErase, 10},
+    {op::kSanitize, op::kSaSanitizeExitFailureMode, 10},
     {op::kModeSelect10, std::nullopt, 10},
     {op::kReserve10, std::nullopt, 10},
     {op::kRelease10, std::nullopt, 10},
@@ -47,6 +51,11 @@ constexpr std::array<CommandInfo, 45> kCommands{{
     {op::kPersistentReserveOut, std::nullopt, 10},
     {op::kRead16, std::nullopt, 16},
     {op::kCompareAndWrite, std::nullopt, 16},
+    {op::kExtendedCopy, op::kSaExtendedCopyLid1, 16},
+    {op::kReceiveCopyResults, op::kSaCopyStatus, 16},
+    {op::kReceiveCopyResults, op::kSaReceiveData, 16},
+    {op::kReceiveCopyResults, op::kSaOperatingParameters, 16},
+    {op::kReceiveCopyResults, op::kSaFailedSegmentDetails, 16},
     {op::kOrWrite16, std::nullopt, 16},
     {op::kWrite16, std::nullopt, 16},
     {op::kWriteAndVerify16, std::nullopt, 16},
@@ -54,6 +63,7 @@ constexpr std::array<CommandInfo, 45> kCommands{{
     {op::kPreFetch16, std::nullopt, 16},
     {op::kSynchronizeCache16, std::nullopt, 16},
     {op::kWriteSame16, std::nullopt, 16},
+    {op::kWriteAtomic16, std::nullopt, 16},
     {op::kServiceActionIn16, op::kSaReadCapacity16, 16},
     {op::kServiceActionIn16, op::kSaGetLbaStatus, 16},
     {op::kReportLuns, std::nullopt, 12},
@@ -63,7 +73,9 @@ constexpr std::array<CommandInfo, 45> kCommands{{
     {op::kRead12, std::nullopt, 12},
     {op::kWrite12, std::nullopt, 12},
     {op::kReadDefectData12, std::nullopt, 12},
-}};
+    {op::kWriteAndVerify12, std::nullopt, 12},
+    {op::kVerify12, std::nullopt, 12},
+};
 
 bool has_service_actions(uint8_t opcode) {
   for (const auto& c : kCommands) {
@@ -76,6 +88,7 @@ bool has_service_actions(uint8_t opcode) {
 // is the operation code, the service action bits come next, the control byte's NACA is not
 // supported (so not usable).
 std::vector<uint8_t> usage_data(const CommandInfo& c) {
+  if (auto copy_usage = third_party_copy_cdb_usage(c.opcode, c.service_action)) return *copy_usage;
   std::vector<uint8_t> usage(c.cdb_length, 0xff);
   usage[0] = c.opcode;
   if (c.service_action) usage[1] = static_cast<uint8_t>(0xe0 | *c.service_action);

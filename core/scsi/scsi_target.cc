@@ -39,8 +39,13 @@ void fail_without_unit(ScsiTask& task, const SenseData& sense, UniqueFunction<vo
 
 struct ScsiTarget::Impl {
   std::map<uint64_t, std::shared_ptr<LogicalUnit>> units;  // fixed after configuration
+  // The same units, for the copy managers to find copy targets in (SPC-4 5.17).
+  std::shared_ptr<CopyManager::Directory> copy_directory = std::make_shared<CopyManager::Directory>();
   std::mutex nexus_mutex;
   std::map<std::string, std::shared_ptr<NexusState>> detached;
+  // Sessions attached per nexus key: a reinstated session (same ISID) attaches before the old
+  // one detaches, and the nexus is lost only when the last of them goes.
+  std::map<std::string, size_t> attached;
 
   LogicalUnit* find(uint64_t lun) const {
     auto it = units.find(lun);
@@ -82,6 +87,8 @@ struct ScsiTarget::Impl {
       sense = illegal_request(asc::kLogicalUnitNotSupported);
     } else if (auto condition = nexus.take_unit_attention(task.lun)) {
       sense = SenseData{SenseKey::unit_attention, *condition, std::nullopt, std::nullopt};
+    } else if (auto sanitizing = unit->sanitize_state().pending_condition()) {
+      sense = *sanitizing;  // SBC-3 4.11.2: the progress of a sanitize in progress
     }
     respond_with_data(task, encode_sense(sense, descriptor), allocation_length);
     finish_without_unit(task, done);
@@ -109,6 +116,8 @@ ScsiTarget::~ScsiTarget() = default;
 
 void ScsiTarget::add_lun(uint64_t lun, std::shared_ptr<LogicalUnit> unit) {
   unit->set_lun(lun);
+  impl_->copy_directory->push_back(unit);
+  unit->copy_manager().set_directory(impl_->copy_directory);
   impl_->units[lun] = std::move(unit);
 }
 
@@ -122,6 +131,7 @@ std::shared_ptr<NexusState> ScsiTarget::attach(const ItNexus& nexus) {
   std::shared_ptr<NexusState> state;
   {
     std::lock_guard lock(impl_->nexus_mutex);
+    ++impl_->attached[nexus.key()];
     auto it = impl_->detached.find(nexus.key());
     if (it != impl_->detached.end()) {
       state = std::move(it->second);
@@ -140,10 +150,26 @@ std::shared_ptr<NexusState> ScsiTarget::attach(const ItNexus& nexus) {
 
 void ScsiTarget::detach(const std::shared_ptr<NexusState>& nexus) {
   if (!nexus) return;
+  const std::string key = nexus->nexus().key();
   for (const auto& [lun, unit] : impl_->units) unit->remove_nexus(nexus.get());
-  std::lock_guard lock(impl_->nexus_mutex);
-  if (impl_->detached.size() >= kMaxDetachedNexuses) impl_->detached.erase(impl_->detached.begin());
-  impl_->detached[nexus->nexus().key()] = nexus;
+  bool lost = false;
+  {
+    std::lock_guard lock(impl_->nexus_mutex);
+    if (impl_->detached.size() >= kMaxDetachedNexuses) impl_->detached.erase(impl_->detached.begin());
+    impl_->detached[key] = nexus;
+    auto it = impl_->attached.find(key);
+    if (it != impl_->attached.end() && --it->second == 0) {
+      impl_->attached.erase(it);
+      lost = true;
+    }
+  }
+  if (!lost) return;
+  // SAM-5 6.3.4: I_T nexus loss ends the SPC-2 reservations the nexus holds.
+  for (const auto& [lun, unit] : impl_->units) {
+    unit->release_spc2_reservation_of(key, [name = unit->config().name](bool stored) {
+      if (!stored) spdlog::error("{}: reservation of a lost nexus not released", name);
+    });
+  }
 }
 
 void ScsiTarget::execute(NexusState& nexus, ScsiTask& task, Executor& executor, UniqueFunction<void()> done) {
@@ -214,12 +240,20 @@ void ScsiTarget::task_management(NexusState& nexus, TmfFunction function, uint64
   for (const auto& [number, unit] : impl_->units) {
     join->remaining.fetch_add(1);
     if (function == TmfFunction::i_t_nexus_reset) {
-      // SAM-5 7.8: abort this nexus's tasks everywhere and report I_T NEXUS LOSS OCCURRED to it.
+      // SAM-5 7.8: abort this nexus's tasks everywhere and report I_T NEXUS LOSS OCCURRED to it;
+      // as for any I_T nexus loss, its SPC-2 reservations end (SAM-5 6.3.4).
       auto waiter = std::make_shared<AbortWaiter>();
       unit->abort_nexus_tasks(nexus, waiter);
       nexus.raise_unit_attention(number, asc::kItNexusLossOccurred);
       waiter->executor = &executor;
-      waiter->done = [join]() { join->release(); };
+      waiter->done = [join, unit = unit, key = nexus.nexus().key(), &executor]() {
+        unit->release_spc2_reservation_of(key, [join, &executor](bool stored) {
+          executor.post([join, stored]() {
+            if (!stored) join->failed = true;
+            join->release();
+          });
+        });
+      };
       waiter->release();
     } else {
       unit->task_management(nexus, TmfFunction::logical_unit_reset, 0, executor, [join](TmfResponse response) {

@@ -12,6 +12,12 @@ void put_field_pointer(uint8_t* out, const FieldPointer& field) {
   store_be16(out + 1, field.byte);
 }
 
+// SPC-4 4.5.2.4.4: SKSV and PROGRESS INDICATION.
+void put_progress(uint8_t* out, uint16_t progress) {
+  out[0] = 0x80;
+  store_be16(out + 1, progress);
+}
+
 }  // namespace
 
 std::vector<uint8_t> encode_sense(const SenseData& sense, bool descriptor_format) {
@@ -28,6 +34,7 @@ std::vector<uint8_t> encode_sense(const SenseData& sense, bool descriptor_format
     out[12] = sense.asc.code;
     out[13] = sense.asc.qualifier;
     if (sense.field) put_field_pointer(out.data() + 15, *sense.field);
+    if (sense.progress) put_progress(out.data() + 15, *sense.progress);
     return out;
   }
   // SPC-4 4.5.2: descriptor format, current error.
@@ -52,6 +59,13 @@ std::vector<uint8_t> encode_sense(const SenseData& sense, bool descriptor_format
     out[at] = 0x02;
     out[at + 1] = 0x06;
     put_field_pointer(out.data() + at + 4, *sense.field);
+  } else if (sense.progress) {
+    // 4.5.2.4: sense key specific descriptor carrying the progress indication.
+    const size_t at = out.size();
+    out.resize(at + 8, 0);
+    out[at] = 0x02;
+    out[at + 1] = 0x06;
+    put_progress(out.data() + at + 4, *sense.progress);
   }
   out[7] = static_cast<uint8_t>(out.size() - 8);
   return out;

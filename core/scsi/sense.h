@@ -18,6 +18,7 @@ enum class SenseKey : uint8_t {
   illegal_request = 0x5,
   unit_attention = 0x6,
   data_protect = 0x7,
+  copy_aborted = 0xa,
   aborted_command = 0xb,
   miscompare = 0xe,
 };
@@ -62,6 +63,15 @@ inline constexpr Asc kNotAccessibleUnavailable{0x04, 0x0c};
 inline constexpr Asc kInvalidMessageError{0x49, 0x00};
 inline constexpr Asc kDataPhaseError{0x4b, 0x00};
 inline constexpr Asc kWriteProtected{0x27, 0x00};
+// EXTENDED COPY (SPC-4 6.4) refusals and copy failures.
+inline constexpr Asc kOperationInProgress{0x00, 0x16};
+inline constexpr Asc kCopyTargetDeviceNotReachable{0x0d, 0x02};
+inline constexpr Asc kTooManyTargetDescriptors{0x26, 0x06};
+inline constexpr Asc kUnsupportedTargetDescriptorTypeCode{0x26, 0x07};
+inline constexpr Asc kTooManySegmentDescriptors{0x26, 0x08};
+inline constexpr Asc kUnsupportedSegmentDescriptorTypeCode{0x26, 0x09};
+inline constexpr Asc kSanitizeInProgress{0x04, 0x1b};
+inline constexpr Asc kSanitizeCommandFailed{0x31, 0x03};
 }  // namespace asc
 
 // SPC-4 4.5.2.4.2: which byte (and optionally bit) of the CDB or parameter list was wrong.
@@ -76,6 +86,9 @@ struct SenseData {
   Asc asc;
   std::optional<FieldPointer> field;
   std::optional<uint64_t> information;  // e.g. the miscompare offset (SBC-3 5.3)
+  // SPC-4 4.5.2.4.4: progress indication (numerator over 65536) of a NOT READY condition such
+  // as a sanitize in progress; used instead of `field`.
+  std::optional<uint16_t> progress = std::nullopt;
 };
 
 // Fixed format is 18 bytes; descriptor format has a header plus information and sense key

@@ -143,25 +143,33 @@ void handle_write_same(LogicalUnit& unit, ScsiTask& task) {
   const bool unmap = (cdb[1] & 0x08) != 0;
   const bool ndob = sixteen && (cdb[1] & 0x01) != 0;
   const uint64_t lba = sixteen ? load_be64(cdb.data() + 2) : load_be32(cdb.data() + 2);
-  const uint64_t blocks = sixteen ? load_be32(cdb.data() + 10) : load_be16(cdb.data() + 7);
+  const uint64_t requested = sixteen ? load_be32(cdb.data() + 10) : load_be16(cdb.data() + 7);
   const uint32_t block_size = unit.block_size();
+  const uint16_t blocks_byte = sixteen ? 10 : 7;
   task.data_out_length_needed = ndob ? 0 : block_size;
   if (unmap && !offers_unmap(unit)) {
     unit.fail(task, invalid_field_in_cdb(1, 3));
     return;
   }
-  // WSNZ=1 in the Block Limits page: zero blocks ("to the end") is refused.
-  if (blocks == 0 || blocks > kMaxWriteSameBlocks) {
-    unit.fail(task, invalid_field_in_cdb(sixteen ? 10 : 7));
-    return;
-  }
   const uint64_t capacity = unit.block_count();
-  if (lba > capacity || blocks > capacity - lba) {
+  if (lba > capacity || requested > capacity - lba) {
     unit.fail(task, illegal_request(asc::kLbaOutOfRange));
     return;
   }
-  if (!ndob && task.data_out.size() < block_size) {
-    unit.fail(task, illegal_request(asc::kInvalidFieldInInformationUnit));
+  // SBC-3 5.45 with WSNZ 0: zero blocks is every block from the LBA to the last one.
+  const uint64_t blocks = requested == 0 ? capacity - lba : requested;
+  if (blocks > max_write_same_blocks(unit)) {
+    unit.fail(task, invalid_field_in_cdb(blocks_byte));
+    return;
+  }
+  if (blocks == 0) {  // LBA is one past the last block and NUMBER OF LOGICAL BLOCKS 0
+    unit.fail(task, illegal_request(asc::kLbaOutOfRange));
+    return;
+  }
+  // The data-out is the one block to replicate (none with NDOB). Any other length means the
+  // initiator and the CDB disagree on what to write, so nothing is written on a guess.
+  if (task.data_out.size() != task.data_out_length_needed) {
+    unit.fail(task, ndob ? invalid_field_in_cdb(1, 0) : invalid_field_in_cdb(blocks_byte));
     return;
   }
   const auto pattern = ndob ? std::span<const uint8_t>() : task.data_out.first(block_size);

@@ -43,22 +43,30 @@ have_ipv6_loopback() { grep -q '^0\{31\}1 .* lo$' /proc/net/if_inet6 2>/dev/null
 # memory_config FILE IQN SIZE [read-only]: one memory LUN 0 on 127.0.0.1:$PORT, any initiator,
 # no CHAP; write protected with a fourth argument "read-only".
 memory_config() {
-  local read_only=false
-  [[ "${4:-}" == read-only ]] && read_only=true
-  cat >"$1" <<YAML
-log:
-  level: warn
-gateway:
-  name: it-$PORT
-  portals: ["127.0.0.1:$PORT"]
-targets:
-  - iqn: $2
-    luns:
-      - lun: 0
-        backend: memory
-        size: $3
-        read_only: $read_only
-YAML
+  local extra=()
+  [[ "${4:-}" == read-only ]] && extra+=("read_only: true")
+  lun_config "$1" "$2" "$3" "127.0.0.1:$PORT" "backend: memory" "${extra[@]}"
+}
+
+# lun_config FILE IQN SIZE PORTALS LUN-KEY...: one LUN 0 of SIZE with the given "key: value"
+# lines (backend, path, read_only, ...), served on the comma-separated PORTALS to any initiator.
+lun_config() {
+  local file=$1 iqn=$2 size=$3 portals=$4
+  shift 4
+  {
+    echo "log:"
+    echo "  level: warn"
+    echo "gateway:"
+    echo "  name: it-$PORT"
+    echo "  portals: [\"${portals//,/\", \"}\"]"
+    echo "targets:"
+    echo "  - iqn: $iqn"
+    echo "    luns:"
+    echo "      - lun: 0"
+    echo "        size: $size"
+    local line
+    for line in "$@"; do echo "        $line"; done
+  } >"$file"
 }
 
 on_exit() {

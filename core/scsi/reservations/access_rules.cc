@@ -42,9 +42,35 @@ Access classify(std::span<const uint8_t> cdb) {
     case op::kModeSense10:
     case op::kReadDefectData10:
     case op::kReadDefectData12:
+    // EXTENDED COPY and RECEIVE COPY RESULTS are judged like a read on the unit that receives
+    // them (through write exclusive, not through exclusive access); the copy itself is then
+    // judged on its source as a read and its destination as a write (extended_copy.cc), so a
+    // copy never writes where a WRITE from the same nexus would conflict.
+    case op::kExtendedCopy:
+    case op::kReceiveCopyResults:
       return Access::read;
     default:
       return Access::write;  // WRITE*, WRITE SAME, UNMAP, COMPARE AND WRITE, SYNCHRONIZE CACHE, ...
+  }
+}
+
+// SPC-2 5.5.1: what a nexus that does not hold an SPC-2 reservation may still run on the
+// reserved logical unit (RELEASE is the SPC-2 engine's: GOOD without effect).
+bool allowed_for_spc2_non_holder(std::span<const uint8_t> cdb) {
+  switch (cdb[0]) {
+    case op::kInquiry:
+    case op::kReportLuns:
+    case op::kRequestSense:
+      return true;
+    case op::kPreventAllowMediumRemoval:
+      return (cdb[4] & 0x03) == 0;  // only PREVENT = 0 (allow removal)
+    case op::kServiceActionIn16:
+      return (cdb[1] & 0x1f) == op::kSaReadCapacity16;
+    case op::kMaintenanceIn:
+      // REPORT TARGET PORT GROUPS: multipath must see the paths of a reserved unit.
+      return (cdb[1] & 0x1f) == op::kSaReportTargetPortGroups;
+    default:
+      return false;
   }
 }
 
@@ -53,14 +79,14 @@ Access classify(std::span<const uint8_t> cdb) {
 bool reservation_conflict(const ReservationState& state, const ItNexus& nexus, std::span<const uint8_t> cdb) {
   const uint8_t opcode = cdb[0];
   const bool spc2_command = opcode == kReserve6 || opcode == kRelease6 || opcode == kReserve10 || opcode == kRelease10;
-  if (spc2_command) {
-    // SPC-4 5.12.3: while any persistent registration exists, RESERVE and RELEASE conflict.
-    return !state.registrants.empty() || state.reservation.has_value();
-  }
-  if (!state.spc2_holder.empty() && state.spc2_holder != nexus.key()) {
-    // SPC-2 7.21: a reserved LU refuses other nexuses except for a few informational commands.
-    return !(opcode == op::kInquiry || opcode == op::kReportLuns || opcode == op::kRequestSense ||
-             (opcode == op::kServiceActionIn16 && (cdb[1] & 0x1f) == op::kSaReadCapacity16));
+  // RESERVE and RELEASE against persistent reservations and each other are the SPC-2 engine's
+  // (spc2_reservation.h): it decides on the stored state, not this cache.
+  if (spc2_command) return false;
+  if (!state.spc2_holder.empty()) {
+    // SPC-2 5.5.1: while an SPC-2 reservation exists, every PERSISTENT RESERVE IN and OUT
+    // conflicts, whichever nexus sends it.
+    if (opcode == kPersistentReserveIn || opcode == kPersistentReserveOut) return true;
+    if (state.spc2_holder != nexus.key()) return !allowed_for_spc2_non_holder(cdb);
   }
   if (!state.reservation) return false;
   const Access access = classify(cdb);

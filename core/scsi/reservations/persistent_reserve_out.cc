@@ -330,6 +330,9 @@ std::variant<PrOutRequest, SenseData> decode_persistent_reserve_out(std::span<co
 }
 
 PrOutOutcome apply_persistent_reserve_out(ReservationState& state, const ItNexus& nexus, const PrOutRequest& request) {
+  // SPC-2 5.5.1: while an SPC-2 RESERVE is in effect every PERSISTENT RESERVE OUT conflicts,
+  // whichever nexus sends it.
+  if (!state.spc2_holder.empty()) return conflict();
   switch (request.action) {
     case PrOutAction::register_key: return do_register(state, nexus, request, false);
     case PrOutAction::register_and_ignore_existing_key: return do_register(state, nexus, request, true);

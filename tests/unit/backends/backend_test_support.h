@@ -16,6 +16,7 @@ namespace portico::backends::testing {
 class InlineExecutor final : public Executor {
  public:
   void post(UniqueFunction<void()> fn) override { fn(); }
+  void post_after(std::chrono::milliseconds, UniqueFunction<void()> fn) override { fn(); }  // no clock here
   [[nodiscard]] bool in_executor_thread() const override { return true; }
 };
 

@@ -11,6 +11,7 @@ namespace {
 class QueueExecutor final : public Executor {
  public:
   void post(UniqueFunction<void()> fn) override { queue.push_back(std::move(fn)); }
+  void post_after(std::chrono::milliseconds, UniqueFunction<void()> fn) override { post(std::move(fn)); }
   [[nodiscard]] bool in_executor_thread() const override { return true; }
   void run_all() {
     auto ready = std::move(queue);

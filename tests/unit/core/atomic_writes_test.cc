@@ -63,7 +63,7 @@ TEST(OrWrite, ATransferLargerThanTheAtomicUnitIsOredSegmentBySegment) {
 }
 
 TEST(PhysicalBlockSize, ConfiguredSizeIsReportedByReadCapacity16AndBlockLimits) {
-  TargetFixture f(2048, 4096);
+  TargetFixture f(2048, [](LogicalUnitConfig& c) { c.physical_block_size = 4096; });
   auto a = f.target.attach(testing::make_nexus("iqn.a"));
   f.clear_ua(*a);
   auto capacity = f.run(*a, {0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0});

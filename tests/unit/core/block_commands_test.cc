@@ -1,6 +1,8 @@
 // UNMAP, WRITE SAME and VERIFY through the core.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/common/big_endian.h"
 #include "tests/unit/core/test_fixtures.h"
 
@@ -22,12 +24,31 @@ TEST(BlockCommands, WriteSameReplicatesTheBlockOverTheRange) {
   EXPECT_EQ(f.device->bytes()[7 * 512], 0);
 }
 
-TEST(BlockCommands, WriteSameWithZeroBlocksIsRefusedBecauseWsnzIsSet) {
-  TargetFixture f;
+TEST(BlockCommands, WriteSameWithZeroBlocksWritesToTheLastBlock) {
+  TargetFixture f(64);
   auto a = f.target.attach(testing::make_nexus("iqn.a"));
   f.clear_ua(*a);
-  auto task = f.run(*a, {0x41, 0, 0, 0, 0, 4, 0, 0, 0, 0}, std::vector<uint8_t>(512, 1));
-  EXPECT_EQ(task.task->status, ScsiStatus::check_condition);
+  auto task = f.run(*a, {0x41, 0, 0, 0, 0, 60, 0, 0, 0, 0}, std::vector<uint8_t>(512, 1));  // LBA 60, "to the end"
+  ASSERT_EQ(task.task->status, ScsiStatus::good);
+  EXPECT_EQ(f.device->bytes()[60 * 512 - 1], 0);
+  EXPECT_EQ(f.device->bytes()[60 * 512], 1);
+  EXPECT_EQ(f.device->bytes()[64 * 512 - 1], 1);
+}
+
+TEST(BlockCommands, WriteSameBeyondTheMaximumLengthOrWithTheWrongDataOutIsRefused) {
+  TargetFixture f(64);
+  f.device->mutable_info().max_transfer_bytes = 16 * 512;  // MAXIMUM WRITE SAME LENGTH 16
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  auto too_long = f.run(*a, {0x41, 0, 0, 0, 0, 0, 0, 0, 17, 0}, std::vector<uint8_t>(512, 1));
+  ASSERT_EQ(too_long.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(too_long.task->sense[12], 0x24);
+  auto to_end = f.run(*a, {0x41, 0, 0, 0, 0, 0, 0, 0, 0, 0}, std::vector<uint8_t>(512, 1));  // 64 blocks > 16
+  EXPECT_EQ(to_end.task->status, ScsiStatus::check_condition);
+  auto two_blocks = f.run(*a, {0x41, 0, 0, 0, 0, 0, 0, 0, 4, 0}, std::vector<uint8_t>(1024, 1));
+  ASSERT_EQ(two_blocks.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(two_blocks.task->sense[2] & 0x0f, 0x05);
+  for (size_t i = 0; i < 64 * 512; ++i) ASSERT_EQ(f.device->bytes()[i], 0) << "byte " << i;
 }
 
 TEST(BlockCommands, UnmapZeroesTheDescribedBlocksAndChecksTheRange) {
@@ -95,6 +116,33 @@ TEST(ModeSelect, ChangingDSenseSwitchesSenseFormatAndTellsOtherNexuses) {
   list[7] = 0x30;  // queue algorithm modifier is not changeable
   auto refused = f.run(*a, {0x15, 0x10, 0, 0, 16, 0}, list);
   EXPECT_EQ(refused.task->status, ScsiStatus::check_condition);
+}
+
+// Every operation code the dispatcher answers with something other than INVALID COMMAND
+// OPERATION CODE must be in the list REPORT SUPPORTED OPERATION CODES returns: initiators (and
+// libiscsi's suite) decide from that list whether to use a command at all.
+TEST(ReportSupportedOpcodes, ListsEveryOperationCodeTheDispatcherImplements) {
+  testing::TargetFixture f;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  auto all = f.run(*a, {0xa3, 0x0c, 0x00, 0, 0, 0, 0, 0, 0x40, 0, 0, 0});  // 16 KiB: the whole list
+  ASSERT_EQ(all.task->status, ScsiStatus::good);
+  const uint8_t* list = all.task->data_in.data();
+  const uint32_t length = load_be32(list);
+  ASSERT_LE(length + 4, all.task->data_in_length);
+  std::set<uint8_t> listed;
+  for (uint32_t at = 4; at + 8 <= length + 4; at += 8) listed.insert(list[at]);
+  for (unsigned opcode = 0; opcode < 256; ++opcode) {
+    if (opcode == 0x03) continue;  // REQUEST SENSE is answered by the target, ahead of the unit
+    std::vector<uint8_t> cdb(16, 0);
+    cdb[0] = static_cast<uint8_t>(opcode);
+    auto run = f.run(*a, cdb);
+    const bool invalid_opcode = run.task->status == ScsiStatus::check_condition && run.task->sense.size() > 13 &&
+                                run.task->sense[12] == 0x20 && run.task->sense[13] == 0x00;
+    if (!invalid_opcode) {
+      EXPECT_TRUE(listed.count(static_cast<uint8_t>(opcode))) << "opcode 0x" << std::hex << opcode;
+    }
+  }
 }
 
 TEST(ReportSupportedOpcodes, OneCommandReportsSupportAndUsageData) {

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -17,6 +18,12 @@ namespace portico::testing {
 class InlineExecutor final : public Executor {
  public:
   void post(UniqueFunction<void()> fn) override { fn(); }
+  // Delays are not simulated: paced work runs at once (the pacing arithmetic is tested alone).
+  void post_after(std::chrono::milliseconds delay, UniqueFunction<void()> fn) override {
+    delays.push_back(delay);
+    fn();
+  }
+  std::vector<std::chrono::milliseconds> delays;
   [[nodiscard]] bool in_executor_thread() const override { return true; }
 };
 
@@ -58,6 +65,11 @@ class FakeBlockDevice final : public BlockDevice {
     if (!status.miscompare) std::memcpy(bytes_.data() + offset, replacement.data(), replacement.size());
     done(status);
   }
+  // Atomic trivially: one memcpy on the test's thread. Offered when a test sets
+  // max_atomic_write_bytes.
+  void write_atomic(Executor& e, uint64_t offset, std::span<const uint8_t> src, bool fua, IoCallback done) override {
+    write(e, offset, src, fua, std::move(done));
+  }
 
   bool hold = false;
   size_t held() const { return held_.size(); }
@@ -98,11 +110,12 @@ inline scsi::ItNexus make_nexus(const std::string& initiator, const std::string&
 
 // A target with LUN 0 on a FakeBlockDevice of `blocks` 512-byte blocks.
 struct TargetFixture {
-  explicit TargetFixture(uint64_t blocks = 2048, uint32_t physical_block_size = 0) {
+  explicit TargetFixture(uint64_t blocks = 2048,
+                         const std::function<void(scsi::LogicalUnitConfig&)>& configure = {}) {
     device = std::make_shared<FakeBlockDevice>(blocks * 512);
     scsi::LogicalUnitConfig config;
     config.name = "test lun 0";
-    config.physical_block_size = physical_block_size;
+    if (configure) configure(config);
     config.identity_seed = "iqn.2026-11.io.portico:test/lun/0";
     auto created = scsi::LogicalUnit::create(config, device, cluster);
     unit = *created;

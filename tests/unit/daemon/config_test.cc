@@ -115,6 +115,19 @@ targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size:
 )"), "targets[0].luns[0].physical_block_size: must be a power of two no smaller than the block size (512)");
 }
 
+TEST(Config, SanitizeRateIsASizePerSecond) {
+  auto config = parse_config(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB, sanitize_rate: 64MiB}]}]
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->targets[0].luns[0].sanitize_rate, 64u << 20);
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB, sanitize_rate: fast}]}]
+)").rfind("targets[0].luns[0].sanitize_rate: ", 0), 0u);
+}
+
 TEST(Config, ParseSizeUnits) {
   EXPECT_EQ(*parse_size("4096"), 4096u);
   EXPECT_EQ(*parse_size("1GiB"), 1ull << 30);

@@ -105,9 +105,11 @@ class RunningGateway final : public Gateway {
   }
 
   void stop() override {
+    // The server stops on running loops; the loops then stop (running or dropping what the
+    // server posted to them) before the server is freed.
     if (server_) server_->stop(kShutdownGrace);
-    server_.reset();
     if (loops_) loops_->stop();
+    server_.reset();
   }
 
   ~RunningGateway() override { stop(); }

@@ -10,10 +10,12 @@
 //  - `done` runs exactly once.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/common/unique_function.h"
 #include "core/executor.h"
@@ -30,6 +32,15 @@ struct IoStatus {
 
 using IoCallback = UniqueFunction<void(IoStatus)>;
 
+// One run of blocks with the same provisioning state (GET LBA STATUS).
+struct AllocationExtent {
+  uint64_t length = 0;  // bytes
+  bool mapped = true;
+};
+// error: 0 or a positive errno; extents: consecutive from the queried offset, at least one when
+// error is 0.
+using AllocationCallback = UniqueFunction<void(int error, std::vector<AllocationExtent> extents)>;
+
 struct BlockDeviceInfo {
   uint32_t block_size = 512;                 // logical block size in bytes
   uint32_t physical_block_exponent = 3;      // 2^n logical blocks per physical block
@@ -41,6 +52,7 @@ struct BlockDeviceInfo {
   uint32_t max_atomic_write_bytes = 0;       // largest write_atomic(), 0 = none (SBC-4 4.29)
   uint32_t atomic_alignment_bytes = 0;       // write_atomic() offsets are multiples of this; 0 = any
   uint32_t atomic_granularity_bytes = 0;     // write_atomic() lengths are multiples of this; 0 = any
+  uint32_t atomic_boundary_bytes = 0;  // compare_and_write/write_atomic ranges must not cross a multiple of this; 0 = none
   uint32_t max_transfer_bytes = 8u << 20;    // largest single read or write
   std::string kind;                          // "memory", "file", "rbd"
   std::string identity_seed;                 // stable name to derive NAA/serial from
@@ -88,6 +100,25 @@ class BlockDevice {
     (void)offset;
     run_length = length;
     return true;
+  }
+
+  // The same question asked asynchronously, for backends where it costs a round trip (RBD):
+  // at most `max_extents` consecutive extents from `offset`, together at most `length` bytes
+  // (they may cover less; the caller asks again). `done` runs on `executor`'s thread. Default:
+  // is_allocated(), synchronously.
+  virtual void allocation(Executor& executor, uint64_t offset, uint64_t length, size_t max_extents,
+                          AllocationCallback done) {
+    (void)executor;
+    std::vector<AllocationExtent> extents;
+    while (length > 0 && extents.size() < max_extents) {
+      uint64_t run = 0;
+      const bool mapped = is_allocated(offset, length, run);
+      run = run == 0 ? info().block_size : std::min(run, length);
+      extents.push_back({run, mapped});
+      offset += run;
+      length -= run;
+    }
+    done(0, std::move(extents));
   }
 };
 

@@ -47,6 +47,13 @@ struct LunEvent {
     capacity_changed,
     access_state_changed,  // a target port group's ALUA state changed: re-read the groups
     reservation_changed,  // cached reservation state is stale: re-read it, then apply the lists below
+    // Delivered by a clustered implementation to this gateway's own subscribers only, never
+    // published: this gateway can no longer prove that its cached state is current (watch lost,
+    // RADOS session lost or blocklisted). The unit stops executing commands (retryable status)
+    // until `state_current` arrives.
+    state_unknown,
+    // The event channel works again: re-read the reservation state, then serve again.
+    state_current,
   };
   // A nexus named the way reservations name registrants: an initiator port (or device) name,
   // and a target port name ("" = every target port).

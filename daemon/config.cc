@@ -122,8 +122,8 @@ ChapConfig parse_chap(const YAML::Node& node, const std::string& where) {
 
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
-  reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "serial", "product", "read_only",
-                                     "physical_block_size", "sanitize_rate"});
+  reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "image", "serial", "product",
+                                     "read_only", "physical_block_size", "sanitize_rate"});
   LunConfig lun;
   if (!node["lun"]) fail(where + ".lun", "is required");
   lun.lun = get_unsigned(node["lun"], where + ".lun", 16383);  // SAM-5 flat space addressing
@@ -132,8 +132,10 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
     lun.backend = BackendKind::memory;
   } else if (backend == "file") {
     lun.backend = BackendKind::file;
+  } else if (backend == "rbd") {
+    lun.backend = BackendKind::rbd;
   } else {
-    fail(where + ".backend", "must be 'memory' or 'file', got '" + backend + "'");
+    fail(where + ".backend", "must be 'memory', 'file' or 'rbd', got '" + backend + "'");
   }
   if (node["block_size"]) {
     lun.block_size = static_cast<uint32_t>(get_unsigned(node["block_size"], where + ".block_size", 4096));
@@ -158,6 +160,24 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
     if (lun.path.front() != '/') fail(where + ".path", "must be an absolute path");
   } else if (node["path"]) {
     fail(where + ".path", "is only valid for the file backend");
+  }
+  if (lun.backend == BackendKind::rbd) {
+    // "pool/image" or "image" (in cluster.pool).
+    const std::string image = get_string(node, "image", where);
+    const auto slash = image.find('/');
+    if (slash == std::string::npos) {
+      lun.rbd_image = image;
+    } else {
+      lun.rbd_pool = image.substr(0, slash);
+      lun.rbd_image = image.substr(slash + 1);
+    }
+    if (lun.rbd_image.empty() || lun.rbd_image.find('/') != std::string::npos ||
+        (slash != std::string::npos && lun.rbd_pool.empty())) {
+      fail(where + ".image", "must be 'pool/image' or 'image', got '" + image + "'");
+    }
+    if (node["size"]) fail(where + ".size", "is the image's own size for an rbd LUN (resize the image instead)");
+  } else if (node["image"]) {
+    fail(where + ".image", "is only valid for the rbd backend");
   }
   if (node["size"]) {
     const auto text = node["size"].as<std::string>();
@@ -261,9 +281,59 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
   return gw;
 }
 
+ClusterConfig parse_cluster(const YAML::Node& node) {
+  const std::string where = "cluster";
+  require_map(node, where);
+  reject_unknown_keys(node, where,
+                      {"ceph_conf", "client", "keyring", "pool", "heartbeat_interval_ms", "lease_ms", "notify_timeout_ms"});
+  ClusterConfig cluster;
+  if (node["ceph_conf"]) {
+    cluster.ceph_conf = get_string(node, "ceph_conf", where);
+    if (cluster.ceph_conf.front() != '/') fail("cluster.ceph_conf", "must be an absolute path");
+  }
+  if (node["client"]) cluster.client = get_string(node, "client", where);
+  if (node["keyring"]) cluster.keyring = get_string(node, "keyring", where);
+  if (node["pool"]) cluster.pool = get_string(node, "pool", where);
+  auto number = [&](const char* name, unsigned& field, uint64_t min, uint64_t max) {
+    if (!node[name]) return;
+    const auto key = where + "." + name;
+    const auto value = get_unsigned(node[name], key, max);
+    if (value < min) fail(key, "must be at least " + std::to_string(min));
+    field = static_cast<unsigned>(value);
+  };
+  number("heartbeat_interval_ms", cluster.heartbeat_interval_ms, 100, 60000);
+  number("lease_ms", cluster.lease_ms, 500, 600000);
+  number("notify_timeout_ms", cluster.notify_timeout_ms, 100, 600000);
+  // A lease shorter than a few heartbeats would report live gateways as unavailable.
+  if (cluster.lease_ms < 3 * cluster.heartbeat_interval_ms) {
+    fail("cluster.lease_ms", "must be at least three heartbeat intervals (" +
+                                 std::to_string(3 * cluster.heartbeat_interval_ms) + " ms)");
+  }
+  return cluster;
+}
+
+// Shared and local storage do not mix: with a cluster, every LUN is an RBD image (a memory or
+// file LUN would have one reservation state in RADOS but different data on each gateway), and
+// each gateway needs its own name (its membership record).
+void check_cluster_luns(const Config& config, const YAML::Node& root) {
+  for (size_t t = 0; t < config.targets.size(); ++t) {
+    for (size_t l = 0; l < config.targets[t].luns.size(); ++l) {
+      const auto key = "targets[" + std::to_string(t) + "].luns[" + std::to_string(l) + "].backend";
+      const bool rbd = config.targets[t].luns[l].backend == BackendKind::rbd;
+      if (config.cluster && !rbd) {
+        fail(key, "must be 'rbd' when a cluster is configured (a memory or file LUN is not shared between gateways)");
+      }
+      if (!config.cluster && rbd) fail(key, "'rbd' needs the top-level 'cluster' section (ceph_conf, client, pool)");
+    }
+  }
+  if (config.cluster && !root["gateway"]["name"]) {
+    fail("gateway.name", "is required with a cluster: each gateway registers under its own name");
+  }
+}
+
 Config parse_root(const YAML::Node& root) {
   if (!root.IsMap()) throw ConfigError{"configuration: the top level must be a mapping"};
-  reject_unknown_keys(root, "", {"log", "gateway", "discovery", "targets"});
+  reject_unknown_keys(root, "", {"log", "gateway", "cluster", "discovery", "targets"});
   Config config;
   if (root["log"]) {
     require_map(root["log"], "log");
@@ -276,6 +346,7 @@ Config parse_root(const YAML::Node& root) {
   }
   if (!root["gateway"]) fail("gateway", "is required");
   config.gateway = parse_gateway(root["gateway"]);
+  if (root["cluster"]) config.cluster = parse_cluster(root["cluster"]);
   if (root["discovery"]) {
     require_map(root["discovery"], "discovery");
     reject_unknown_keys(root["discovery"], "discovery", {"chap"});
@@ -290,6 +361,7 @@ Config parse_root(const YAML::Node& root) {
     if (!names.insert(target.iqn).second) fail(key + ".iqn", "target " + target.iqn + " is defined twice");
     config.targets.push_back(std::move(target));
   }
+  check_cluster_luns(config, root);
   return config;
 }
 

@@ -19,7 +19,7 @@ struct ChapConfig {
   std::string mutual_secret;
 };
 
-enum class BackendKind { memory, file };
+enum class BackendKind { memory, file, rbd };
 
 struct LunConfig {
   uint64_t lun = 0;
@@ -27,6 +27,8 @@ struct LunConfig {
   uint64_t size_bytes = 0;
   uint32_t block_size = 512;
   std::string path;           // file backend
+  std::string rbd_pool;       // rbd backend: the image's pool (default: cluster.pool)
+  std::string rbd_image;      // rbd backend: the image's name
   std::string serial;         // optional override of the derived unit serial number
   std::string product = "VIRTUAL-DISK";
   bool read_only = false;     // write protected
@@ -56,9 +58,21 @@ struct GatewayConfig {
   unsigned max_queued_commands = 128;  // per session: MaxCmdSN window
 };
 
+// The Ceph cluster that several gateways share (the RADOS cluster state and RBD images).
+struct ClusterConfig {
+  std::string ceph_conf = "/etc/ceph/ceph.conf";
+  std::string client = "client.admin";
+  std::string keyring;             // "" = as ceph.conf says
+  std::string pool = "rbd";        // holds the gateways' shared state objects
+  unsigned heartbeat_interval_ms = 2000;
+  unsigned lease_ms = 10000;       // a gateway silent this long is reported unavailable
+  unsigned notify_timeout_ms = 5000;  // a gateway that does not acknowledge an event in time is fenced
+};
+
 struct Config {
   std::string log_level = "info";
   GatewayConfig gateway;
+  std::optional<ClusterConfig> cluster;  // absent: a single gateway, state kept locally
   std::optional<ChapConfig> discovery_chap;
   std::vector<TargetConfig> targets;
 };

@@ -3,12 +3,16 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
 #include "backends/file/file_block_device.h"
 #include "backends/memory/memory_block_device.h"
+#include "backends/rbd/rbd_block_device.h"
+#include "ceph/rados_connection.h"
 #include "cluster/local/local_cluster_state.h"
+#include "cluster/rados/rados_cluster_state.h"
 #include "core/scsi/logical_unit.h"
 #include "core/scsi/scsi_target.h"
 #include "frontends/iscsi/server/iscsi_server.h"
@@ -21,9 +25,21 @@ namespace {
 // How long SIGTERM waits for commands already in a backend before closing connections anyway.
 constexpr std::chrono::milliseconds kShutdownGrace{10000};
 
-Result<std::shared_ptr<BlockDevice>> open_backend(const TargetConfig& target, const LunConfig& lun) {
+Result<std::shared_ptr<BlockDevice>> open_backend(const TargetConfig& target, const LunConfig& lun,
+                                                  const std::shared_ptr<ceph::RadosConnection>& ceph,
+                                                  const std::string& default_pool) {
   const std::string seed = target.iqn + "/lun/" + std::to_string(lun.lun);
   switch (lun.backend) {
+    case BackendKind::rbd: {
+      backends::RbdOptions options;
+      options.pool = lun.rbd_pool.empty() ? default_pool : lun.rbd_pool;
+      options.image = lun.rbd_image;
+      options.block_size = lun.block_size;
+      if (lun.physical_block_size != 0) options.physical_block_size = lun.physical_block_size;
+      auto device = backends::RbdBlockDevice::open(ceph, options);
+      if (!device.ok()) return device.status();
+      return std::shared_ptr<BlockDevice>(std::move(*device));
+    }
     case BackendKind::memory: {
       auto device = backends::MemoryBlockDevice::create(lun.size_bytes, lun.block_size, seed);
       if (!device.ok()) return device.status();
@@ -41,13 +57,50 @@ Result<std::shared_ptr<BlockDevice>> open_backend(const TargetConfig& target, co
 class RunningGateway final : public Gateway {
  public:
   Status start(const Config& config) {
-    cluster_ = std::make_unique<cluster::LocalClusterState>();
+    uint16_t port_id = 1;
+    uint16_t port_group = 1;
+    if (config.cluster) {
+      // One Ceph client for the images and the shared state: blocklisting it fences both.
+      const auto& c = *config.cluster;
+      ceph::RadosOptions options;
+      options.conf_path = c.ceph_conf;
+      options.client_name = c.client;
+      options.keyring = c.keyring;
+      // Watches are pinged every objecter tick: a tick of half a heartbeat lets the heartbeat's
+      // watch check see a lost channel well within the lease.
+      const double tick_s = std::max(0.2, c.heartbeat_interval_ms / 2000.0);
+      options.overrides = {{"rbd_cache", "false"},
+                           {"rbd_skip_partial_discard", "false"},
+                           {"objecter_tick_interval", std::to_string(tick_s)}};
+      auto connection = ceph::RadosConnection::connect(options);
+      if (!connection.ok()) return error(connection.status().code(), "cluster: " + connection.status().message());
+      ceph_ = std::move(*connection);
+      cluster::rados::RadosClusterOptions cluster_options;
+      cluster_options.pool = c.pool;
+      cluster_options.gateway_name = config.gateway.name;
+      cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
+      cluster_options.lease = std::chrono::milliseconds(c.lease_ms);
+      cluster_options.notify_timeout = std::chrono::milliseconds(c.notify_timeout_ms);
+      auto rados = cluster::rados::RadosClusterState::start(ceph_, cluster_options);
+      if (!rados.ok()) return error(rados.status().code(), "cluster: " + rados.status().message());
+      port_id = (*rados)->local_relative_port_id();
+      port_group = (*rados)->local_target_port_group();
+      spdlog::info("cluster: gateway {} is target port group {}, relative port {}", config.gateway.name,
+                   port_group, port_id);
+      cluster_ = std::move(*rados);
+    } else {
+      cluster_ = std::make_unique<cluster::LocalClusterState>();
+    }
     auto loops = runtime::LoopGroup::create(config.gateway.io_threads);
     if (!loops.ok()) return loops.status();
     loops_ = std::move(*loops);
 
     iscsi::IscsiServerSettings settings;
     settings.portals = config.gateway.portals;
+    // Every gateway's ports are distinct SCSI target ports (registrants are I_T nexuses), and
+    // its ports form its own target port group.
+    settings.target_portal_group_tag = port_id;
+    settings.target_port_group_id = port_group;
     settings.nop_in_interval = std::chrono::seconds(config.gateway.nop_in_interval_s);
     settings.nop_in_timeout = std::chrono::seconds(config.gateway.nop_in_timeout_s);
     settings.max_sessions = config.gateway.max_sessions;
@@ -63,18 +116,30 @@ class RunningGateway final : public Gateway {
       auto scsi_target = std::make_shared<scsi::ScsiTarget>();
       for (const auto& lun : target.luns) {
         const std::string where = target.iqn + " lun " + std::to_string(lun.lun);
-        auto device = open_backend(target, lun);
+        auto device = open_backend(target, lun, ceph_, config.cluster ? config.cluster->pool : std::string());
         if (!device.ok()) return error(device.status().code(), where + ": " + device.status().message());
         scsi::LogicalUnitConfig unit_config;
         unit_config.name = where;
         unit_config.product = lun.product;
-        unit_config.identity_seed = target.iqn + "/lun/" + std::to_string(lun.lun);
+        // A shared image has the same identity (NAA, serial) and shared state on every gateway.
+        unit_config.identity_seed = lun.backend == BackendKind::rbd ? (*device)->info().identity_seed
+                                                                    : target.iqn + "/lun/" + std::to_string(lun.lun);
         unit_config.serial_override = lun.serial;
         unit_config.read_only = lun.read_only;
         unit_config.physical_block_size = lun.physical_block_size;
         unit_config.sanitize_bytes_per_second = lun.sanitize_rate;
         auto unit = scsi::LogicalUnit::create(unit_config, *device, *cluster_);
         if (!unit.ok()) return error(unit.status().code(), where + ": " + unit.status().message());
+        if (auto* rbd = dynamic_cast<backends::RbdBlockDevice*>(device->get())) {
+          // Each gateway watches the image header itself, so every gateway raises it.
+          std::weak_ptr<scsi::LogicalUnit> weak = *unit;
+          rbd->set_capacity_listener([weak, where](uint64_t bytes) {
+            if (auto u = weak.lock()) {
+              spdlog::info("{}: capacity changed to {} bytes", where, bytes);
+              u->raise_unit_attention_for_all(scsi::asc::kCapacityDataChanged);
+            }
+          });
+        }
         scsi_target->add_lun(lun.lun, std::move(*unit));
         spdlog::info("target {}: LUN {} = {} backend, {} bytes", target.iqn, lun.lun,
                      (*device)->info().kind, (*device)->capacity_bytes());
@@ -111,11 +176,14 @@ class RunningGateway final : public Gateway {
     if (loops_) loops_->stop();
     server_.reset();
   }
+  // Members are destroyed in reverse order: the units' subscriptions (held by the server's
+  // targets) go before the cluster state, which goes before the Ceph connection.
 
   ~RunningGateway() override { stop(); }
 
  private:
-  std::unique_ptr<cluster::LocalClusterState> cluster_;
+  std::shared_ptr<ceph::RadosConnection> ceph_;
+  std::unique_ptr<ClusterState> cluster_;
   std::unique_ptr<runtime::LoopGroup> loops_;
   std::unique_ptr<iscsi::IscsiServer> server_;
 };

@@ -10,8 +10,10 @@ packages=(
   libiscsi-dev libiscsi-bin   # initiator library + iscsi-ls/inq/test-cu (integration tests)
   tgt                         # the peer target for bench/bench_vs_tgtd.sh
   clang                       # libFuzzer targets
-  librbd-dev librados-dev     # RBD backend and RADOS cluster state (upcoming)
+  librbd-dev librados-dev     # RBD backend and RADOS cluster state
+  ceph-mon ceph-osd ceph-common  # the private micro cluster (scripts/ceph-cluster.sh)
   libfabric-dev               # NVMe-oF/RDMA (upcoming)
+  qemu-system-x86 debootstrap # tests/vm: Debian guest with real kernel initiators
 )
 
 missing=()

@@ -11,7 +11,9 @@ bash "$root/scripts/build.sh" all || exit 1
 jobs=${PORTICO_TEST_JOBS:-2}
 
 echo "==> ctest (ASan+UBSan) in build/asan"
+# Ceph's client libraries keep process-lifetime allocations; only those are suppressed.
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0 \
+LSAN_OPTIONS=suppressions=$root/tests/ceph/lsan_ceph.supp:print_suppressions=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir "$root/build/asan" --output-on-failure -j "$jobs"
 asan_rc=$?

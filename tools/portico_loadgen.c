@@ -7,7 +7,7 @@
  * --rw verify writes a pattern derived from (lba, seed) over the whole span, reads it all back
  * and exits 1 on any mismatch (the data-integrity check of tests/integration); --rw check only
  * reads and checks, to prove that data written earlier (another session, before a restart) is
- * still there.
+ * still there. --rw pr-register times PERSISTENT RESERVE OUT (REGISTER / unregister pairs).
  *
  * Written in C because libiscsi is a C library and this tool must stay tiny and dependency-free.
  */
@@ -26,7 +26,7 @@
 
 #include "tools/loadgen_stats.h"
 
-enum mode { MODE_RANDREAD, MODE_RANDWRITE, MODE_READ, MODE_WRITE, MODE_VERIFY, MODE_CHECK };
+enum mode { MODE_RANDREAD, MODE_RANDWRITE, MODE_READ, MODE_WRITE, MODE_VERIFY, MODE_CHECK, MODE_PR_REGISTER };
 
 struct options {
   const char *url;
@@ -114,7 +114,7 @@ static int parse_size(const char *text, uint64_t *out) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: portico-loadgen --url iscsi://[user%%secret@]host[:port]/iqn/lun [options]\n"
-          "  --rw randread|randwrite|read|write|verify|check   (default randread)\n"
+          "  --rw randread|randwrite|read|write|verify|check|pr-register   (default randread)\n"
           "  --bs SIZE        I/O size, a multiple of the block size (default 4096)\n"
           "  --qd N           commands in flight (default 1)\n"
           "  --seconds S      run time (default 10; ignored by verify)\n"
@@ -152,6 +152,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
         else if (strcmp(optarg, "write") == 0) o->mode = MODE_WRITE;
         else if (strcmp(optarg, "verify") == 0) o->mode = MODE_VERIFY;
         else if (strcmp(optarg, "check") == 0) o->mode = MODE_CHECK;
+        else if (strcmp(optarg, "pr-register") == 0) o->mode = MODE_PR_REGISTER;
         else { fprintf(stderr, "portico-loadgen: bad --rw '%s'\n", optarg); return -1; }
         break;
       case 'b':
@@ -328,6 +329,49 @@ static int run_phase(struct loadgen *lg) {
   return 0;
 }
 
+/* --rw pr-register: the latency of PERSISTENT RESERVE OUT, one at a time. Each I/O is a
+ * REGISTER of a key or the REGISTER that removes it again (key -> 0), alternating, so the
+ * reservation state is left as it was found. A clustered gateway completes each only after
+ * every gateway applied it, so this measures the cross-gateway round trip. */
+static int run_pr_register(struct loadgen *lg, uint64_t start) {
+  const uint64_t key = 0x504f5254ull << 32 | (lg->opt.seed & 0xffffffffu);
+  const uint64_t deadline = lg->opt.ios == 0 ? start + (uint64_t)(lg->opt.seconds * 1e9) : UINT64_MAX;
+  int registered = 0;
+  while ((lg->opt.ios == 0 || lg->completed < lg->opt.ios) && now_ns() < deadline) {
+    struct scsi_persistent_reserve_out_basic params;
+    memset(&params, 0, sizeof params);
+    params.reservation_key = registered ? key : 0;
+    params.service_action_reservation_key = registered ? 0 : key;
+    uint64_t t0 = now_ns();
+    struct scsi_task *task = iscsi_persistent_reserve_out_sync(lg->iscsi, lg->lun, SCSI_PERSISTENT_RESERVE_REGISTER,
+                                                               0, 0, &params);
+    latency_add(&lg->lat, now_ns() - t0);
+    ++lg->completed;
+    if (task == NULL || task->status != SCSI_STATUS_GOOD) {
+      /* The first command of a session may meet its power-on unit attention: not an error. */
+      int unit_attention = task != NULL && task->status == SCSI_STATUS_CHECK_CONDITION &&
+                           task->sense.key == SCSI_SENSE_UNIT_ATTENTION;
+      if (!unit_attention) {
+        ++lg->errors;
+        fprintf(stderr, "portico-loadgen: PERSISTENT RESERVE OUT failed: %s\n", iscsi_get_error(lg->iscsi));
+      }
+    } else {
+      registered = !registered;
+    }
+    if (task != NULL) scsi_free_scsi_task(task);
+    if (lg->errors > 10) return 1;
+  }
+  if (registered) {  /* leave no registration behind */
+    struct scsi_persistent_reserve_out_basic params;
+    memset(&params, 0, sizeof params);
+    params.reservation_key = key;
+    struct scsi_task *task = iscsi_persistent_reserve_out_sync(lg->iscsi, lg->lun, SCSI_PERSISTENT_RESERVE_REGISTER,
+                                                               0, 0, &params);
+    if (task != NULL) scsi_free_scsi_task(task);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   struct loadgen lg;
   memset(&lg, 0, sizeof lg);
@@ -346,7 +390,9 @@ int main(int argc, char **argv) {
   }
   uint64_t start = now_ns();
   int rc = 0;
-  if (lg.opt.mode == MODE_VERIFY || lg.opt.mode == MODE_CHECK) {
+  if (lg.opt.mode == MODE_PR_REGISTER) {
+    rc = run_pr_register(&lg, start);
+  } else if (lg.opt.mode == MODE_VERIFY || lg.opt.mode == MODE_CHECK) {
     lg.sequential = 1;
     lg.total_ios = lg.span_blocks / lg.blocks_per_io;
     if (lg.opt.ios != 0 && lg.opt.ios < lg.total_ios) lg.total_ios = lg.opt.ios;

@@ -3,21 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace portico::cluster {
-
-uint64_t stable_hash64(const std::string& text, uint64_t basis) {
-  uint64_t h = basis;
-  for (char c : text) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 // Handlers by LUN key, shared with the subscriptions so that unsubscribing after the state is
 // gone stays safe.
@@ -54,15 +44,7 @@ LocalClusterState::LocalClusterState(std::string state_dir, uint16_t target_port
 LocalClusterState::~LocalClusterState() = default;
 
 Result<LunIdentity> LocalClusterState::lun_identity(const std::string& lun_key) {
-  if (lun_key.empty()) return error(ErrorCode::invalid_argument, "lun identity: empty LUN key");
-  LunIdentity identity;
-  // SPC-4 7.7.3.6.3: NAA 3h, locally assigned: 60 bits that are unique within this site.
-  identity.naa = (uint64_t{0x3} << 60) | (stable_hash64(lun_key) & 0x0fffffffffffffffull);
-  char serial[17];
-  std::snprintf(serial, sizeof serial, "%016llx",
-                static_cast<unsigned long long>(stable_hash64(lun_key, 0x84222325cbf29ce4ull)));
-  identity.serial = serial;
-  return identity;
+  return derive_lun_identity(lun_key);
 }
 
 std::vector<TargetPortGroupInfo> LocalClusterState::target_port_groups() {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "cluster/local/lun_identity.h"
 #include "core/cluster_state.h"
 
 namespace portico::cluster {
@@ -47,9 +48,5 @@ class LocalClusterState final : public ClusterState {
   std::map<std::string, VersionedRecord> records_;
   std::shared_ptr<Subscribers> subscribers_;
 };
-
-// Stable 64-bit FNV-1a hash, used to derive identities from names (must never change: it
-// defines the NAA and serial that hosts remember).
-uint64_t stable_hash64(const std::string& text, uint64_t basis = 0xcbf29ce484222325ull);
 
 }  // namespace portico::cluster

@@ -42,16 +42,30 @@ bool allowed_in_standby(std::span<const uint8_t> cdb) {
 
 void LogicalUnit::refresh_access_states() {
   auto groups = cluster_.target_port_groups();
-  const bool all_active = std::all_of(groups.begin(), groups.end(), [](const TargetPortGroupInfo& g) {
-    return g.state == AluaState::active_optimized || g.state == AluaState::active_non_optimized;
-  });
+  // Only this gateway's own group decides the fast path: another gateway that is down
+  // (unavailable) must not slow every command here.
+  const uint16_t local = cluster_.local_target_port_group();
+  bool local_active = true;
+  for (const auto& g : groups) {
+    if (g.id == local) {
+      local_active = g.state == AluaState::active_optimized || g.state == AluaState::active_non_optimized;
+    }
+  }
   std::lock_guard lock(access_mutex_);
   port_groups_ = std::move(groups);
-  all_groups_active_.store(all_active, std::memory_order_release);
+  local_group_active_.store(local_active, std::memory_order_release);
 }
 
 std::optional<SenseData> LogicalUnit::access_state_refusal(const ScsiTask& task, const NexusState& nexus) const {
-  if (all_groups_active_.load(std::memory_order_acquire)) return std::nullopt;
+  if (!state_is_current() && !allowed_in_any_state(task.cdb())) {
+    // The cached reservations may be stale: serving could let a preempted initiator write. Hosts
+    // retry this sense (SPC-4 5.16.2.6) and multipath moves to another gateway meanwhile.
+    return SenseData{SenseKey::not_ready, asc::kNotAccessibleTransitioning, std::nullopt, std::nullopt};
+  }
+  if (local_group_active_.load(std::memory_order_acquire) &&
+      nexus.nexus().target_port_group_id == cluster_.local_target_port_group()) {
+    return std::nullopt;
+  }
   AluaState state = AluaState::active_optimized;
   {
     std::lock_guard lock(access_mutex_);

@@ -54,6 +54,16 @@ void handle_compare_and_write(LogicalUnit& unit, ScsiTask& task) {
     unit.complete(task);
     return;
   }
+  // A shared backend is atomic only within one of its objects (RBD: one RADOS object); a range
+  // across a boundary is refused rather than done in two non-atomic halves. Hosts send ATS and
+  // cluster heartbeats as one aligned block, which never crosses.
+  if (const uint64_t boundary = unit.device().info().atomic_boundary_bytes; boundary != 0) {
+    const uint64_t first = lba * block_size;
+    if (first / boundary != (first + half - 1) / boundary) {
+      unit.fail(task, invalid_field_in_cdb(2));
+      return;
+    }
+  }
   (void)fua;  // the backend's compare-and-write is durable before it completes
   unit.device().compare_and_write(
       *task.core.executor, lba * block_size, task.data_out.first(half), task.data_out.subspan(half, half),

@@ -125,6 +125,7 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
     task_set_head_ = &task;
   }
   if (auto refusal = access_state_refusal(task, nexus)) {
+    if (!state_is_current()) retry_stale_reload();
     fail(task, *refusal);
     return;
   }
@@ -352,6 +353,12 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
       break;
     case LunEvent::Kind::reservation_changed:
       on_reservation_event(event, std::move(applied));
+      return;
+    case LunEvent::Kind::state_unknown:
+      on_state_unknown();
+      break;
+    case LunEvent::Kind::state_current:
+      on_state_current(std::move(applied));
       return;
   }
   applied();

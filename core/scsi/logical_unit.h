@@ -79,6 +79,9 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   [[nodiscard]] uint32_t physical_block_exponent() const;
   [[nodiscard]] ModeParameters mode() const;
   void set_mode(const ModeParameters& mode);
+  // MODE SELECT's change: stored in the cluster's record of the unit (guarded), applied on every
+  // gateway, MODE PARAMETERS CHANGED for every other nexus; completes `task` (persistent_reserve.cc).
+  void store_mode(ScsiTask& task, const ModeParameters& mode);
 
   // The LUN this unit is reachable as (set by ScsiTarget::add_lun).
   void set_lun(uint64_t lun) { lun_ = lun; }
@@ -116,8 +119,14 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // --- ALUA (access_state.cc) ---
   // Re-reads the target port groups' states from the cluster.
   void refresh_access_states();
-  // The sense a command gets because its port's group is not active (SPC-4 5.16.2.4), if any.
+  // The sense a command gets because its port's group is not active (SPC-4 5.16.2.4), or because
+  // this gateway cannot vouch for the cluster state right now, if any.
   [[nodiscard]] std::optional<SenseData> access_state_refusal(const ScsiTask& task, const NexusState& nexus) const;
+  // False while the cached cluster state may be stale: the event channel is lost, or a re-read
+  // of the reservation state failed. The unit then refuses commands with a retryable NOT READY.
+  [[nodiscard]] bool state_is_current() const {
+    return !channel_lost_.load(std::memory_order_acquire) && !reservations_stale_.load(std::memory_order_acquire);
+  }
 
   // --- reservations (persistent_reserve.cc) ---
   // The name this unit's shared state and events are kept under in the cluster.
@@ -143,6 +152,13 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   void subscribe_to_events();
   void on_cluster_event(const LunEvent& event, UniqueFunction<void()> applied);
   void on_reservation_event(const LunEvent& event, UniqueFunction<void()> applied);
+  // cluster_channel.cc: losing and regaining the cluster's event channel.
+  void on_state_unknown();
+  void on_state_current(UniqueFunction<void()> applied);
+  // A re-read of the reservation state failed: stop serving until one succeeds.
+  void mark_reservations_stale();
+  // Starts a re-read of stale reservation state unless one is running (from the command path).
+  void retry_stale_reload();
   // Marks matching tasks aborted (under the task set lock) and attaches `waiter` to each.
   // `abort_origin` is the nexus whose task management function aborts them.
   void abort_matching(const std::function<bool(const ScsiTask&)>& match, const NexusState* abort_origin,
@@ -164,11 +180,14 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
 
   mutable std::mutex access_mutex_;
   std::vector<TargetPortGroupInfo> port_groups_;
-  std::atomic<bool> all_groups_active_{true};
+  std::atomic<bool> local_group_active_{true};  // this gateway's own target port group is active
 
   mutable std::mutex reservation_mutex_;
   ReservationState reservations_;
   std::atomic<bool> reservations_restrict_{false};  // a reservation or SPC-2 holder exists
+  std::atomic<bool> channel_lost_{false};         // between state_unknown and state_current
+  std::atomic<bool> reservations_stale_{false};   // the last re-read failed
+  std::atomic<bool> reload_in_flight_{false};
 
   std::mutex nexus_mutex_;
   std::vector<std::weak_ptr<NexusState>> nexuses_;

@@ -78,9 +78,10 @@ void handle_mode_select(LogicalUnit& unit, ScsiTask& task) {
   }
   if (mode.descriptor_sense != before.descriptor_sense || mode.task_aborted_status != before.task_aborted_status ||
       mode.software_write_protect != before.software_write_protect) {
-    unit.set_mode(mode);
-    // SPC-4 7.5.1: other nexuses learn MODE PARAMETERS CHANGED.
-    unit.raise_unit_attention_for_all(asc::kModeParametersChanged, task.core.nexus->nexus().key());
+    // The parameters are the unit's on every gateway: stored in the cluster, then applied
+    // everywhere; other nexuses learn MODE PARAMETERS CHANGED (SPC-4 7.5.1).
+    unit.store_mode(task, mode);
+    return;
   }
   unit.complete(task);
 }

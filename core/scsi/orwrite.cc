@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "core/common/big_endian.h"
 #include "core/scsi/commands.h"
@@ -18,59 +20,105 @@ namespace portico::scsi {
 namespace {
 
 constexpr int kMaxRounds = 64;  // per segment, against a writer that keeps changing it
+constexpr size_t kParallelSegments = 16;  // segments in flight: a backend whose atomic unit is
+                                          // small (RBD: one sector) still finishes in a few rounds
 constexpr uint16_t kTransferLengthByte = 10;
 
+// One ORWRITE: its segments run read → OR → compare-and-write independently, up to
+// kParallelSegments at a time. Every callback runs on the task's executor, so no lock.
 struct OrWrite : std::enable_shared_from_this<OrWrite> {
+  struct Slot {
+    uint32_t at = 0;  // segment offset within the transfer
+    uint32_t n = 0;   // segment length
+    int rounds = 0;
+    uint8_t* before = nullptr;
+    uint8_t* after = nullptr;
+  };
+
   LogicalUnit* unit = nullptr;
   ScsiTask* task = nullptr;
-  uint64_t offset = 0;   // of the whole transfer on the device
-  uint32_t length = 0;   // of the whole transfer
-  uint32_t segment = 0;  // largest atomic piece, whole blocks
-  uint32_t ored = 0;     // bytes ORed so far
-  IoBuffer before;
-  IoBuffer after;
-  int rounds = 0;
+  uint64_t offset = 0;    // of the whole transfer on the device
+  uint32_t length = 0;    // of the whole transfer
+  uint32_t segment = 0;   // largest atomic piece, whole blocks
+  uint64_t boundary = 0;  // the backend's atomic boundary (0 = none): a piece never crosses it
+  uint32_t next = 0;      // bytes handed to segments so far
+  size_t running = 0;
+  std::optional<SenseData> failure;
+  IoBuffer buffers;
+  std::vector<Slot> slots;
 
-  [[nodiscard]] uint32_t piece() const { return std::min(segment, length - ored); }
+  void start() {
+    const size_t count = std::min<size_t>(kParallelSegments, (length + segment - 1) / segment);
+    buffers = IoBuffer(count * 2 * segment);
+    slots.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      slots[i].before = buffers.data() + (2 * i) * segment;
+      slots[i].after = buffers.data() + (2 * i + 1) * segment;
+    }
+    // Counted as running while launching, so that segments finishing inline cannot end the
+    // command before every slot had its chance.
+    ++running;
+    for (auto& slot : slots) launch(slot);
+    segment_ended();
+  }
 
-  void next_segment() {
-    if (ored == length) {
+  [[nodiscard]] uint32_t piece_at(uint32_t at) const {
+    uint64_t n = std::min(segment, length - at);
+    if (boundary != 0) n = std::min<uint64_t>(n, boundary - (offset + at) % boundary);
+    return static_cast<uint32_t>(n);
+  }
+
+  void launch(Slot& slot) {
+    if (failure || next == length) return;
+    slot.at = next;
+    slot.n = piece_at(next);
+    slot.rounds = 0;
+    next += slot.n;
+    ++running;
+    round(slot);
+  }
+
+  void round(Slot& slot) {
+    ++slot.rounds;
+    unit->device().read(*task->core.executor, offset + slot.at, {slot.before, slot.n},
+                        [self = shared_from_this(), &slot](IoStatus status) { self->on_read(slot, status); });
+  }
+
+  void on_read(Slot& slot, const IoStatus& status) {
+    if (!status.ok()) {
+      return fail(SenseData{SenseKey::medium_error, asc::kUnrecoveredReadError, std::nullopt, std::nullopt});
+    }
+    const uint8_t* in = task->data_out.data() + slot.at;
+    for (uint32_t i = 0; i < slot.n; ++i) slot.after[i] = static_cast<uint8_t>(slot.before[i] | in[i]);
+    unit->device().compare_and_write(*task->core.executor, offset + slot.at, {slot.before, slot.n},
+                                     {slot.after, slot.n},
+                                     [self = shared_from_this(), &slot](IoStatus written) {
+                                       self->on_written(slot, written);
+                                     });
+  }
+
+  void on_written(Slot& slot, const IoStatus& status) {
+    if (status.miscompare && slot.rounds < kMaxRounds) {
+      round(slot);  // a concurrent write changed the blocks: OR into the new contents
+      return;
+    }
+    if (!status.ok()) return fail(SenseData{SenseKey::medium_error, asc::kWriteError, std::nullopt, std::nullopt});
+    launch(slot);  // the slot takes the next segment, if any
+    segment_ended();
+  }
+
+  void fail(const SenseData& sense) {
+    if (!failure) failure = sense;
+    segment_ended();
+  }
+
+  void segment_ended() {
+    if (--running != 0) return;
+    if (failure) {
+      unit->fail(*task, *failure);
+    } else {
       unit->complete(*task);
-      return;
     }
-    rounds = 0;
-    round();
-  }
-
-  void round() {
-    ++rounds;
-    unit->device().read(*task->core.executor, offset + ored, {before.data(), piece()},
-                        [self = shared_from_this()](IoStatus status) { self->on_read(status); });
-  }
-
-  void on_read(const IoStatus& status) {
-    if (!status.ok()) {
-      unit->fail(*task, SenseData{SenseKey::medium_error, asc::kUnrecoveredReadError, std::nullopt, std::nullopt});
-      return;
-    }
-    const uint32_t n = piece();
-    const uint8_t* in = task->data_out.data() + ored;
-    for (uint32_t i = 0; i < n; ++i) after.data()[i] = static_cast<uint8_t>(before.data()[i] | in[i]);
-    unit->device().compare_and_write(*task->core.executor, offset + ored, {before.data(), n}, {after.data(), n},
-                                     [self = shared_from_this()](IoStatus written) { self->on_written(written); });
-  }
-
-  void on_written(const IoStatus& status) {
-    if (status.miscompare && rounds < kMaxRounds) {
-      round();  // a concurrent write changed the blocks: OR into the new contents
-      return;
-    }
-    if (!status.ok()) {
-      unit->fail(*task, SenseData{SenseKey::medium_error, asc::kWriteError, std::nullopt, std::nullopt});
-      return;
-    }
-    ored += piece();
-    next_segment();
   }
 };
 
@@ -117,9 +165,8 @@ void handle_orwrite(LogicalUnit& unit, ScsiTask& task) {
   op->offset = lba * block_size;
   op->length = static_cast<uint32_t>(bytes);
   op->segment = segment;
-  op->before = IoBuffer(std::min(segment, op->length));
-  op->after = IoBuffer(std::min(segment, op->length));
-  op->next_segment();
+  op->boundary = unit.device().info().atomic_boundary_bytes;
+  op->start();
 }
 
 void handle_prevent_allow_medium_removal(LogicalUnit& unit, ScsiTask& task) {

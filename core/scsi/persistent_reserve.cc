@@ -74,6 +74,10 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
       event.unit_attentions.push_back({who, condition.code, condition.qualifier});
     }
     event.abort_tasks_of = outcome.abort;
+    if (outcome.unit_attention_for_others) {
+      event.asc_code = outcome.unit_attention_for_others->code;
+      event.asc_qualifier = outcome.unit_attention_for_others->qualifier;
+    }
     unit->cluster().publish(unit->cluster_key(), event, [self = shared_from_this()](Status published) {
       if (!published.ok()) {
         // The state is stored; a gateway that missed the event stops serving until it re-reads.
@@ -140,6 +144,14 @@ ReservationState LogicalUnit::reservations() const {
 }
 
 void LogicalUnit::set_reservations(ReservationState state) {
+  if (state.mode) {
+    ModeParameters mode = this->mode();
+    mode.descriptor_sense = state.mode->descriptor_sense;
+    mode.task_aborted_status = state.mode->task_aborted_status;
+    mode.write_cache_enabled = state.mode->write_cache_enabled;
+    mode.software_write_protect = state.mode->software_write_protect;
+    set_mode(mode);
+  }
   std::lock_guard lock(reservation_mutex_);
   reservations_restrict_ = state.reservation.has_value() || !state.spc2_holder.empty() || !state.registrants.empty();
   reservations_ = std::move(state);
@@ -171,7 +183,11 @@ void LogicalUnit::reload_reservations(UniqueFunction<void(bool)> done) {
 void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<void()> applied) {
   auto self = shared_from_this();
   reload_reservations([self, event, applied = std::move(applied)](bool ok) mutable {
-    if (!ok) spdlog::error("{}: cannot refresh reservations after a change", self->config().name);
+    if (!ok) {
+      spdlog::error("{}: cannot refresh reservations after a change; not serving until a re-read succeeds",
+                    self->config().name);
+      self->mark_reservations_stale();
+    }
     std::vector<std::shared_ptr<NexusState>> local;
     {
       std::lock_guard lock(self->nexus_mutex_);
@@ -182,6 +198,9 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
     NexusState* origin = nullptr;
     for (auto& n : local) {
       if (n->nexus().key() == event.origin_nexus) origin = n.get();
+      if (event.asc_code != 0 && n->nexus().key() != event.origin_nexus) {
+        n->raise_unit_attention(self->lun(), Asc{event.asc_code, event.asc_qualifier});
+      }
       for (const auto& ua : event.unit_attentions) {
         if (selector_matches(ua.nexus, n->nexus())) {
           n->raise_unit_attention(self->lun(), Asc{ua.asc_code, ua.asc_qualifier});
@@ -203,6 +222,18 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
     waiter->executor = &InlineExecutor::instance();
     waiter->done = std::move(applied);
     waiter->release();
+  });
+}
+
+void LogicalUnit::store_mode(ScsiTask& task, const ModeParameters& mode) {
+  const SharedModeParameters shared{mode.descriptor_sense, mode.task_aborted_status, mode.write_cache_enabled,
+                                    mode.software_write_protect};
+  run_update(*this, task, [shared](ReservationState& state) {
+    PrOutOutcome out;
+    out.changed = !state.mode || *state.mode != shared;
+    state.mode = shared;
+    if (out.changed) out.unit_attention_for_others = asc::kModeParametersChanged;
+    return out;
   });
 }
 

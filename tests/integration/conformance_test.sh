@@ -3,7 +3,10 @@
 # (iscsi-test-cu -d -S --test=ALL.<SUITE>) against a fresh porticod serving LUN 0.
 # Options:
 #   size=SIZE                 LUN size (default 128MiB)
-#   backend=memory|file       the LUN's backend (file: a sparse image under the test's folder)
+#   backend=memory|file|rbd   the LUN's backend (file: a sparse image under the test's folder;
+#                             rbd: a fresh image on the test cluster (PORTICO_CEPH_CONF) served by
+#                             two gateways, gw2 on 127.0.0.2 first and gw1 on 127.0.0.1 as the
+#                             suite's multipath URL)
 #   physical-block-size=N     the LUN's reported physical block size in bytes
 #   sanitize-rate=RATE        the LUN's sanitize pace in bytes per second (e.g. 4MiB)
 #   read-only                 the LUN is write protected (then no test may skip at all)
@@ -38,19 +41,40 @@ done
 case "$backend" in
   memory) lun_keys+=("backend: memory") ;;
   file) lun_keys+=("backend: file" "path: $WORK/lun.img") ;;
-  *) die "backend must be memory or file, got '$backend'" ;;
+  rbd)
+    : "${PORTICO_CEPH_CONF:?backend=rbd needs the test cluster (PORTICO_CEPH_CONF)}"
+    require_tools rbd
+    image="cu-${suite,,}-$$"
+    pool=${PORTICO_CEPH_POOL:-rbd}
+    rbd -c "$PORTICO_CEPH_CONF" create --size "${size//iB/}" --image-feature layering "$pool/$image" ||
+      die "cannot create the RBD image $pool/$image"
+    CLEANUP_COMMANDS+=("rbd -c '$PORTICO_CEPH_CONF' rm '$pool/$image'")
+    lun_keys+=("backend: rbd" "image: $pool/$image")
+    CLUSTER_POOL=$pool
+    ;;
+  *) die "backend must be memory, file or rbd, got '$backend'" ;;
 esac
 
 pick_port
 iqn=iqn.2026-11.io.portico:conformance
-portals="127.0.0.1:$PORT"
-urls=("iscsi://127.0.0.1:$PORT/$iqn/0")
-if $multipath; then
-  portals+=",127.0.0.2:$PORT"
-  urls+=("iscsi://127.0.0.2:$PORT/$iqn/0")
+if [[ "$backend" == rbd ]]; then
+  # Two gateways share the image; the suite talks to gw2 and uses gw1 for its multipath checks.
+  for n in 1 2; do
+    lun_config "$WORK/gw$n.yaml" "$iqn" - "127.0.0.$n:$PORT" "${lun_keys[@]}"
+    sed -i "s/^  name: .*/  name: cu-gw$n-$PORT/" "$WORK/gw$n.yaml"
+    start_gateway "gw$n" "$WORK/gw$n.yaml" "127.0.0.$n"
+  done
+  urls=("iscsi://127.0.0.2:$PORT/$iqn/0" "iscsi://127.0.0.1:$PORT/$iqn/0")
+else
+  portals="127.0.0.1:$PORT"
+  urls=("iscsi://127.0.0.1:$PORT/$iqn/0")
+  if $multipath; then
+    portals+=",127.0.0.2:$PORT"
+    urls+=("iscsi://127.0.0.2:$PORT/$iqn/0")
+  fi
+  lun_config "$WORK/config.yaml" "$iqn" "$size" "$portals" "${lun_keys[@]}"
+  start_porticod "$WORK/config.yaml"
 fi
-lun_config "$WORK/config.yaml" "$iqn" "$size" "$portals" "${lun_keys[@]}"
-start_porticod "$WORK/config.yaml"
 
 rc=0
 # -d: dataloss (write tests), -S: sanitize (both destroy the LUN's data); the suite logs in with two initiator names, the ACL is "any".
@@ -88,4 +112,9 @@ if $read_only; then
 fi
 ((skipped == removable_skips)) || die "ALL.$suite: $((skipped - removable_skips)) test(s) skipped for another reason than a non-removable LUN"
 
-stop_porticod
+if [[ "$backend" == rbd ]]; then
+  stop_gateway gw2
+  stop_gateway gw1
+else
+  stop_porticod
+fi

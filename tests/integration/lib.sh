@@ -27,7 +27,8 @@ require_tools() {
   done
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_in_use PORT [HOST]: something accepts on HOST:PORT (default 127.0.0.1).
+port_in_use() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
 # Sets PORT to the first port of this test's range that nothing listens on.
 pick_port() {
@@ -63,14 +64,68 @@ lun_config() {
     echo "  - iqn: $iqn"
     echo "    luns:"
     echo "      - lun: 0"
-    echo "        size: $size"
+    [[ "$size" == - ]] || echo "        size: $size"
     local line
     for line in "$@"; do echo "        $line"; done
+    if [[ -n "${CLUSTER_POOL:-}" ]]; then
+      echo "cluster:"
+      echo "  ceph_conf: $PORTICO_CEPH_CONF"
+      echo "  pool: $CLUSTER_POOL"
+      echo "  heartbeat_interval_ms: 500"
+      echo "  lease_ms: 3000"
+      echo "  notify_timeout_ms: 3000"
+    fi
   } >"$file"
 }
 
+# Extra gateway processes (several gateways sharing one image), by name; on_exit kills them.
+declare -A GATEWAY_PIDS=()
+# Commands on_exit runs after the gateways are gone (e.g. removing a test's RBD image).
+CLEANUP_COMMANDS=()
+
+# start_gateway NAME CONFIG HOST: starts porticod for CONFIG, logging to $WORK/NAME.log, and waits
+# until HOST:$PORT accepts.
+start_gateway() {
+  local name=$1 config=$2 host=$3
+  "$PORTICOD" --config "$config" >"$WORK/$name.log" 2>&1 &
+  GATEWAY_PIDS[$name]=$!
+  local deadline=$((SECONDS + PORTICO_WAIT_S))
+  until port_in_use "$PORT" "$host"; do
+    kill -0 "${GATEWAY_PIDS[$name]}" 2>/dev/null || {
+      tail -n 20 "$WORK/$name.log" >&2; die "gateway $name exited during start-up"; }
+    ((SECONDS < deadline)) || die "gateway $name did not accept on $host:$PORT within ${PORTICO_WAIT_S}s"
+    sleep 0.1
+  done
+  log "gateway $name pid ${GATEWAY_PIDS[$name]} listening on $host:$PORT"
+}
+
+# stop_gateway NAME: SIGTERM, then requires exit status 0 within the bounded wait.
+stop_gateway() {
+  local name=$1 pid=${GATEWAY_PIDS[$1]:?stop_gateway: $1 is not running}
+  kill -TERM "$pid"
+  local deadline=$((SECONDS + PORTICO_WAIT_S)) rc=0
+  while kill -0 "$pid" 2>/dev/null; do
+    ((SECONDS < deadline)) || die "gateway $name did not exit within ${PORTICO_WAIT_S}s of SIGTERM"
+    sleep 0.1
+  done
+  wait "$pid" || rc=$?
+  unset "GATEWAY_PIDS[$name]"
+  ((rc == 0)) || die "gateway $name exited with status $rc after SIGTERM (expected 0)"
+  log "gateway $name exited 0 on SIGTERM"
+}
+
 on_exit() {
-  local rc=$?
+  local rc=$? name
+  for name in "${!GATEWAY_PIDS[@]}"; do
+    kill -KILL "${GATEWAY_PIDS[$name]}" 2>/dev/null || true
+    wait "${GATEWAY_PIDS[$name]}" 2>/dev/null || true
+    if ((rc != 0)) && [[ -s "$WORK/$name.log" ]]; then
+      echo "---- gateway $name log (last 40 lines) ----" >&2
+      tail -n 40 "$WORK/$name.log" >&2
+    fi
+  done
+  local command
+  for command in "${CLEANUP_COMMANDS[@]}"; do eval "$command" >/dev/null 2>&1 || true; done
   if [[ -n "$PORTICOD_PID" ]] && kill -0 "$PORTICOD_PID" 2>/dev/null; then
     kill -KILL "$PORTICOD_PID" 2>/dev/null || true
     wait "$PORTICOD_PID" 2>/dev/null || true

@@ -62,6 +62,7 @@ struct PrOutOutcome {
   bool changed = false;  // the state was modified and must be stored
   std::vector<std::pair<NexusSelector, Asc>> unit_attentions;
   std::vector<NexusSelector> abort;  // PREEMPT AND ABORT: tasks of these nexuses end
+  std::optional<Asc> unit_attention_for_others;  // for every nexus except the one that asked
 };
 
 PrOutOutcome apply_persistent_reserve_out(ReservationState& state, const ItNexus& nexus, const PrOutRequest& request);

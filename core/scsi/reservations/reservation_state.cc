@@ -91,6 +91,10 @@ std::string serialize(const ReservationState& state) {
   out << "generation " << state.generation << "\n";
   out << "aptpl " << (state.aptpl ? 1 : 0) << "\n";
   out << "spc2 " << or_dash(state.spc2_holder) << "\n";
+  if (state.mode) {
+    out << "mode " << (state.mode->descriptor_sense ? 1 : 0) << " " << (state.mode->task_aborted_status ? 1 : 0) << " "
+        << (state.mode->write_cache_enabled ? 1 : 0) << " " << (state.mode->software_write_protect ? 1 : 0) << "\n";
+  }
   if (state.reservation) {
     out << "reservation " << static_cast<unsigned>(state.reservation->type) << " "
         << or_dash(state.reservation->holder_initiator) << " " << or_dash(state.reservation->holder_target_port)
@@ -144,6 +148,13 @@ Result<ReservationState> parse_reservation_state(std::string_view text) {
         return bad("bad reservation");
       }
       state.reservation = PersistentReservation{static_cast<ReservationType>(type), from_dash(initiator), from_dash(port)};
+    } else if (word == "mode") {
+      int flags[4] = {};
+      if (!(fields >> flags[0] >> flags[1] >> flags[2] >> flags[3])) return bad("bad mode parameters");
+      for (int f : flags) {
+        if (f != 0 && f != 1) return bad("bad mode parameters");
+      }
+      state.mode = SharedModeParameters{flags[0] == 1, flags[1] == 1, flags[2] == 1, flags[3] == 1};
     } else if (word == "registrant") {
       Registrant r;
       std::string key;

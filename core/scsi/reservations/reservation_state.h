@@ -53,12 +53,25 @@ struct PersistentReservation {
   std::string holder_target_port;
 };
 
+// The logical unit's changeable mode parameters (SPC-4 7.5: they belong to the unit, not to a
+// port), kept in the same record so that every gateway applies what the last MODE SELECT set,
+// changed under the same guarded update.
+struct SharedModeParameters {
+  bool descriptor_sense = false;
+  bool task_aborted_status = true;
+  bool write_cache_enabled = false;
+  bool software_write_protect = false;
+
+  bool operator==(const SharedModeParameters&) const = default;
+};
+
 struct ReservationState {
   uint32_t generation = 0;  // PRgeneration (SPC-4 6.15.2)
   bool aptpl = false;       // activate persist through power loss
   std::vector<Registrant> registrants;
   std::optional<PersistentReservation> reservation;
   std::string spc2_holder;  // ItNexus::key() of an SPC-2 RESERVE holder, "" when none
+  std::optional<SharedModeParameters> mode;  // empty until the first MODE SELECT: the defaults
 
   [[nodiscard]] const Registrant* registration_of(const ItNexus& nexus) const;
   [[nodiscard]] bool is_registered(const ItNexus& nexus) const { return registration_of(nexus) != nullptr; }

@@ -62,6 +62,28 @@ TEST(OrWrite, ATransferLargerThanTheAtomicUnitIsOredSegmentBySegment) {
   EXPECT_EQ(f.device->bytes()[12 * 512], 0x0f);
 }
 
+TEST(OrWrite, SegmentsRunInParallelAndEveryOneIsOred) {
+  TargetFixture f;
+  f.device->mutable_info().max_compare_and_write_bytes = 512;  // one block per segment, as RBD
+  f.device->mutable_info().atomic_boundary_bytes = 512;
+  auto a = f.target.attach(testing::make_nexus("iqn.a"));
+  f.clear_ua(*a);
+  for (size_t i = 0; i < 64 * 512; ++i) f.device->bytes()[i] = 0x0f;
+  std::vector<uint8_t> cdb(16, 0);
+  cdb[0] = 0x8b;
+  store_be64(cdb.data() + 2, 4);
+  store_be32(cdb.data() + 10, 40);  // 40 one-block segments
+  f.device->hold = true;
+  auto ored = f.submit(*a, cdb, std::vector<uint8_t>(40 * 512, 0xf0));
+  EXPECT_EQ(f.device->held(), 16u);  // the first reads are all in flight at once
+  for (int guard = 0; guard < 100 && !*ored.finished; ++guard) f.device->release_all();
+  ASSERT_TRUE(*ored.finished);
+  ASSERT_EQ(ored.task->status, ScsiStatus::good);
+  EXPECT_EQ(f.device->bytes()[4 * 512 - 1], 0x0f);
+  for (size_t i = 4 * 512; i < 44 * 512; ++i) ASSERT_EQ(f.device->bytes()[i], 0xff) << "byte " << i;
+  EXPECT_EQ(f.device->bytes()[44 * 512], 0x0f);
+}
+
 TEST(PhysicalBlockSize, ConfiguredSizeIsReportedByReadCapacity16AndBlockLimits) {
   TargetFixture f(2048, [](LogicalUnitConfig& c) { c.physical_block_size = 4096; });
   auto a = f.target.attach(testing::make_nexus("iqn.a"));

@@ -138,5 +138,68 @@ TEST(Config, ParseSizeUnits) {
   EXPECT_FALSE(parse_size("17179869184TiB").ok());  // overflows 64 bits
 }
 
+constexpr const char* kTwoGatewayShape = R"(
+gateway:
+  name: gw1
+  portals: ["127.0.0.1:3260"]
+cluster:
+  ceph_conf: /etc/ceph/ceph.conf
+  client: client.portico
+  pool: portico
+  lease_ms: 9000
+targets:
+  - iqn: iqn.2026-11.io.portico:shared
+    luns:
+      - lun: 0
+        backend: rbd
+        image: rbd/disk1
+      - lun: 1
+        backend: rbd
+        image: disk2
+)";
+
+TEST(Config, ClusterWithRbdLunsParses) {
+  auto config = parse_config(kTwoGatewayShape);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_TRUE(config->cluster.has_value());
+  EXPECT_EQ(config->cluster->client, "client.portico");
+  EXPECT_EQ(config->cluster->pool, "portico");
+  EXPECT_EQ(config->cluster->lease_ms, 9000u);
+  EXPECT_EQ(config->cluster->heartbeat_interval_ms, 2000u);
+  const auto& luns = config->targets[0].luns;
+  EXPECT_EQ(luns[0].backend, BackendKind::rbd);
+  EXPECT_EQ(luns[0].rbd_pool, "rbd");
+  EXPECT_EQ(luns[0].rbd_image, "disk1");
+  EXPECT_EQ(luns[1].rbd_pool, "");  // cluster.pool
+  EXPECT_EQ(luns[1].rbd_image, "disk2");
+}
+
+TEST(Config, ClusterRulesNameTheKey) {
+  std::string yaml = kTwoGatewayShape;
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string copy = yaml;
+    copy.replace(copy.find(from), from.size(), to);
+    return copy;
+  };
+  EXPECT_EQ(error_of(replaced("backend: rbd\n        image: disk2", "backend: memory\n        size: 1GiB")),
+            "targets[0].luns[1].backend: must be 'rbd' when a cluster is configured (a memory or file LUN is not "
+            "shared between gateways)");
+  EXPECT_EQ(error_of(replaced("  name: gw1\n", "")),
+            "gateway.name: is required with a cluster: each gateway registers under its own name");
+  EXPECT_EQ(error_of(replaced("image: rbd/disk1", "image: rbd/")),
+            "targets[0].luns[0].image: must be 'pool/image' or 'image', got 'rbd/'");
+  EXPECT_EQ(error_of(replaced("image: rbd/disk1", "image: rbd/disk1\n        size: 1GiB")),
+            "targets[0].luns[0].size: is the image's own size for an rbd LUN (resize the image instead)");
+  EXPECT_EQ(error_of(replaced("lease_ms: 9000", "lease_ms: 1000")),
+            "cluster.lease_ms: must be at least three heartbeat intervals (6000 ms)");
+  EXPECT_EQ(error_of(replaced("ceph_conf: /etc/ceph/ceph.conf", "ceph_conf: ceph.conf")),
+            "cluster.ceph_conf: must be an absolute path");
+  EXPECT_EQ(error_of(replaced("pool: portico", "pool: portico\n  color: blue")), "cluster.color: unknown key");
+  std::string no_cluster = replaced(
+      "cluster:\n  ceph_conf: /etc/ceph/ceph.conf\n  client: client.portico\n  pool: portico\n  lease_ms: 9000\n", "");
+  EXPECT_EQ(error_of(no_cluster),
+            "targets[0].luns[0].backend: 'rbd' needs the top-level 'cluster' section (ceph_conf, client, pool)");
+}
+
 }  // namespace
 }  // namespace portico::daemon

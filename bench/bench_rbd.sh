@@ -1,0 +1,152 @@
+#!/bin/bash
+# bench_rbd.sh: porticod on an RBD image against raw librbd (`rbd bench`) on the same image, in one
+# run, on a private micro Ceph cluster (scripts/ceph-cluster.sh); then two gateways serving the
+# image together against one, and the latency of a PERSISTENT RESERVE OUT (which completes only
+# after every gateway applied it) with two gateways and with one.
+#
+# Every workload is a fixed number of operations at a fixed depth for both sides (rbd bench has
+# no time limit): 4 KiB random read and write at depth 1 and 32 (rbd bench threads = depth).
+# The image (1 GiB) is written in full first, so reads hit real objects.
+#
+# Environment: BENCH_SCALE (1: operation counts are multiplied by it), PORTICO_BUILD
+# (build/release), BENCH_PORT (3290: gateways on 127.0.0.1 and 127.0.0.2), BENCH_CEPH_PORT (21800).
+# Note: the cluster, the gateways and the initiator share this machine's cores.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${PORTICO_BUILD:-$root/build/release}
+scale=${BENCH_SCALE:-1}
+port=${BENCH_PORT:-3290}
+ceph_port=${BENCH_CEPH_PORT:-21800}
+loadgen=$build/tools/portico-loadgen
+porticod=$build/daemon/porticod
+work=$(mktemp -d /tmp/portico-bench-rbd.XXXXXX)
+cluster=$work/ceph
+conf=$cluster/ceph.conf
+iqn=iqn.2026-11.io.portico:bench-rbd
+results=$work/results.tsv  # section workload side iops p50 p99
+declare -A gateway_pids=()
+
+die() { echo "bench: $*" >&2; exit 1; }
+cleanup() {
+  local name
+  for name in "${!gateway_pids[@]}"; do kill -KILL "${gateway_pids[$name]}" 2>/dev/null || true; done
+  bash "$root/scripts/ceph-cluster.sh" stop "$cluster" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[[ -x "$loadgen" && -x "$porticod" ]] || die "build first: scripts/build.sh release"
+
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+url() { echo "iscsi://127.0.0.$1:$port/$iqn/0"; }
+
+start_gateway() {
+  local n=$1
+  cat >"$work/gw$n.yaml" <<YAML
+log: {level: warn}
+gateway:
+  name: bench-gw$n
+  io_threads: 1
+  portals: ["127.0.0.$n:$port"]
+cluster:
+  ceph_conf: $conf
+  pool: rbd
+targets:
+  - iqn: $iqn
+    luns:
+      - {lun: 0, backend: rbd, image: rbd/bench}
+YAML
+  "$porticod" --config "$work/gw$n.yaml" >"$work/gw$n.log" 2>&1 &
+  gateway_pids[gw$n]=$!
+  local deadline=$((SECONDS + 30))
+  until (exec 3<>"/dev/tcp/127.0.0.$n/$port") 2>/dev/null; do
+    kill -0 "${gateway_pids[gw$n]}" 2>/dev/null || { cat "$work/gw$n.log" >&2; die "gateway $n exited"; }
+    ((SECONDS < deadline)) || die "gateway $n does not accept on 127.0.0.$n:$port"
+    sleep 0.1
+  done
+}
+
+stop_gateway() {
+  local pid=${gateway_pids[gw$1]}
+  kill -TERM "$pid"
+  wait "$pid" || die "gateway $1 did not exit cleanly"
+  unset "gateway_pids[gw$1]"
+}
+
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+
+# rbd_bench TYPE DEPTH OPS -> "iops"
+rbd_bench() {
+  local out
+  out=$(rbd -c "$conf" bench --io-type "$1" --io-size 4K --io-threads "$2" --io-total $(($3 * 4096)) \
+          --io-pattern rand rbd/bench 2>&1 | tail -1)
+  sed -n 's/.*ops\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
+}
+
+echo "== micro cluster (1 mon, 1 OSD on a sparse file) in $cluster" >&2
+bash "$root/scripts/ceph-cluster.sh" start "$cluster" "$ceph_port" >/dev/null
+rbd -c "$conf" create --size 1G --image-feature layering rbd/bench
+echo "== preconditioning: writing the whole image" >&2
+rbd -c "$conf" bench --io-type write --io-size 4M --io-threads 4 --io-total 1G --io-pattern seq rbd/bench >/dev/null
+
+start_gateway 1
+start_gateway 2
+
+# workload, rbd bench type, loadgen --rw, depth, operations
+workloads=(
+  "randread-4k-qd1 read randread 1 $((4000 * scale))"
+  "randread-4k-qd32 read randread 32 $((40000 * scale))"
+  "randwrite-4k-qd1 write randwrite 1 $((1500 * scale))"
+  "randwrite-4k-qd32 write randwrite 32 $((15000 * scale))"
+)
+for w in "${workloads[@]}"; do
+  read -r name type rw qd ops <<<"$w"
+  raw=$(rbd_bench "$type" "$qd" "$ops")
+  echo "   rbd bench $name: $raw IOPS" >&2
+  record librbd "$name" "rbd bench" "$raw" - -
+  out=$("$loadgen" --url "$(url 1)" --rw "$rw" --qd "$qd" --ios "$ops")
+  echo "   porticod $name: $out" >&2
+  record librbd "$name" porticod "$(field iops "$out")" "$(field p50_us "$out")" "$(field p99_us "$out")"
+done
+
+echo "== two gateways together against one (random 4 KiB, total depth 32 and 64)" >&2
+for rw in randread randwrite; do
+  [[ $rw == randread ]] && ops=$((40000 * scale)) || ops=$((15000 * scale))
+  one=$("$loadgen" --url "$(url 1)" --rw "$rw" --qd 32 --ios "$ops")
+  record gateways "$rw-4k-qd32" "one gateway" "$(field iops "$one")" "$(field p50_us "$one")" "$(field p99_us "$one")"
+  for depth in 16 32; do
+    "$loadgen" --url "$(url 1)" --rw "$rw" --qd "$depth" --ios $((ops / 2)) --seed 1 >"$work/a.out" &
+    a=$!
+    "$loadgen" --url "$(url 2)" --rw "$rw" --qd "$depth" --ios $((ops / 2)) --seed 2 >"$work/b.out" &
+    b=$!
+    wait "$a" && wait "$b" || die "two-gateway $rw run failed"
+    sum=$(awk '{ for (i = 1; i <= NF; ++i) if ($i ~ /^iops=/) { split($i, kv, "="); s += kv[2] } } END { printf "%.0f", s }' \
+            "$work/a.out" "$work/b.out")
+    echo "   two gateways $rw 2x qd$depth: $sum IOPS ($(tr '\n' ' ' <"$work/a.out"))" >&2
+    record gateways "$rw-4k-qd$((2 * depth))" "two gateways" "$sum" - -
+  done
+done
+
+echo "== PERSISTENT RESERVE OUT latency" >&2
+pr_ops=$((300 * scale))
+two=$("$loadgen" --url "$(url 1)" --rw pr-register --ios "$pr_ops")
+record pr "register (2 gateways ack)" porticod "$(field iops "$two")" "$(field p50_us "$two")" "$(field p99_us "$two")"
+stop_gateway 2
+one=$("$loadgen" --url "$(url 1)" --rw pr-register --ios "$pr_ops")
+record pr "register (1 gateway)" porticod "$(field iops "$one")" "$(field p50_us "$one")" "$(field p99_us "$one")"
+stop_gateway 1
+
+echo
+echo "porticod (one gateway, 1 I/O thread) on RBD against rbd bench on the same image:"
+printf '%-20s %12s %12s %9s %9s %9s\n' workload "rbd IOPS" "portico IOPS" ratio p50_us p99_us
+awk -F'\t' '$1 == "librbd" { if ($3 == "rbd bench") raw[$2] = $4; else { p[$2] = $4; p50[$2] = $5; p99[$2] = $6; order[++n] = $2 } }
+  END { for (i = 1; i <= n; ++i) { w = order[i]; r = raw[w] > 0 ? p[w] / raw[w] : 0
+          printf "%-20s %12.0f %12.0f %8.2fx %9s %9s\n", w, raw[w], p[w], r, p50[w], p99[w] } }' "$results"
+echo
+echo "Two gateways serving the image together against one (same total operations):"
+printf '%-20s %-14s %12s\n' workload side IOPS
+awk -F'\t' '$1 == "gateways" { printf "%-20s %-14s %12.0f\n", $2, $3, $4 }' "$results"
+echo
+echo "PERSISTENT RESERVE OUT REGISTER through gateway 1 (each completes after every gateway applied it):"
+printf '%-28s %9s %9s %9s\n' case "ops/s" p50_us p99_us
+awk -F'\t' '$1 == "pr" { printf "%-28s %9.0f %9s %9s\n", $2, $4, $5, $6 }' "$results"

@@ -1,0 +1,443 @@
+#include "cluster/rados/event_channel.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <span>
+#include <vector>
+
+#include "cluster/rados/lun_event_codec.h"
+#include "cluster/rados/object_names.h"
+
+namespace portico::cluster::rados {
+namespace {
+
+constexpr std::chrono::milliseconds kFirstBackoff{250};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr const char* kErrorPrefix = "error: ";
+
+// Acknowledges one notify once every subscriber has applied it.
+struct Ack {
+  std::shared_ptr<Pool> pool;
+  std::string object;
+  uint64_t notify_id = 0;
+  uint64_t cookie = 0;
+  std::atomic<size_t> remaining{1};
+
+  void release() {
+    if (remaining.fetch_sub(1) != 1) return;
+    const int ret = rados_notify_ack(pool->ioctx(), object.c_str(), notify_id, cookie, nullptr, 0);
+    if (ret < 0) spdlog::warn("cluster: {}: rados_notify_ack: {}", pool->where(object), ceph::rados_error_text(ret));
+  }
+};
+
+}  // namespace
+
+// One subscriber's handler. Invocations hold `mutex`, so deactivate() returns only when no
+// invocation is running (a handler that drops its own subscription re-enters on its thread).
+struct EventChannel::HandlerSlot {
+  std::recursive_mutex mutex;
+  bool active = true;
+  ClusterState::EventHandler handler;
+
+  void invoke(const LunEvent& event, UniqueFunction<void()> applied) {
+    std::lock_guard lock(mutex);
+    if (!active) return applied();  // unsubscribed: nothing left here to apply it to
+    handler(event, std::move(applied));
+  }
+  void deactivate() {
+    std::lock_guard lock(mutex);
+    active = false;
+  }
+};
+
+struct EventChannel::LunWatch {
+  enum class State { current, lost, blocklisted, closed };
+
+  EventChannel* owner = nullptr;  // valid while state != closed
+  std::shared_ptr<Pool> pool;
+  std::string lun_key;
+  std::string object;
+  std::mutex mutex;
+  std::vector<std::shared_ptr<HandlerSlot>> slots;
+  uint64_t cookie = 0;
+  State state = State::current;  // until the first watch fails
+  std::chrono::milliseconds backoff = kFirstBackoff;
+
+  std::vector<std::shared_ptr<HandlerSlot>> copy_slots() {
+    std::lock_guard lock(mutex);
+    return slots;
+  }
+  void deliver(LunEvent::Kind kind) {
+    LunEvent event;
+    event.kind = kind;
+    for (auto& slot : copy_slots()) slot->invoke(event, []() {});
+  }
+};
+
+class EventChannel::Subscription final : public EventSubscription {
+ public:
+  Subscription(std::weak_ptr<EventChannel> channel, std::shared_ptr<LunWatch> watch, std::shared_ptr<HandlerSlot> slot)
+      : channel_(std::move(channel)), watch_(std::move(watch)), slot_(std::move(slot)) {}
+  ~Subscription() override {
+    slot_->deactivate();
+    if (auto channel = channel_.lock()) channel->unsubscribe(watch_, slot_);
+  }
+
+ private:
+  std::weak_ptr<EventChannel> channel_;
+  std::shared_ptr<LunWatch> watch_;
+  std::shared_ptr<HandlerSlot> slot_;
+};
+
+struct EventChannel::NotifyOp {
+  std::weak_ptr<EventChannel> channel;
+  std::shared_ptr<Pool> pool;
+  std::string lun_key;
+  std::string object;
+  std::string payload;
+  UniqueFunction<void(Status)> done;
+  rados_completion_t completion = nullptr;
+  char* reply = nullptr;
+  size_t reply_length = 0;
+  std::chrono::steady_clock::time_point started;
+  // From the reply:
+  int result = 0;
+  std::vector<uint64_t> timed_out;
+  std::string refusals;  // watchers that answered "error: ..."
+
+  ~NotifyOp() {
+    if (reply != nullptr) rados_buffer_free(reply);
+    if (completion != nullptr) rados_aio_release(completion);
+  }
+  [[nodiscard]] std::string where() const { return "lun " + lun_key + ": " + pool->where(object); }
+};
+
+EventChannel::EventChannel(std::shared_ptr<Pool> pool, EventChannelOptions options, std::shared_ptr<Fencer> fencer)
+    : pool_(std::move(pool)), options_(options), fencer_(std::move(fencer)), worker_("rados-events") {}
+
+EventChannel::~EventChannel() { shutdown(); }
+
+int EventChannel::establish(LunWatch& watch, uint64_t* cookie) {
+  rados_write_op_t create = rados_create_write_op();
+  rados_write_op_create(create, LIBRADOS_CREATE_IDEMPOTENT, nullptr);
+  int ret = rados_write_op_operate(create, pool_->ioctx(), watch.object.c_str(), nullptr, LIBRADOS_OPERATION_NOFLAG);
+  rados_release_write_op(create);
+  if (ret < 0) {
+    spdlog::warn("cluster: lun {}: {}: rados_write_op_operate (create): {}", watch.lun_key,
+                 pool_->where(watch.object), ceph::rados_error_text(ret));
+    return ret;
+  }
+  ret = rados_watch3(pool_->ioctx(), watch.object.c_str(), cookie, &EventChannel::on_notify,
+                     &EventChannel::on_watch_error, options_.watch_timeout_s, &watch);
+  if (ret < 0) {
+    spdlog::warn("cluster: lun {}: {}: rados_watch3: {}", watch.lun_key, pool_->where(watch.object),
+                 ceph::rados_error_text(ret));
+  }
+  return ret;
+}
+
+std::unique_ptr<EventSubscription> EventChannel::subscribe(const std::string& lun_key,
+                                                           ClusterState::EventHandler handler) {
+  auto slot = std::make_shared<HandlerSlot>();
+  slot->handler = std::move(handler);
+  std::lock_guard lock(mutex_);
+  auto& watch = watches_[lun_key];
+  if (!watch) {
+    watch = std::make_shared<LunWatch>();
+    watch->owner = this;
+    watch->pool = pool_;
+    watch->lun_key = lun_key;
+    watch->object = lun_object_name(lun_key);
+    watch->slots.push_back(slot);
+    uint64_t cookie = 0;
+    const int ret = shut_down_ ? -ECANCELED : establish(*watch, &cookie);
+    std::lock_guard watch_lock(watch->mutex);
+    if (ret == 0) {
+      watch->cookie = cookie;
+      watch->state = LunWatch::State::current;
+    } else {
+      mark_lost(*watch, "cannot watch: " + ceph::rados_error_text(ret));
+    }
+  } else {
+    std::lock_guard watch_lock(watch->mutex);
+    watch->slots.push_back(slot);
+    if (watch->state != LunWatch::State::current) {
+      // This subscriber must not serve either: tell it as the others were told.
+      worker_.post([slot]() {
+        LunEvent event;
+        event.kind = LunEvent::Kind::state_unknown;
+        slot->invoke(event, []() {});
+      });
+    }
+  }
+  return std::make_unique<Subscription>(weak_from_this(), watch, slot);
+}
+
+void EventChannel::unsubscribe(const std::shared_ptr<LunWatch>& watch, const std::shared_ptr<HandlerSlot>& slot) {
+  std::lock_guard lock(mutex_);
+  std::unique_lock watch_lock(watch->mutex);
+  auto& slots = watch->slots;
+  slots.erase(std::remove(slots.begin(), slots.end(), slot), slots.end());
+  if (!slots.empty() || watch->state == LunWatch::State::closed) return;
+  // The last subscriber: stop watching, on the worker (unwatching waits for the OSD). Callbacks
+  // already queued may still run with `watch` as their argument, so it stays alive (in
+  // closing_) until librados has flushed them; shutdown() finishes any close still pending.
+  watch->state = LunWatch::State::closed;
+  watch_lock.unlock();
+  auto it = watches_.find(watch->lun_key);
+  if (it != watches_.end() && it->second == watch) watches_.erase(it);
+  closing_.push_back(watch);
+  std::weak_ptr<EventChannel> weak = weak_from_this();
+  worker_.post([weak, watch]() {
+    auto self = weak.lock();
+    if (!self) return;
+    uint64_t cookie = 0;
+    {
+      std::lock_guard guard(watch->mutex);
+      cookie = std::exchange(watch->cookie, 0);
+    }
+    if (cookie != 0) rados_unwatch2(self->pool_->ioctx(), cookie);
+    rados_watch_flush(self->pool_->cluster());
+    std::lock_guard channel_lock(self->mutex_);
+    self->closing_.erase(std::remove(self->closing_.begin(), self->closing_.end(), watch), self->closing_.end());
+  });
+}
+
+void EventChannel::mark_lost(LunWatch& watch, const std::string& why) {
+  if (watch.state != LunWatch::State::current) return;  // already told
+  watch.state = LunWatch::State::lost;
+  spdlog::warn("cluster: lun {}: event channel on {} lost ({}): the unit stops serving until it is re-established",
+               watch.lun_key, pool_->where(watch.object), why);
+  std::weak_ptr<EventChannel> weak = weak_from_this();
+  LunWatch* raw = &watch;
+  // The watch is owned by watches_ (or a close in flight); find it again on the worker.
+  worker_.post([weak, raw]() {
+    auto self = weak.lock();
+    if (!self) return;
+    std::shared_ptr<LunWatch> found;
+    {
+      std::lock_guard lock(self->mutex_);
+      for (auto& [key, w] : self->watches_) {
+        if (w.get() == raw) found = w;
+      }
+    }
+    if (!found) return;
+    found->deliver(LunEvent::Kind::state_unknown);
+    self->rewatch(found);
+  });
+}
+
+void EventChannel::rewatch(const std::shared_ptr<LunWatch>& watch) {
+  uint64_t old_cookie = 0;
+  {
+    std::lock_guard lock(watch->mutex);
+    if (watch->state != LunWatch::State::lost) return;
+    old_cookie = std::exchange(watch->cookie, 0);
+  }
+  if (old_cookie != 0) rados_unwatch2(pool_->ioctx(), old_cookie);  // may fail: the OSD dropped it already
+  uint64_t cookie = 0;
+  const int ret = establish(*watch, &cookie);
+  std::unique_lock lock(watch->mutex);
+  if (watch->state == LunWatch::State::closed) {
+    lock.unlock();
+    if (ret == 0) rados_unwatch2(pool_->ioctx(), cookie);
+    return;
+  }
+  if (ret == 0) {
+    watch->cookie = cookie;
+    watch->state = LunWatch::State::current;
+    watch->backoff = kFirstBackoff;
+    lock.unlock();
+    spdlog::info("cluster: lun {}: event channel on {} re-established", watch->lun_key, pool_->where(watch->object));
+    watch->deliver(LunEvent::Kind::state_current);
+    return;
+  }
+  if (ret == -kBlocklisted) {
+    watch->state = LunWatch::State::blocklisted;
+    lock.unlock();
+    spdlog::error("cluster: lun {}: this gateway's RADOS client ({}) is blocklisted: another gateway fenced it. "
+                  "The unit stays out of service until porticod restarts",
+                  watch->lun_key, pool_->connection().address());
+    return;
+  }
+  const auto delay = watch->backoff;
+  watch->backoff = std::min(watch->backoff * 2, kMaxBackoff);
+  lock.unlock();
+  std::weak_ptr<EventChannel> weak = weak_from_this();
+  worker_.post(
+      [weak, watch]() {
+        if (auto self = weak.lock()) self->rewatch(watch);
+      },
+      delay);
+}
+
+void EventChannel::check_watches() {
+  std::vector<std::shared_ptr<LunWatch>> watches;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, watch] : watches_) watches.push_back(watch);
+  }
+  for (auto& watch : watches) {
+    std::lock_guard lock(watch->mutex);
+    if (watch->state != LunWatch::State::current) continue;
+    const int age_ms = rados_watch_check(pool_->ioctx(), watch->cookie);
+    if (age_ms < 0) {
+      mark_lost(*watch, "rados_watch_check: " + ceph::rados_error_text(age_ms));
+    } else if (age_ms > options_.stale_after.count()) {
+      mark_lost(*watch, "rados_watch_check: last confirmed " + std::to_string(age_ms) + " ms ago");
+    }
+  }
+}
+
+void EventChannel::on_watch_error(void* arg, uint64_t cookie, int err) {
+  auto* watch = static_cast<LunWatch*>(arg);
+  std::lock_guard lock(watch->mutex);
+  if (watch->state != LunWatch::State::current || watch->cookie != cookie) return;
+  watch->owner->mark_lost(*watch, "watch error callback: " + ceph::rados_error_text(err));
+}
+
+void EventChannel::on_notify(void* arg, uint64_t notify_id, uint64_t cookie, uint64_t notifier_id, void* data,
+                             size_t length) {
+  auto* watch = static_cast<LunWatch*>(arg);
+  auto event = decode_lun_event(std::span<const uint8_t>(static_cast<const uint8_t*>(data), length));
+  if (!event.ok()) {
+    spdlog::warn("cluster: lun {}: {}: notify from client.{} rejected: {}", watch->lun_key,
+                 watch->pool->where(watch->object), notifier_id, event.status().message());
+    const std::string reply = kErrorPrefix + event.status().message();
+    rados_notify_ack(watch->pool->ioctx(), watch->object.c_str(), notify_id, cookie, reply.data(),
+                     static_cast<int>(reply.size()));
+    return;
+  }
+  auto slots = watch->copy_slots();
+  auto ack = std::make_shared<Ack>();
+  ack->pool = watch->pool;
+  ack->object = watch->object;
+  ack->notify_id = notify_id;
+  ack->cookie = cookie;
+  ack->remaining = slots.size() + 1;
+  for (auto& slot : slots) {
+    slot->invoke(*event, [ack, called = false]() mutable {
+      if (!std::exchange(called, true)) ack->release();
+    });
+  }
+  ack->release();
+}
+
+void EventChannel::publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) {
+  auto payload = encode_lun_event(event);
+  if (!payload.ok()) return done(error(payload.status().code(), "lun " + lun_key + ": " + payload.status().message()));
+  auto op = std::make_unique<NotifyOp>();
+  op->channel = weak_from_this();
+  op->pool = pool_;
+  op->lun_key = lun_key;
+  op->object = lun_object_name(lun_key);
+  op->payload = std::move(*payload);
+  op->done = std::move(done);
+  op->started = std::chrono::steady_clock::now();
+  rados_aio_create_completion2(op.get(), &EventChannel::on_notify_complete, &op->completion);
+  const int ret = rados_aio_notify(pool_->ioctx(), op->object.c_str(), op->completion, op->payload.data(),
+                                   static_cast<int>(op->payload.size()),
+                                   static_cast<uint64_t>(options_.notify_timeout.count()), &op->reply,
+                                   &op->reply_length);
+  if (ret < 0) return op->done(error(ErrorCode::io_error, op->where() + ": rados_aio_notify: " + ceph::rados_error_text(ret)));
+  op.release();  // owned by the completion now
+}
+
+void EventChannel::on_notify_complete(rados_completion_t, void* arg) {
+  std::unique_ptr<NotifyOp> op(static_cast<NotifyOp*>(arg));
+  op->result = rados_aio_get_return_value(op->completion);
+  if (op->reply != nullptr && op->reply_length != 0) {
+    notify_ack_t* acks = nullptr;
+    notify_timeout_t* timeouts = nullptr;
+    size_t ack_count = 0;
+    size_t timeout_count = 0;
+    if (rados_decode_notify_response(op->reply, op->reply_length, &acks, &ack_count, &timeouts, &timeout_count) == 0) {
+      for (size_t i = 0; i < ack_count; ++i) {
+        const std::string answer(acks[i].payload != nullptr ? acks[i].payload : "", acks[i].payload_len);
+        if (answer.rfind(kErrorPrefix, 0) == 0) {
+          op->refusals += (op->refusals.empty() ? "" : "; ") + std::string("client.") +
+                          std::to_string(acks[i].notifier_id) + " did not apply it (" + answer + ")";
+        }
+      }
+      for (size_t i = 0; i < timeout_count; ++i) op->timed_out.push_back(timeouts[i].notifier_id);
+      rados_free_notify_response(acks, ack_count, timeouts);
+    }
+  }
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - op->started).count();
+  spdlog::debug("cluster: {}: notify answered in {} us ({}, {} timed out)", op->where(), ms,
+                ceph::rados_error_text(op->result), op->timed_out.size());
+  if (op->timed_out.empty()) return complete_publish(std::move(op), Status{});
+  // Fencing blocks on the monitors: on the worker, never on librados' callback thread. If the
+  // worker stops first, `done` still runs (with an error) when the pending fence is dropped.
+  struct PendingFence {
+    std::unique_ptr<NotifyOp> op;
+    ~PendingFence() {
+      if (op) op->done(error(ErrorCode::closed, op->where() + ": cluster state stopped before the watchers that "
+                                                              "timed out could be fenced"));
+    }
+  };
+  auto pending = std::make_shared<PendingFence>();
+  pending->op = std::move(op);
+  auto channel = pending->op->channel.lock();
+  if (!channel) return;
+  channel->worker_.post([pending]() {
+    std::unique_ptr<NotifyOp> owned = std::move(pending->op);
+    std::string ids;
+    for (uint64_t id : owned->timed_out) ids += (ids.empty() ? "client." : ", client.") + std::to_string(id);
+    const std::string why = owned->where() + ": " + ids + " did not acknowledge an event within the notify timeout";
+    auto self = owned->channel.lock();
+    Status fenced = self ? self->fencer_->fence_instances(owned->timed_out, why)
+                         : error(ErrorCode::closed, why + "; cluster state stopped before fencing");
+    complete_publish(std::move(owned), std::move(fenced));
+  });
+}
+
+void EventChannel::complete_publish(std::unique_ptr<NotifyOp> op, Status fenced) {
+  const int r = op->result;
+  if (r == -ENOENT) return op->done(Status{});  // no object: no gateway has subscribed to it
+  if (r < 0 && r != -ETIMEDOUT) {
+    return op->done(error(ErrorCode::io_error, op->where() + ": rados_aio_notify: " + ceph::rados_error_text(r)));
+  }
+  if (r == -ETIMEDOUT && op->timed_out.empty()) {
+    return op->done(error(ErrorCode::timed_out, op->where() + ": rados_aio_notify timed out and named no watcher"));
+  }
+  if (!fenced.ok()) return op->done(std::move(fenced));
+  if (!op->refusals.empty()) return op->done(error(ErrorCode::io_error, op->where() + ": " + op->refusals));
+  op->done(Status{});
+}
+
+void EventChannel::shutdown() {
+  worker_.stop();
+  std::vector<std::shared_ptr<LunWatch>> watches;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    for (auto& [key, watch] : watches_) watches.push_back(watch);
+    watches_.clear();
+    watches.insert(watches.end(), closing_.begin(), closing_.end());
+    closing_.clear();
+  }
+  for (auto& watch : watches) {
+    uint64_t cookie = 0;
+    {
+      std::lock_guard lock(watch->mutex);
+      watch->state = LunWatch::State::closed;
+      cookie = std::exchange(watch->cookie, 0);
+      for (auto& slot : watch->slots) slot->deactivate();
+    }
+    if (cookie != 0) {
+      const int ret = rados_unwatch2(pool_->ioctx(), cookie);
+      if (ret < 0 && ret != -ENOTCONN) {
+        spdlog::warn("cluster: lun {}: {}: rados_unwatch2: {}", watch->lun_key, pool_->where(watch->object),
+                     ceph::rados_error_text(ret));
+      }
+    }
+  }
+  rados_watch_flush(pool_->cluster());  // no callback with a watch as argument runs after this
+}
+
+}  // namespace portico::cluster::rados

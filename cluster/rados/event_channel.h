@@ -1,0 +1,81 @@
+// Events over RADOS watch/notify. Each gateway watches the object of every LUN it serves
+// (portico.lun.<key>, object_names.h) once, however many subscribers it has for it; a notify
+// carries an encoded LunEvent (lun_event_codec.h).
+//
+// Receiving: a notify is decoded and handed to every subscriber; the notify is acknowledged
+// only when every subscriber has called `applied`. A notify that does not decode is
+// acknowledged at once with the payload "error: <why>" and never reaches a subscriber.
+// Publishing: rados_aio_notify with the notify timeout. Every watcher that timed out is fenced
+// (fencing.h) before `done` runs; a watcher that answered "error: ..." did not apply the event
+// and makes `done` fail naming it.
+// Losing the channel: the watch error callback, or a rados_watch_check (from the heartbeat)
+// that fails or reports a confirmation older than `stale_after`, delivers state_unknown to the
+// LUN's subscribers once; the watch is then re-established in the background with backoff and
+// state_current follows. A blocklisted client never recovers by itself and stays unknown.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/rados/fencing.h"
+#include "cluster/rados/pool.h"
+#include "cluster/rados/worker.h"
+#include "core/cluster_state.h"
+
+namespace portico::cluster::rados {
+
+struct EventChannelOptions {
+  uint32_t watch_timeout_s = 10;
+  std::chrono::milliseconds notify_timeout{5000};
+  std::chrono::milliseconds stale_after{5000};
+};
+
+class EventChannel : public std::enable_shared_from_this<EventChannel> {
+ public:
+  EventChannel(std::shared_ptr<Pool> pool, EventChannelOptions options, std::shared_ptr<Fencer> fencer);
+  ~EventChannel();
+  EventChannel(const EventChannel&) = delete;
+  EventChannel& operator=(const EventChannel&) = delete;
+
+  // Blocking the first time a LUN is subscribed (creates the object if missing, watches it).
+  std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, ClusterState::EventHandler handler);
+  void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done);
+  // From the heartbeat thread: rados_watch_check on every watch (no round trip).
+  void check_watches();
+  // Stops the worker, unwatches everything and flushes librados' watch callbacks (blocking).
+  // No subscriber runs after it returns.
+  void shutdown();
+
+ private:
+  struct HandlerSlot;
+  struct LunWatch;
+  struct NotifyOp;
+  class Subscription;
+
+  int establish(LunWatch& watch, uint64_t* cookie);
+  void mark_lost(LunWatch& watch, const std::string& why);  // watch.mutex held
+  void rewatch(const std::shared_ptr<LunWatch>& watch);
+  void unsubscribe(const std::shared_ptr<LunWatch>& watch, const std::shared_ptr<HandlerSlot>& slot);
+  static void complete_publish(std::unique_ptr<NotifyOp> op, Status fenced);
+
+  static void on_notify(void* arg, uint64_t notify_id, uint64_t cookie, uint64_t notifier_id, void* data,
+                        size_t length);
+  static void on_watch_error(void* arg, uint64_t cookie, int err);
+  static void on_notify_complete(rados_completion_t completion, void* arg);
+
+  std::shared_ptr<Pool> pool_;
+  EventChannelOptions options_;
+  std::shared_ptr<Fencer> fencer_;
+  Worker worker_;
+  std::mutex mutex_;
+  bool shut_down_ = false;
+  std::map<std::string, std::shared_ptr<LunWatch>> watches_;
+  std::vector<std::shared_ptr<LunWatch>> closing_;  // unsubscribed, not yet unwatched and flushed
+};
+
+}  // namespace portico::cluster::rados

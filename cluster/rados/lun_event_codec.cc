@@ -1,0 +1,194 @@
+#include "cluster/rados/lun_event_codec.h"
+
+#include <cstring>
+
+#include "core/common/big_endian.h"
+
+namespace portico::cluster::rados {
+namespace {
+
+constexpr char kMagic[4] = {'P', 'L', 'E', 'V'};
+
+bool publishable(LunEvent::Kind kind) {
+  switch (kind) {
+    case LunEvent::Kind::logical_unit_reset:
+    case LunEvent::Kind::unit_attention:
+    case LunEvent::Kind::capacity_changed:
+    case LunEvent::Kind::access_state_changed:
+    case LunEvent::Kind::reservation_changed:
+      return true;
+    case LunEvent::Kind::state_unknown:
+    case LunEvent::Kind::state_current:
+      return false;
+  }
+  return false;
+}
+
+class Writer {
+ public:
+  void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void u16(uint16_t v) {
+    uint8_t b[2];
+    store_be16(b, v);
+    out_.append(reinterpret_cast<const char*>(b), 2);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  }
+  void str(const std::string& s) {
+    u16(static_cast<uint16_t>(s.size()));
+    out_ += s;
+  }
+  void raw(const char* p, size_t n) { out_.append(p, n); }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+
+  bool u8(uint8_t& v) {
+    if (!need(1)) return false;
+    v = bytes_[pos_++];
+    return true;
+  }
+  bool skip(size_t n) {
+    if (!need(n)) return false;
+    pos_ += n;
+    return true;
+  }
+  bool u16(uint16_t& v) {
+    if (!need(2)) return false;
+    v = load_be16(bytes_.data() + pos_);
+    pos_ += 2;
+    return true;
+  }
+  bool str(std::string& s, const char* what) {
+    uint16_t length = 0;
+    if (!u16(length)) return false;
+    if (length > kMaxStringBytes) return fail(std::string(what) + " is longer than the limit");
+    if (!need(length)) return false;
+    s.assign(reinterpret_cast<const char*>(bytes_.data() + pos_), length);  // NOLINT
+    pos_ += length;
+    return true;
+  }
+  bool fail(const std::string& why) {
+    if (error_.empty()) error_ = why + " at offset " + std::to_string(pos_);
+    return false;
+  }
+  [[nodiscard]] size_t remaining() const { return bytes_.size() - pos_; }
+  [[nodiscard]] const std::string& error_text() const { return error_; }
+  [[nodiscard]] size_t position() const { return pos_; }
+
+ private:
+  bool need(size_t n) { return remaining() >= n || fail("truncated (" + std::to_string(n) + " bytes needed)"); }
+
+  std::span<const uint8_t> bytes_;
+  size_t pos_ = 0;
+  std::string error_;
+};
+
+Status check_string(const std::string& s, const char* what) {
+  if (s.size() > kMaxStringBytes) {
+    return error(ErrorCode::out_of_range, std::string("lun event: ") + what + " is " + std::to_string(s.size()) +
+                                              " bytes (limit " + std::to_string(kMaxStringBytes) + ")");
+  }
+  return {};
+}
+
+bool read_selector(Reader& in, LunEvent::NexusSelector& selector) {
+  return in.str(selector.initiator, "selector initiator") && in.str(selector.target_port, "selector target port");
+}
+
+bool read_count(Reader& in, uint16_t& count, const char* what) {
+  if (!in.u16(count)) return false;
+  if (count > kMaxListEntries) return in.fail(std::string(what) + " count " + std::to_string(count) + " beyond the limit");
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> encode_lun_event(const LunEvent& event) {
+  if (!publishable(event.kind)) {
+    return error(ErrorCode::invalid_argument, "lun event: kind " + std::to_string(static_cast<int>(event.kind)) +
+                                                  " is local-only and is never published");
+  }
+  if (event.unit_attentions.size() > kMaxListEntries || event.abort_tasks_of.size() > kMaxListEntries) {
+    return error(ErrorCode::out_of_range, "lun event: more than " + std::to_string(kMaxListEntries) + " list entries");
+  }
+  if (auto s = check_string(event.origin_nexus, "origin nexus"); !s.ok()) return s;
+  for (const auto& ua : event.unit_attentions) {
+    if (auto s = check_string(ua.nexus.initiator, "initiator"); !s.ok()) return s;
+    if (auto s = check_string(ua.nexus.target_port, "target port"); !s.ok()) return s;
+  }
+  for (const auto& selector : event.abort_tasks_of) {
+    if (auto s = check_string(selector.initiator, "initiator"); !s.ok()) return s;
+    if (auto s = check_string(selector.target_port, "target port"); !s.ok()) return s;
+  }
+  Writer out;
+  out.raw(kMagic, sizeof kMagic);
+  out.u8(kLunEventFormatVersion);
+  out.u8(static_cast<uint8_t>(event.kind));
+  out.u8(event.asc_code);
+  out.u8(event.asc_qualifier);
+  out.str(event.origin_nexus);
+  out.u16(static_cast<uint16_t>(event.unit_attentions.size()));
+  for (const auto& ua : event.unit_attentions) {
+    out.str(ua.nexus.initiator);
+    out.str(ua.nexus.target_port);
+    out.u8(ua.asc_code);
+    out.u8(ua.asc_qualifier);
+  }
+  out.u16(static_cast<uint16_t>(event.abort_tasks_of.size()));
+  for (const auto& selector : event.abort_tasks_of) {
+    out.str(selector.initiator);
+    out.str(selector.target_port);
+  }
+  std::string bytes = out.take();
+  if (bytes.size() > kMaxEncodedBytes) {
+    return error(ErrorCode::out_of_range, "lun event: encoding is " + std::to_string(bytes.size()) +
+                                              " bytes (limit " + std::to_string(kMaxEncodedBytes) + ")");
+  }
+  return bytes;
+}
+
+Result<LunEvent> decode_lun_event(std::span<const uint8_t> bytes) {
+  auto reject = [](const std::string& why) { return error(ErrorCode::invalid_argument, "lun event: " + why); };
+  if (bytes.size() > kMaxEncodedBytes) return reject("larger than " + std::to_string(kMaxEncodedBytes) + " bytes");
+  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    return reject("no PLEV magic");
+  }
+  Reader in(bytes);
+  LunEvent event;
+  uint8_t version = 0;
+  uint8_t kind = 0;
+  if (!in.skip(sizeof kMagic) || !in.u8(version)) return reject(in.error_text());
+  if (version != kLunEventFormatVersion) {
+    return reject("format version " + std::to_string(version) + " (this gateway reads version " +
+                  std::to_string(kLunEventFormatVersion) + ")");
+  }
+  if (!in.u8(kind)) return reject(in.error_text());
+  if (kind > static_cast<uint8_t>(LunEvent::Kind::reservation_changed)) {
+    return reject("kind " + std::to_string(kind) + " is not a published event");
+  }
+  event.kind = static_cast<LunEvent::Kind>(kind);
+  uint16_t count = 0;
+  bool ok = in.u8(event.asc_code) && in.u8(event.asc_qualifier) && in.str(event.origin_nexus, "origin nexus") &&
+            read_count(in, count, "unit attention");
+  for (uint16_t i = 0; ok && i < count; ++i) {
+    LunEvent::UnitAttention ua;
+    ok = read_selector(in, ua.nexus) && in.u8(ua.asc_code) && in.u8(ua.asc_qualifier);
+    if (ok) event.unit_attentions.push_back(std::move(ua));
+  }
+  ok = ok && read_count(in, count, "abort selector");
+  for (uint16_t i = 0; ok && i < count; ++i) {
+    LunEvent::NexusSelector selector;
+    ok = read_selector(in, selector);
+    if (ok) event.abort_tasks_of.push_back(std::move(selector));
+  }
+  if (!ok) return reject(in.error_text());
+  if (in.remaining() != 0) return reject(std::to_string(in.remaining()) + " trailing bytes");
+  return event;
+}
+
+}  // namespace portico::cluster::rados

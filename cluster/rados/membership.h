@@ -1,0 +1,83 @@
+// Gateway membership: object portico.gateways (or the name the options give), one omap entry
+// per gateway: key = gateway name, value = a one-line text record
+//
+//   v=1 tpg=2 port=2 instance=4141 addr=127.0.0.1:0/3349102 heartbeat_ms=1764412345678
+//
+// (target port group id, relative target port id, the librados instance id and address that
+// fencing blocklists, the last heartbeat in ms since the epoch; unknown keys are ignored).
+// Gateway clocks are assumed to be NTP-synchronised well within the lease.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/rados/pool.h"
+#include "core/common/result.h"
+
+namespace portico::cluster::rados {
+
+struct GatewayRecord {
+  std::string name;
+  uint16_t target_port_group = 0;
+  uint16_t relative_port_id = 0;
+  uint64_t instance_id = 0;
+  std::string address;
+  int64_t heartbeat_ms = 0;
+
+  bool operator==(const GatewayRecord&) const = default;
+};
+
+std::string encode_gateway_record(const GatewayRecord& record);
+Result<GatewayRecord> parse_gateway_record(const std::string& name, const std::string& text);
+// The smallest id >= 1 that no record uses as target port group or relative port id.
+uint16_t smallest_free_id(const std::vector<GatewayRecord>& records);
+int64_t now_ms();
+
+class Membership : public std::enable_shared_from_this<Membership> {
+ public:
+  Membership(std::shared_ptr<Pool> pool, std::string object, std::string gateway_name);
+
+  struct Registration {
+    GatewayRecord self;
+    std::optional<GatewayRecord> previous;  // this name's record before, when it was another client
+  };
+  // Start-up only (blocking): reuses this name's ids or claims the smallest free one with a
+  // version-guarded update, retried on a concurrent change.
+  Result<Registration> register_self();
+  // Blocking reads and writes of the membership object (worker or start-up threads).
+  Result<std::vector<GatewayRecord>> read_all(uint64_t* version = nullptr);
+  // Asynchronous heartbeat: writes this gateway's record with the current time, then reads
+  // every record into the cache. Skipped while the previous round is still in flight.
+  void heartbeat_async();
+
+  // Waits (bounded) until no heartbeat round holds this membership: the last reference to the
+  // pool must not be dropped on a librados thread.
+  void wait_idle(std::chrono::milliseconds limit) const;
+
+  [[nodiscard]] std::vector<GatewayRecord> cached() const;
+  void set_cached(std::vector<GatewayRecord> records);
+  [[nodiscard]] const GatewayRecord& self() const { return self_; }
+  [[nodiscard]] const std::string& object() const { return object_; }
+
+ private:
+  struct Round;
+  friend struct Round;
+
+  std::shared_ptr<Pool> pool_;
+  std::string object_;
+  std::string gateway_name_;
+  GatewayRecord self_;
+  mutable std::mutex mutex_;
+  std::vector<GatewayRecord> cache_;
+  // Shared with the round in flight, which clears it only after dropping its reference to this.
+  std::shared_ptr<std::atomic<bool>> round_in_flight_ = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<int> last_heartbeat_error_{0};
+};
+
+}  // namespace portico::cluster::rados

@@ -1,0 +1,90 @@
+// The clustered ClusterState: several gateways serve the same LUNs active/active and keep
+// everything that must be identical in RADOS, with Ceph as the only distributed engine.
+//
+//   membership.h          who the gateways are (ALUA target port groups), heartbeats
+//   reservation_store.h   reservation records with version-guarded writes
+//   event_channel.h       events over watch/notify; losing the channel stops service
+//   fencing.h             a gateway that does not acknowledge an event is blocklisted
+//   object_names.h        which objects, under which names
+//
+// Threads: one heartbeat thread (membership heartbeat, watch checks) and one worker (blocking
+// librados calls: fencing, re-watching). Nothing here blocks the caller's thread except start()
+// and the first subscribe() of a LUN (start-up, never an event loop).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "ceph/rados_connection.h"
+#include "core/cluster_state.h"
+
+namespace portico::cluster::rados {
+
+class EventChannel;
+class Membership;
+class Pool;
+class ReservationStore;
+
+struct RadosClusterOptions {
+  std::string pool = "rbd";
+  std::string gateway_name;  // unique per gateway (configuration); its ids stay with it
+  std::chrono::milliseconds heartbeat_interval{2000};
+  std::chrono::milliseconds lease{10000};  // a gateway whose heartbeat is older is unavailable
+  std::chrono::milliseconds notify_timeout{5000};
+  uint32_t watch_timeout_s = 10;       // given to rados_watch3
+  uint32_t blocklist_expiry_s = 3600;  // how long a fenced gateway stays blocklisted
+  std::string gateways_object = "portico.gateways";  // tests use their own
+  // Blocklist the previous client of this gateway name at start (a stale process cannot write).
+  bool fence_previous_incarnation = true;
+};
+
+class RadosClusterState final : public ClusterState {
+ public:
+  // Opens the pool, registers this gateway and starts the heartbeat (blocking).
+  static Result<std::unique_ptr<RadosClusterState>> start(std::shared_ptr<ceph::RadosConnection> connection,
+                                                          RadosClusterOptions options);
+  // Stops the heartbeat, unwatches every LUN and flushes librados' callbacks: no handler runs
+  // after it returns.
+  ~RadosClusterState() override;
+  RadosClusterState(const RadosClusterState&) = delete;
+  RadosClusterState& operator=(const RadosClusterState&) = delete;
+
+  Result<LunIdentity> lun_identity(const std::string& lun_key) override;
+  // From the membership cache (refreshed by the heartbeat): no RADOS call.
+  std::vector<TargetPortGroupInfo> target_port_groups() override;
+  uint16_t local_target_port_group() override { return target_port_group_; }
+  [[nodiscard]] uint16_t local_relative_port_id() const { return relative_port_id_; }
+
+  std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, EventHandler handler) override;
+  void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) override;
+
+  // The record always lives in RADOS, whatever `persist_through_power_loss` says (RADOS is
+  // durable either way; SPC-4 5.12.5 allows keeping a non-APTPL record).
+  void read_reservation(const std::string& lun_key, UniqueFunction<void(Result<VersionedRecord>)> done) override;
+  void write_reservation(const std::string& lun_key, uint64_t expected_version, std::string bytes,
+                         bool persist_through_power_loss, UniqueFunction<void(Status)> done) override;
+
+ private:
+  explicit RadosClusterState(RadosClusterOptions options);
+  void heartbeat_loop();
+
+  RadosClusterOptions options_;
+  std::shared_ptr<Pool> pool_;
+  std::shared_ptr<Membership> membership_;
+  std::unique_ptr<ReservationStore> reservations_;
+  std::shared_ptr<EventChannel> events_;
+  uint16_t target_port_group_ = 0;
+  uint16_t relative_port_id_ = 0;
+
+  std::mutex heartbeat_mutex_;
+  std::condition_variable heartbeat_wake_;
+  bool stopping_ = false;
+  std::thread heartbeat_thread_;
+};
+
+}  // namespace portico::cluster::rados

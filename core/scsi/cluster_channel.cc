@@ -1,0 +1,82 @@
+// Losing and regaining the cluster's event channel (LunEvent state_unknown / state_current).
+//
+// While the channel is lost this gateway may miss reservation changes, resets and aborts that
+// other gateways publish, so it refuses every command that could depend on them (NOT READY,
+// ASYMMETRIC ACCESS STATE TRANSITION — retryable) until it has re-read the state. Unit attentions
+// that were published while it was away are reconstructed from the difference between the state
+// it had and the state it reads back; a missed LOGICAL UNIT RESET cannot be reconstructed, but no
+// task of this gateway ran during the gap, so nothing it would have aborted exists.
+#include <spdlog/spdlog.h>
+
+#include "core/scsi/logical_unit.h"
+
+namespace portico::scsi {
+namespace {
+
+bool same_reservation(const ReservationState& a, const ReservationState& b) {
+  return a.reservation == b.reservation && a.spc2_holder == b.spc2_holder;
+}
+
+}  // namespace
+
+void LogicalUnit::on_state_unknown() {
+  if (!channel_lost_.exchange(true)) {
+    spdlog::warn("{}: cluster state can no longer be proven current; refusing commands until it is re-read",
+                 config_.name);
+  }
+}
+
+void LogicalUnit::on_state_current(UniqueFunction<void()> applied) {
+  auto self = shared_from_this();
+  const ReservationState before = reservations();
+  reload_in_flight_.store(true);
+  reload_reservations([self, before, applied = std::move(applied)](bool ok) mutable {
+    self->reload_in_flight_.store(false);
+    if (!ok) {
+      spdlog::error("{}: cluster channel is back but the reservation state cannot be read; still not serving",
+                    self->config().name);
+      self->mark_reservations_stale();
+      self->channel_lost_.store(false);
+      return applied();
+    }
+    const ReservationState after = self->reservations();
+    std::vector<std::shared_ptr<NexusState>> local;
+    {
+      std::lock_guard lock(self->nexus_mutex_);
+      for (auto& weak : self->nexuses_) {
+        if (auto n = weak.lock()) local.push_back(std::move(n));
+      }
+    }
+    for (auto& n : local) {
+      // SPC-4 5.12.11.4: what a preempting or releasing gateway would have raised here.
+      if (before.is_registered(n->nexus()) && !after.is_registered(n->nexus())) {
+        n->raise_unit_attention(self->lun(), asc::kRegistrationsPreempted);
+      } else if (!same_reservation(before, after) && after.is_registered(n->nexus()) && !after.is_holder(n->nexus())) {
+        n->raise_unit_attention(self->lun(), asc::kReservationsReleased);
+      }
+    }
+    self->reservations_stale_.store(false);
+    self->channel_lost_.store(false);
+    spdlog::info("{}: cluster state re-read (PRgeneration {}); serving again", self->config().name, after.generation);
+    applied();
+  });
+}
+
+void LogicalUnit::mark_reservations_stale() { reservations_stale_.store(true); }
+
+void LogicalUnit::retry_stale_reload() {
+  // Only a failed re-read is retried from the command path; a lost channel waits for the
+  // cluster's state_current.
+  if (channel_lost_.load() || !reservations_stale_.load()) return;
+  if (reload_in_flight_.exchange(true)) return;
+  auto self = shared_from_this();
+  reload_reservations([self](bool ok) {
+    self->reload_in_flight_.store(false);
+    if (ok) {
+      self->reservations_stale_.store(false);
+      spdlog::info("{}: reservation state re-read; serving again", self->config().name);
+    }
+  });
+}
+
+}  // namespace portico::scsi

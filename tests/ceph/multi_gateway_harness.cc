@@ -1,0 +1,285 @@
+#include "tests/ceph/multi_gateway_harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <rbd/librbd.h>
+
+#include "tests/ceph/ceph_test_env.h"
+
+namespace portico::testing::mgw {
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+// True when something accepts TCP connections on address:port.
+bool accepts(const std::string& address, uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// True when process `pid` owns the socket listening on address:port (from /proc/net/tcp): the
+// portal that answers is this gateway's, not one of another test run on the same machine.
+bool listens(pid_t pid, const std::string& address, uint16_t port) {
+  in_addr ip{};
+  ::inet_pton(AF_INET, address.c_str(), &ip);
+  char local[32];
+  std::snprintf(local, sizeof(local), "%08X:%04X", ip.s_addr, port);  // as the kernel prints it
+  std::ifstream tcp("/proc/net/tcp");
+  std::string inode;
+  for (std::string line; std::getline(tcp, line);) {
+    std::istringstream fields(line);
+    std::string slot, local_address, remote, state, skip;
+    fields >> slot >> local_address >> remote >> state;
+    if (local_address != local || state != "0A") continue;  // 0A: LISTEN
+    for (int i = 0; i < 5; ++i) fields >> skip;
+    fields >> inode;
+  }
+  if (inode.empty()) return false;
+  const std::string wanted = "socket:[" + inode + "]";
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    if (std::filesystem::read_symlink(fd.path(), ec).string() == wanted) return true;
+  }
+  return false;
+}
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+}  // namespace
+
+std::string porticod_path() { return env_or("PORTICOD", ""); }
+
+uint16_t portal_port() { return static_cast<uint16_t>(std::stoi(env_or("PORTICO_MGW_PORT", "22000"))); }
+
+ScratchDir::ScratchDir() {
+  std::string templ = env_or("TMPDIR", "/tmp") + "/portico-mgw-XXXXXX";
+  if (::mkdtemp(templ.data()) != nullptr) path_ = templ;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  if (!keep && !path_.empty()) std::filesystem::remove_all(path_, ignored);
+}
+
+std::unique_ptr<CephAdmin> CephAdmin::connect(std::string* error) {
+  ceph::RadosOptions options;
+  options.conf_path = ceph_conf();
+  options.connect_timeout_s = 20;
+  auto connection = ceph::RadosConnection::connect(options);
+  if (!connection.ok()) {
+    *error = "PORTICO_CEPH_CONF=" + options.conf_path + ": " + connection.status().message();
+    return nullptr;
+  }
+  auto io = (*connection)->open_pool(ceph_pool());
+  if (!io.ok()) {
+    *error = io.status().message();
+    return nullptr;
+  }
+  return std::unique_ptr<CephAdmin>(new CephAdmin(*connection, *io, ceph_pool()));
+}
+
+CephAdmin::~CephAdmin() { rados_ioctx_destroy(io_); }
+
+std::string CephAdmin::create_image(const std::string& prefix, uint64_t size_bytes, std::string* error) {
+  const std::string name = unique_name(prefix);
+  rbd_image_options_t options;
+  rbd_image_options_create(&options);
+  rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_FEATURES, RBD_FEATURE_LAYERING);
+  rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_ORDER, 22);
+  const int ret = rbd_create4(io_, name.c_str(), size_bytes, options);
+  rbd_image_options_destroy(options);
+  if (ret < 0) {
+    *error = "rbd_create4 " + pool_ + "/" + name + ": " + ceph::rados_error_text(ret);
+    return "";
+  }
+  return name;
+}
+
+void CephAdmin::remove_image(const std::string& name) {
+  const int ret = rbd_remove(io_, name.c_str());
+  if (ret < 0) std::fprintf(stderr, "note: rbd image %s/%s left behind: %s\n", pool_.c_str(), name.c_str(),
+                            ceph::rados_error_text(ret).c_str());
+}
+
+std::string CephAdmin::gateway_record(const std::string& gateway_name) {
+  rados_read_op_t op = rados_create_read_op();
+  const char* keys[] = {gateway_name.c_str()};
+  const size_t key_lengths[] = {gateway_name.size()};
+  rados_omap_iter_t iter = nullptr;
+  int omap_ret = 0;
+  rados_read_op_omap_get_vals_by_keys2(op, keys, 1, key_lengths, &iter, &omap_ret);
+  std::string record;
+  if (rados_read_op_operate(op, io_, "portico.gateways", 0) == 0 && omap_ret == 0) {
+    char *key = nullptr, *value = nullptr;
+    size_t key_length = 0, value_length = 0;
+    if (rados_omap_get_next2(iter, &key, &value, &key_length, &value_length) == 0 && value != nullptr) {
+      record.assign(value, value_length);
+    }
+  }
+  if (iter != nullptr) rados_omap_get_end(iter);
+  rados_release_read_op(op);
+  return record;
+}
+
+std::string CephAdmin::blocklist(std::string* error) {
+  const char* command[] = {R"({"prefix": "osd blocklist ls", "format": "json"})"};
+  char *out = nullptr, *status = nullptr;
+  size_t out_length = 0, status_length = 0;
+  const int ret = rados_mon_command(connection_->handle(), command, 1, "", 0, &out, &out_length, &status,
+                                    &status_length);
+  std::string text = out != nullptr ? std::string(out, out_length) : std::string();
+  if (ret < 0) *error = "osd blocklist ls: " + ceph::rados_error_text(ret) + " " + std::string(status, status_length);
+  rados_buffer_free(out);
+  rados_buffer_free(status);
+  return text;
+}
+
+GatewayProcess::GatewayProcess(int index, std::string dir, uint16_t port)
+    : index_(index), dir_(std::move(dir)), port_(port) {}
+
+GatewayProcess::~GatewayProcess() { terminate(std::chrono::seconds(5)); }
+
+bool GatewayProcess::start(const std::string& yaml, std::chrono::seconds wait, std::string* error) {
+  const std::string binary = porticod_path();
+  if (binary.empty()) {
+    *error = "PORTICOD must name the porticod binary";
+    return false;
+  }
+  if (accepts(address(), port_)) {
+    *error = "something already serves " + portal() + " (another run of these tests? PORTICO_MGW_PORT=" +
+             std::to_string(port_) + ")";
+    return false;
+  }
+  const std::string config = dir_ + "/" + name() + ".yaml";
+  std::ofstream(config) << yaml;
+  const std::string log = log_path();
+  pid_ = ::fork();
+  if (pid_ < 0) {
+    *error = std::string("fork: ") + std::strerror(errno);
+    return false;
+  }
+  if (pid_ == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+    }
+    ::closefrom(3);  // the test's own Ceph and iSCSI sockets stay in the test
+    ::execl(binary.c_str(), "porticod", "--config", config.c_str(), static_cast<char*>(nullptr));
+    std::fprintf(stderr, "exec %s: %s\n", binary.c_str(), std::strerror(errno));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!listens(pid_, address(), port_) || !accepts(address(), port_)) {
+    if (!running()) {
+      *error = name() + " (" + binary + " --config " + config + ") ended during start-up";
+      return false;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      *error = name() + " did not accept on " + portal() + " within " + std::to_string(wait.count()) + " s";
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
+std::string GatewayProcess::reap(bool block) {
+  if (pid_ <= 0) return "not running";
+  int status = 0;
+  const pid_t ret = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
+  if (ret == 0) return "";
+  pid_ = -1;
+  return ret < 0 ? std::string("waitpid: ") + std::strerror(errno) : describe_wait_status(status);
+}
+
+bool GatewayProcess::running() {
+  if (pid_ <= 0) return false;
+  return reap(false).empty();
+}
+
+std::string GatewayProcess::terminate(std::chrono::seconds grace) {
+  if (pid_ <= 0) return "not running";
+  ::kill(pid_, SIGCONT);
+  ::kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string exit = reap(false);
+    if (!exit.empty()) return exit;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid_, SIGKILL);
+  return reap(true) + " (SIGKILL after " + std::to_string(grace.count()) + " s)";
+}
+
+void GatewayProcess::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  reap(true);
+}
+
+void GatewayProcess::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void GatewayProcess::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
+std::string GatewayProcess::log_tail(size_t lines) const {
+  std::ifstream in(log_path());
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(std::move(line));
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string text;
+  for (const auto& line : tail) text += "    " + line + "\n";
+  return text;
+}
+
+std::string clustered_gateway_yaml(const GatewayProcess& gateway, const std::string& ceph_conf,
+                                   const std::string& pool, const std::string& image) {
+  std::string yaml;
+  yaml += "log:\n  level: info\n";
+  yaml += "gateway:\n  name: " + gateway.name() + "\n  portals: [\"" + gateway.portal() + "\"]\n";
+  yaml += "cluster:\n  ceph_conf: " + ceph_conf + "\n  pool: " + pool + "\n";
+  yaml += "  heartbeat_interval_ms: " + std::to_string(ClusterTimings::heartbeat.count()) + "\n";
+  yaml += "  lease_ms: " + std::to_string(ClusterTimings::lease.count()) + "\n";
+  yaml += "  notify_timeout_ms: " + std::to_string(ClusterTimings::notify_timeout.count()) + "\n";
+  yaml += "targets:\n  - iqn: iqn.2026-11.io.portico:shared\n    luns:\n";
+  yaml += "      - lun: 0\n        backend: rbd\n        image: " + pool + "/" + image + "\n";
+  return yaml;
+}
+
+}  // namespace portico::testing::mgw

@@ -1,0 +1,118 @@
+// What the multi-gateway tests run on: a scratch RBD image in the fixture cluster's pool, and real
+// `porticod` processes (gw1..gw3 on 127.0.0.1..3, one port) that share it through the RADOS cluster
+// state. Every process is started by fork/exec and ended by its own pid, never by name.
+//
+// Environment: PORTICOD (the binary), PORTICO_MGW_PORT (the portal port, default 22000),
+// PORTICO_CEPH_CONF and PORTICO_CEPH_POOL (the fixture's cluster, ceph_test_env.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <rados/librados.h>
+
+#include "ceph/rados_connection.h"
+
+namespace portico::testing::mgw {
+
+// The timings every clustered gateway of these tests runs with.
+struct ClusterTimings {
+  static constexpr std::chrono::milliseconds heartbeat{500};
+  static constexpr std::chrono::milliseconds lease{3000};
+  static constexpr std::chrono::milliseconds notify_timeout{2000};
+};
+
+// A folder for one test's configurations and logs; removed when `keep` is false at destruction.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  bool keep = false;
+
+ private:
+  std::string path_;
+};
+
+// The test's own client of the fixture cluster: creates and removes images, reads the gateways'
+// membership records and the OSD blocklist.
+class CephAdmin {
+ public:
+  // nullptr with `error` set when the cluster cannot be reached.
+  static std::unique_ptr<CephAdmin> connect(std::string* error);
+  ~CephAdmin();
+  CephAdmin(const CephAdmin&) = delete;
+  CephAdmin& operator=(const CephAdmin&) = delete;
+
+  [[nodiscard]] const std::string& pool() const { return pool_; }
+  // A new image "<prefix>-<pid>-<n>" of `size_bytes` with the layering feature only (several
+  // writers: no exclusive lock). Returns its name, "" with `error` set on failure.
+  std::string create_image(const std::string& prefix, uint64_t size_bytes, std::string* error);
+  // Best effort: a SIGKILLed gateway's watch keeps an image busy until the OSD times it out.
+  void remove_image(const std::string& name);
+  // The membership record a gateway wrote ("v=1 tpg=2 port=2 instance=... addr=..."), "" if none.
+  std::string gateway_record(const std::string& gateway_name);
+  // `ceph osd blocklist ls` as the monitor answers it (JSON), "" with `error` set on failure.
+  std::string blocklist(std::string* error);
+
+ private:
+  CephAdmin(std::shared_ptr<ceph::RadosConnection> connection, rados_ioctx_t io, std::string pool)
+      : connection_(std::move(connection)), io_(io), pool_(std::move(pool)) {}
+
+  std::shared_ptr<ceph::RadosConnection> connection_;
+  rados_ioctx_t io_;
+  std::string pool_;
+};
+
+// One porticod process: gateway `index` (1..3) is named gw<index> and listens on
+// 127.0.0.<index>:<port>; its log (stdout and stderr) goes to <dir>/gw<index>.log.
+class GatewayProcess {
+ public:
+  GatewayProcess(int index, std::string dir, uint16_t port);
+  ~GatewayProcess();  // terminate()
+  GatewayProcess(const GatewayProcess&) = delete;
+  GatewayProcess& operator=(const GatewayProcess&) = delete;
+
+  [[nodiscard]] std::string name() const { return "gw" + std::to_string(index_); }
+  [[nodiscard]] std::string address() const { return "127.0.0." + std::to_string(index_); }
+  [[nodiscard]] std::string portal() const { return address() + ":" + std::to_string(port_); }
+  [[nodiscard]] std::string log_path() const { return dir_ + "/" + name() + ".log"; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+
+  // Writes `yaml` to <dir>/gw<index>.yaml, starts `porticod --config` on it and waits until the
+  // portal accepts. False with `error` set (naming the exit status) otherwise.
+  bool start(const std::string& yaml, std::chrono::seconds wait, std::string* error);
+  // SIGTERM (after SIGCONT, in case it is stopped), SIGKILL after `grace`; reaps it. Returns the
+  // exit description ("exit 0", "signal 9").
+  std::string terminate(std::chrono::seconds grace = std::chrono::seconds(15));
+  void kill_hard();  // SIGKILL and reap
+  void pause();      // SIGSTOP
+  void resume();     // SIGCONT
+  [[nodiscard]] bool running();
+  [[nodiscard]] std::string log_tail(size_t lines) const;
+
+ private:
+  std::string reap(bool block);
+
+  int index_;
+  std::string dir_;
+  uint16_t port_;
+  pid_t pid_ = -1;
+};
+
+// The configuration of gateway `gateway` serving `pool/image` as LUN 0 of the shared target,
+// with the cluster section of these tests (ClusterTimings).
+std::string clustered_gateway_yaml(const GatewayProcess& gateway, const std::string& ceph_conf,
+                                   const std::string& pool, const std::string& image);
+
+// Environment with defaults: PORTICOD ("" when unset) and PORTICO_MGW_PORT.
+std::string porticod_path();
+uint16_t portal_port();
+
+}  // namespace portico::testing::mgw

@@ -1,0 +1,315 @@
+// Persistent reservations, unit attentions and task aborts across real porticod gateways that
+// share one RBD image: what one gateway decides must hold on every other, and a gateway that
+// cannot hear the others must never act on stale reservation state.
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "tests/ceph/multi_gateway_fixture.h"
+
+namespace portico::testing::mgw {
+namespace {
+
+constexpr uint64_t kKeyA = 0xA1A1A1A1'00000001ull;
+constexpr uint64_t kKeyB = 0xB2B2B2B2'00000002ull;
+
+// Registers `key` for `session` whatever it held before (REGISTER AND IGNORE EXISTING KEY), past
+// the unit attentions an earlier preemption or clear left for it.
+::testing::AssertionResult register_key(Initiator& session, uint64_t key) {
+  session.clear_unit_attentions();
+  const auto result = session.persistent_reserve_out(PrOut::register_and_ignore, 0, key);
+  if (result.good()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "REGISTER AND IGNORE EXISTING KEY through " << session.portal() << ": "
+                                       << result.describe();
+}
+
+::testing::AssertionResult reserve(Initiator& session, uint64_t key) {
+  const auto result = session.persistent_reserve_out(PrOut::reserve, key, 0, kWriteExclusive);
+  if (result.good()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "RESERVE WRITE EXCLUSIVE through " << session.portal() << ": "
+                                       << result.describe();
+}
+
+TEST_F(MultiGateway, RegistrationsThroughTwoGatewaysAreVisibleOnBothWithEqualPRgeneration) {
+  ASSERT_NO_FATAL_FAILURE(start_gateways(2));
+  auto a = login(1, "host-a");
+  auto b = login(2, "host-b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->persistent_reserve_out(PrOut::register_key, 0, kKeyA).good());
+  ASSERT_TRUE(b->persistent_reserve_out(PrOut::register_key, 0, kKeyB).good());
+  auto keys_of = [](Initiator& session) {
+    const auto result = session.persistent_reserve_in_read_keys();
+    EXPECT_TRUE(result.good()) << "READ KEYS through " << session.portal() << ": " << result.describe();
+    auto keys = parse_read_keys(result.data);
+    std::sort(keys.keys.begin(), keys.keys.end());
+    return keys;
+  };
+  const auto via_gw1 = keys_of(*a);
+  const auto via_gw2 = keys_of(*b);
+  const std::vector<uint64_t> both{kKeyA, kKeyB};
+  EXPECT_EQ(via_gw1.keys, both) << "READ KEYS through gw1";
+  EXPECT_EQ(via_gw2.keys, both) << "READ KEYS through gw2";
+  EXPECT_EQ(via_gw1.generation, via_gw2.generation) << "PRgeneration differs between gateways";
+  EXPECT_GE(via_gw1.generation, 2u) << "two registrations must have advanced PRgeneration twice";
+
+  // An unregistration through gw1 shows through gw2, one generation later.
+  ASSERT_TRUE(a->persistent_reserve_out(PrOut::register_key, kKeyA, 0).good());
+  const auto after_gw2 = keys_of(*b);
+  const auto after_gw1 = keys_of(*a);
+  EXPECT_EQ(after_gw2.keys, std::vector<uint64_t>{kKeyB});
+  EXPECT_EQ(after_gw1.keys, std::vector<uint64_t>{kKeyB});
+  EXPECT_EQ(after_gw2.generation, via_gw1.generation + 1);
+  EXPECT_EQ(after_gw1.generation, after_gw2.generation);
+}
+
+TEST_F(MultiGateway, WriteExclusiveTakenThroughGateway1ConflictsAnotherInitiatorsWriteThroughGateway2) {
+  ASSERT_NO_FATAL_FAILURE(start_gateways(2));
+  auto a = login(1, "host-a");
+  auto b = login(2, "host-b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(register_key(*a, kKeyA));
+  ASSERT_TRUE(reserve(*a, kKeyA));
+  const auto data_b = pattern(3, 100, 2, 8);
+  auto unregistered = b->write(100, data_b);
+  EXPECT_EQ(unregistered.status, status::kReservationConflict)
+      << "an unregistered initiator's WRITE through gw2 got " << unregistered.describe();
+  auto read = b->read(100, 8);
+  EXPECT_TRUE(read.good()) << "READ is allowed to every initiator under WRITE EXCLUSIVE: " << read.describe();
+  ASSERT_TRUE(register_key(*b, kKeyB));
+  auto registered = b->write(100, data_b);
+  EXPECT_EQ(registered.status, status::kReservationConflict)
+      << "a registered non-holder's WRITE through gw2 got " << registered.describe();
+  const auto data_a = pattern(3, 100, 1, 8);
+  const auto holder = a->write(100, data_a);
+  EXPECT_TRUE(holder.good()) << "the holder's WRITE through gw1: " << holder.describe();
+  read = b->read(100, 8);
+  ASSERT_TRUE(read.good()) << read.describe();
+  EXPECT_TRUE(read.data == data_a) << "gw2 does not read what the holder wrote through gw1";
+}
+
+TEST_F(MultiGateway, PreemptThroughGateway2RaisesRegistrationsPreemptedForThePreemptedInitiatorOnGateway1) {
+  ASSERT_NO_FATAL_FAILURE(start_gateways(2));
+  auto a = login(1, "host-a");
+  auto b = login(2, "host-b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(register_key(*a, kKeyA));
+  ASSERT_TRUE(reserve(*a, kKeyA));
+  ASSERT_TRUE(register_key(*b, kKeyB));
+  ASSERT_TRUE(a->test_unit_ready().good()) << "A has a unit attention pending before the preemption";
+  const auto preempt = b->persistent_reserve_out(PrOut::preempt, kKeyB, kKeyA, kWriteExclusive);
+  ASSERT_TRUE(preempt.good()) << "PREEMPT through gw2: " << preempt.describe();
+  // SPC-4 5.12.11.2.3: the preempted I_T nexus gets REGISTRATIONS PREEMPTED on its next command.
+  const auto next = a->test_unit_ready();
+  EXPECT_TRUE(next.has_sense(sense_key::kUnitAttention, 0x2a, 0x05))
+      << "A's next command through gw1 got " << next.describe() << ", want UNIT ATTENTION 2Ah/05h";
+  const auto write = a->write(200, pattern(4, 200, 1, 1));
+  EXPECT_EQ(write.status, status::kReservationConflict) << "A's WRITE after the preemption: " << write.describe();
+  const auto keys = b->persistent_reserve_in_read_keys();
+  ASSERT_TRUE(keys.good());
+  EXPECT_EQ(parse_read_keys(keys.data).keys, std::vector<uint64_t>{kKeyB});
+}
+
+// One PREEMPT AND ABORT against many writes of A in flight through gw1.
+struct AbortAttempt {
+  int writes = 0;
+  int good = 0;
+  int aborted = 0;
+  int good_after_preempt = 0;  // acknowledged after B's PR OUT had completed
+  int held_back = 0;           // Data-Out PDUs A had not sent when B's PR OUT began
+  std::vector<std::string> other;
+  double preempt_ms = 0;
+};
+
+class PreemptAndAbort : public MultiGateway {
+ protected:
+  static constexpr uint32_t kWriteBlocks = 2048;  // 1 MiB
+
+  std::vector<uint8_t> read_region(Initiator& session, int chunks) {
+    std::vector<uint8_t> region;
+    for (int i = 0; i < chunks; ++i) {
+      const auto read = session.read(static_cast<uint64_t>(i) * kWriteBlocks, kWriteBlocks);
+      EXPECT_TRUE(read.good()) << "READ of chunk " << i << ": " << read.describe();
+      region.insert(region.end(), read.data.begin(), read.data.end());
+      region.resize(static_cast<size_t>(i + 1) * kWriteBlocks * kBlockSize);
+    }
+    return region;
+  }
+
+  // A (holder, through gw1) sends `count` 1 MiB writes and a TEST UNIT READY behind them, without
+  // answering any R2T yet. Commands reach the SCSI layer in CmdSN order, so once the TEST UNIT
+  // READY has completed gw1 holds every write, each still collecting Data-Out. B then
+  // preempts-and-aborts A through gw2 while A sends the data (`racing`: some writes execute in the
+  // backend when the abort comes) or only after B's PR OUT has completed (all still collecting).
+  void attempt(Initiator& a, Initiator& b, int count, bool racing, uint64_t generation, AbortAttempt& out) {
+    ASSERT_TRUE(register_key(b, kKeyB));
+    ASSERT_TRUE(b.persistent_reserve_out(PrOut::clear, kKeyB, 0).good()) << "CLEAR before the attempt";
+    ASSERT_TRUE(register_key(a, kKeyA));
+    ASSERT_TRUE(reserve(a, kKeyA));
+    ASSERT_TRUE(register_key(b, kKeyB));
+
+    std::vector<AsyncCommand> writes(static_cast<size_t>(count));
+    AsyncCommand barrier;  // TEST UNIT READY
+    std::atomic<bool> received{false};
+    std::atomic<bool> preempted{false};
+    std::thread initiator_a([&] {
+      for (int i = 0; i < count; ++i) {
+        auto& w = writes[static_cast<size_t>(i)];
+        w.lba = static_cast<uint64_t>(i) * kWriteBlocks;
+        w.data = pattern(5, w.lba, generation, kWriteBlocks);
+        if (!a.submit(&w)) w.done = true;
+      }
+      if (!a.submit(&barrier)) barrier.done = true;
+      const auto deadline = Clock::now() + std::chrono::seconds(120);
+      bool alive = true;
+      while (alive && a.queued_to_send() > 0 && Clock::now() < deadline) alive = a.poll_once(100, POLLOUT);
+      while (alive && !barrier.done && Clock::now() < deadline) alive = a.poll_once(100, POLLIN);
+      out.held_back = a.queued_to_send();
+      received = true;
+      while (!racing && !preempted) std::this_thread::yield();
+      while (alive && a.in_flight() > 0 && Clock::now() < deadline) alive = a.poll_once(10);
+    });
+    while (!received) std::this_thread::yield();
+    const auto start = Clock::now();
+    const auto preempt = b.persistent_reserve_out(PrOut::preempt_and_abort, kKeyB, kKeyA, kWriteExclusive);
+    const auto preempted_at = Clock::now();
+    preempted = true;
+    out.preempt_ms = ms_since(start);
+    initiator_a.join();
+    ASSERT_TRUE(preempt.good()) << "PREEMPT AND ABORT through gw2: " << preempt.describe();
+    ASSERT_TRUE(barrier.done && barrier.result.good()) << "the TEST UNIT READY behind A's writes: "
+                                                       << barrier.result.describe();
+    EXPECT_GT(out.held_back, 0) << "no Data-Out was held back: the writes were not in flight";
+
+    out.writes = count;
+    for (const auto& w : writes) {
+      if (w.done && w.result.good()) {
+        ++out.good;
+        if (w.completed_at > preempted_at) ++out.good_after_preempt;
+      } else if (w.done && w.result.status == status::kTaskAborted) {
+        ++out.aborted;
+      } else {
+        out.other.push_back("lba " + std::to_string(w.lba) + ": " + (w.done ? w.result.describe() : "no answer"));
+      }
+    }
+    std::map<std::string, int> tally;
+    for (const auto& w : writes) ++tally[w.done ? w.result.describe() : "no answer"];
+    std::string outcomes;
+    for (const auto& [outcome, n] : tally) outcomes += " " + std::to_string(n) + " x " + outcome + ";";
+    EXPECT_TRUE(out.other.empty()) << out.other.size() << " of A's writes ended neither GOOD nor TASK ABORTED (SAM-5: "
+                                   << "a command received before the PREEMPT AND ABORT is aborted), first: "
+                                   << out.other.front() << "; outcomes:" << outcomes;
+
+    // Nothing of A lands once the PR OUT has completed, and every acknowledged write is there.
+    const auto settled = read_region(b, count);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const auto later = read_region(b, count);
+    const size_t chunk = size_t{kWriteBlocks} * kBlockSize;
+    for (size_t i = 0; i < static_cast<size_t>(count); ++i) {
+      const auto now = std::span<const uint8_t>(settled).subspan(i * chunk, chunk);
+      const auto then = std::span<const uint8_t>(later).subspan(i * chunk, chunk);
+      EXPECT_EQ(checksum(now), checksum(then)) << "chunk " << i << " changed after the PREEMPT AND ABORT completed";
+      const auto& w = writes[i];
+      if (w.done && w.result.good()) {
+        EXPECT_TRUE(std::equal(now.begin(), now.end(), w.data.begin(), w.data.end()))
+            << "acknowledged write " << i << " is not there";
+      }
+    }
+    const auto next = a.write(0, pattern(5, 0, generation + 100, 1));
+    EXPECT_TRUE(next.status == status::kReservationConflict || next.has_sense(sense_key::kUnitAttention, 0x2a))
+        << "A's next write through gw1 got " << next.describe();
+  }
+};
+
+TEST_F(PreemptAndAbort, PreemptAndAbortThroughGateway2AbortsThatInitiatorsOutstandingCommandsOnGateway1) {
+  ASSERT_NO_FATAL_FAILURE(start_gateways(2));
+  auto a = login(1, "host-a");
+  auto b = login(2, "host-b");
+  ASSERT_TRUE(a && b);
+  for (const bool racing : {false, true}) {
+    AbortAttempt result;
+    ASSERT_NO_FATAL_FAILURE(attempt(*a, *b, 48, racing, racing ? 2 : 1, result));
+    std::printf("[ figures ] PREEMPT AND ABORT (%s): 48 writes of 1 MiB (%d Data-Out PDUs held back), %d GOOD (%d "
+                "acknowledged after the PR OUT), %d TASK ABORTED, %zu other; PR OUT took %.1f ms\n",
+                racing ? "data sent during the PR OUT" : "data held until the PR OUT completed", result.held_back,
+                result.good, result.good_after_preempt, result.aborted, result.other.size(), result.preempt_ms);
+    // Held back, every write was provably in flight: some must have been aborted. Racing, all may
+    // have finished first; what is checked then is that none ends otherwise and nothing lands late.
+    if (!racing) {
+      EXPECT_GT(result.aborted, 0) << "no write of A was aborted although all 48 were in flight";
+    }
+  }
+}
+
+TEST_F(MultiGateway, LogicalUnitResetThroughOneGatewayRaisesTheResetUnitAttentionOnAll) {
+  ASSERT_NO_FATAL_FAILURE(start_gateways(3));
+  auto a = login(1, "host-a");
+  auto b = login(2, "host-b");
+  auto c = login(3, "host-c");
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE(b->test_unit_ready().good() && c->test_unit_ready().good()) << "unit attentions pending before the reset";
+  std::string error;
+  ASSERT_TRUE(a->lun_reset(&error)) << error;
+  for (Initiator* session : {b.get(), c.get()}) {
+    const auto next = session->test_unit_ready();
+    EXPECT_TRUE(next.has_sense(sense_key::kUnitAttention, 0x29))
+        << "the next command through " << session->portal() << " got " << next.describe()
+        << ", want UNIT ATTENTION 29h/xx";
+    const auto after = session->test_unit_ready();
+    EXPECT_TRUE(after.good()) << "the reset unit attention is reported once, then " << after.describe();
+  }
+}
+
+TEST_F(MultiGateway, AGatewayCutFromRadosNeverServesStaleReservationState) {
+  constexpr uint64_t kLba = 4242;
+  ASSERT_NO_FATAL_FAILURE(start_gateways(2));
+  auto a = login(1, "host-a");
+  auto b = login(2, "host-b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(register_key(*a, kKeyA));
+  ASSERT_TRUE(reserve(*a, kKeyA));
+  ASSERT_TRUE(register_key(*b, kKeyB));
+  const auto original = pattern(9, kLba, 1, 8);
+  ASSERT_TRUE(a->write(kLba, original).good()) << "the holder's first write";
+  const std::string record = admin_->gateway_record("gw1");
+  const auto at = record.find("addr=");
+  const std::string address = at == std::string::npos ? "" : record.substr(at + 5, record.find(' ', at) - at - 5);
+
+  gateway(1).pause();  // gw1 can no longer acknowledge events
+  const auto start = Clock::now();
+  const auto preempt = b->persistent_reserve_out(PrOut::preempt, kKeyB, kKeyA, kWriteExclusive);
+  const double preempt_ms = ms_since(start);
+  gateway(1).resume();
+  ASSERT_TRUE(preempt.good()) << "PREEMPT through gw2 while gw1 is stopped: " << preempt.describe() << " after "
+                              << preempt_ms << " ms";
+
+  // gw1 wakes up believing that A holds the reservation: its state is stale and must not be used.
+  std::vector<std::string> answers;
+  for (int i = 0; i < 2; ++i) {
+    const auto stale = a->write(kLba, pattern(9, kLba, 2 + static_cast<uint64_t>(i), 8));
+    answers.push_back(stale.describe());
+    EXPECT_FALSE(stale.good()) << "A's write through the fenced gw1 (attempt " << i + 1 << ") returned GOOD";
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  const auto read = b->read(kLba, 8);
+  ASSERT_TRUE(read.good()) << read.describe();
+  EXPECT_TRUE(read.data == original) << "the data at lba " << kLba << " changed through the fenced gateway";
+
+  std::string error;
+  const std::string blocklist = admin_->blocklist(&error);
+  EXPECT_TRUE(error.empty()) << error;
+  EXPECT_FALSE(address.empty()) << "no address in gw1's membership record '" << record << "'";
+  EXPECT_NE(blocklist.find(address), std::string::npos)
+      << "gw1's address " << address << " is not in the OSD blocklist: " << blocklist;
+  std::printf("[ figures ] fenced PREEMPT through gw2 took %.0f ms (notify timeout %lld ms); A through gw1 then got: "
+              "%s; %s\n",
+              preempt_ms, static_cast<long long>(ClusterTimings::notify_timeout.count()), answers[0].c_str(),
+              answers[1].c_str());
+}
+
+}  // namespace
+}  // namespace portico::testing::mgw

@@ -1,0 +1,132 @@
+#include "cluster/rados/lun_event_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <span>
+#include <string>
+
+namespace portico::cluster::rados {
+namespace {
+
+std::span<const uint8_t> as_bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};  // NOLINT
+}
+
+LunEvent preempt_and_abort() {
+  LunEvent event;
+  event.kind = LunEvent::Kind::reservation_changed;
+  event.origin_nexus = "iqn.1993-08.org.debian:01:a,i,0x23d000000001,iqn.2026-11.io.portico:t,t,0x1";
+  event.unit_attentions.push_back({{"iqn.1993-08.org.debian:01:b", ""}, 0x2a, 0x03});
+  event.unit_attentions.push_back({{"iqn.1993-08.org.debian:01:c", "iqn.2026-11.io.portico:t,t,0x2"}, 0x2a, 0x05});
+  event.abort_tasks_of.push_back({"iqn.1993-08.org.debian:01:b", ""});
+  return event;
+}
+
+void expect_equal(const LunEvent& a, const LunEvent& b) {
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.origin_nexus, b.origin_nexus);
+  EXPECT_EQ(a.asc_code, b.asc_code);
+  EXPECT_EQ(a.asc_qualifier, b.asc_qualifier);
+  ASSERT_EQ(a.unit_attentions.size(), b.unit_attentions.size());
+  for (size_t i = 0; i < a.unit_attentions.size(); ++i) {
+    EXPECT_EQ(a.unit_attentions[i].nexus.initiator, b.unit_attentions[i].nexus.initiator);
+    EXPECT_EQ(a.unit_attentions[i].nexus.target_port, b.unit_attentions[i].nexus.target_port);
+    EXPECT_EQ(a.unit_attentions[i].asc_code, b.unit_attentions[i].asc_code);
+    EXPECT_EQ(a.unit_attentions[i].asc_qualifier, b.unit_attentions[i].asc_qualifier);
+  }
+  ASSERT_EQ(a.abort_tasks_of.size(), b.abort_tasks_of.size());
+  for (size_t i = 0; i < a.abort_tasks_of.size(); ++i) {
+    EXPECT_EQ(a.abort_tasks_of[i].initiator, b.abort_tasks_of[i].initiator);
+    EXPECT_EQ(a.abort_tasks_of[i].target_port, b.abort_tasks_of[i].target_port);
+  }
+}
+
+TEST(LunEventCodec, RoundTripsEveryPublishedKind) {
+  for (auto kind : {LunEvent::Kind::logical_unit_reset, LunEvent::Kind::unit_attention,
+                    LunEvent::Kind::capacity_changed, LunEvent::Kind::access_state_changed,
+                    LunEvent::Kind::reservation_changed}) {
+    LunEvent event = preempt_and_abort();
+    event.kind = kind;
+    event.asc_code = 0x29;
+    event.asc_qualifier = 0x03;
+    auto bytes = encode_lun_event(event);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    auto decoded = decode_lun_event(as_bytes(*bytes));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    expect_equal(event, *decoded);
+  }
+}
+
+TEST(LunEventCodec, EncodingStartsWithMagicAndVersion) {
+  auto bytes = encode_lun_event(LunEvent{});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->substr(0, 5), std::string("PLEV\x01", 5));
+}
+
+TEST(LunEventCodec, LocalOnlyKindsAreNeverEncoded) {
+  for (auto kind : {LunEvent::Kind::state_unknown, LunEvent::Kind::state_current}) {
+    LunEvent event;
+    event.kind = kind;
+    EXPECT_EQ(encode_lun_event(event).status().code(), ErrorCode::invalid_argument);
+  }
+}
+
+TEST(LunEventCodec, LocalOnlyKindsAreRejectedOnDecode) {
+  auto bytes = *encode_lun_event(LunEvent{});
+  bytes[5] = static_cast<char>(LunEvent::Kind::state_unknown);
+  auto decoded = decode_lun_event(as_bytes(bytes));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("not a published event"), std::string::npos);
+}
+
+TEST(LunEventCodec, EveryTruncationIsRejected) {
+  const auto bytes = *encode_lun_event(preempt_and_abort());
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    auto decoded = decode_lun_event(as_bytes(bytes.substr(0, length)));
+    EXPECT_FALSE(decoded.ok()) << "length " << length;
+  }
+}
+
+TEST(LunEventCodec, TrailingBytesAreRejected) {
+  auto decoded = decode_lun_event(as_bytes(*encode_lun_event(preempt_and_abort()) + "x"));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("trailing"), std::string::npos);
+}
+
+TEST(LunEventCodec, NewerVersionIsRejectedNamingIt) {
+  auto bytes = *encode_lun_event(LunEvent{});
+  bytes[4] = 2;
+  auto decoded = decode_lun_event(as_bytes(bytes));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("format version 2"), std::string::npos);
+}
+
+TEST(LunEventCodec, WrongMagicIsRejected) {
+  EXPECT_FALSE(decode_lun_event(as_bytes("garbage that is no event")).ok());
+  EXPECT_FALSE(decode_lun_event({}).ok());
+}
+
+TEST(LunEventCodec, OversizedStringIsRejectedBothWays) {
+  LunEvent event;
+  event.origin_nexus.assign(kMaxStringBytes + 1, 'x');
+  EXPECT_EQ(encode_lun_event(event).status().code(), ErrorCode::out_of_range);
+  // Hand-made: a length field beyond the limit.
+  std::string bytes("PLEV\x01\x01\x00\x00", 8);
+  bytes += static_cast<char>(0xff);
+  bytes += static_cast<char>(0xff);
+  auto decoded = decode_lun_event(as_bytes(bytes));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("longer than the limit"), std::string::npos);
+}
+
+TEST(LunEventCodec, ListCountBeyondTheLimitIsRejectedBeforeReading) {
+  std::string bytes("PLEV\x01\x04\x00\x00\x00\x00", 10);  // empty origin
+  bytes += static_cast<char>(0xff);                       // 65535 unit attentions
+  bytes += static_cast<char>(0xff);
+  auto decoded = decode_lun_event(as_bytes(bytes));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("beyond the limit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace portico::cluster::rados

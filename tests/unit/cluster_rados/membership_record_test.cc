@@ -1,0 +1,39 @@
+#include <gtest/gtest.h>
+
+#include "cluster/rados/membership.h"
+
+namespace portico::cluster::rados {
+namespace {
+
+TEST(GatewayRecord, RoundTrips) {
+  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/3349102", 1764412345678};
+  auto parsed = parse_gateway_record("gw-a", encode_gateway_record(record));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(*parsed, record);
+}
+
+TEST(GatewayRecord, UnknownKeysFromANewerGatewayAreIgnored) {
+  auto parsed = parse_gateway_record("gw", "v=1 tpg=2 port=2 instance=9 addr=a heartbeat_ms=5 colour=blue");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->target_port_group, 2);
+}
+
+TEST(GatewayRecord, MalformedRecordsAreRejectedNamingTheGateway) {
+  for (const char* text : {"", "tpg=1", "tpg=0 port=1", "tpg=1 port=x", "tpg=70000 port=1", "v=2 tpg=1 port=1",
+                           "tpg=1 port=1 heartbeat_ms", "tpg=1 port=1 instance=-1"}) {
+    auto parsed = parse_gateway_record("gw-b", text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.status().message().find("gw-b"), std::string::npos);
+  }
+}
+
+TEST(GatewayRecord, SmallestFreeIdFillsGaps) {
+  EXPECT_EQ(smallest_free_id({}), 1);
+  std::vector<GatewayRecord> records(2);
+  records[0].target_port_group = records[0].relative_port_id = 1;
+  records[1].target_port_group = records[1].relative_port_id = 3;
+  EXPECT_EQ(smallest_free_id(records), 2);
+}
+
+}  // namespace
+}  // namespace portico::cluster::rados

@@ -98,6 +98,13 @@ class ClusterState {
   virtual std::vector<TargetPortGroupInfo> target_port_groups() = 0;
   virtual uint16_t local_target_port_group() = 0;
 
+  // Until when (std::chrono::steady_clock, in ns) this gateway can vouch that its cached state is
+  // current without asking the cluster; the core refuses commands after it (retryable). A
+  // clustered implementation renews it from its own checks of the event channel, so a gateway
+  // that was frozen or cut off stops serving at once, before it has noticed why. Thread-safe
+  // and cheap: read for every command.
+  [[nodiscard]] virtual int64_t state_proven_until_ns() const { return INT64_MAX; }
+
   // Events: handlers run for events published by any gateway, including this one. A handler
   // calls `applied` once the event has taken effect here (e.g. the aborted tasks have ended);
   // it may do so later, from any thread.

@@ -273,22 +273,28 @@ void EventChannel::rewatch(const std::shared_ptr<LunWatch>& watch) {
       delay);
 }
 
-void EventChannel::check_watches() {
+std::chrono::steady_clock::time_point EventChannel::check_watches() {
   std::vector<std::shared_ptr<LunWatch>> watches;
   {
     std::lock_guard lock(mutex_);
     for (auto& [key, watch] : watches_) watches.push_back(watch);
   }
+  // Each working watch proves the state current until its last confirmation + stale_after.
+  auto proven_until = std::chrono::steady_clock::time_point::max();
   for (auto& watch : watches) {
     std::lock_guard lock(watch->mutex);
     if (watch->state != LunWatch::State::current) continue;
+    const auto now = std::chrono::steady_clock::now();
     const int age_ms = rados_watch_check(pool_->ioctx(), watch->cookie);
     if (age_ms < 0) {
       mark_lost(*watch, "rados_watch_check: " + ceph::rados_error_text(age_ms));
     } else if (age_ms > options_.stale_after.count()) {
       mark_lost(*watch, "rados_watch_check: last confirmed " + std::to_string(age_ms) + " ms ago");
+    } else {
+      proven_until = std::min(proven_until, now - std::chrono::milliseconds(age_ms) + options_.stale_after);
     }
   }
+  return proven_until;
 }
 
 void EventChannel::on_watch_error(void* arg, uint64_t cookie, int err) {

@@ -45,8 +45,9 @@ class EventChannel : public std::enable_shared_from_this<EventChannel> {
   // Blocking the first time a LUN is subscribed (creates the object if missing, watches it).
   std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, ClusterState::EventHandler handler);
   void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done);
-  // From the heartbeat thread: rados_watch_check on every watch (no round trip).
-  void check_watches();
+  // From the heartbeat thread: rados_watch_check on every watch (no round trip). Returns until
+  // when the working watches prove the state current (max when there are none).
+  std::chrono::steady_clock::time_point check_watches();
   // Stops the worker, unwatches everything and flushes librados' watch callbacks (blocking).
   // No subscriber runs after it returns.
   void shutdown();

@@ -101,7 +101,11 @@ void RadosClusterState::heartbeat_loop() {
   while (!stopping_) {
     lock.unlock();
     membership_->heartbeat_async();
-    events_->check_watches();
+    const auto proven = events_->check_watches();
+    proven_until_ns_.store(proven == std::chrono::steady_clock::time_point::max()
+                               ? INT64_MAX
+                               : std::chrono::duration_cast<std::chrono::nanoseconds>(proven.time_since_epoch()).count(),
+                           std::memory_order_release);
     lock.lock();
     heartbeat_wake_.wait_for(lock, options_.heartbeat_interval, [this]() { return stopping_; });
   }

@@ -12,6 +12,7 @@
 // and the first subscribe() of a LUN (start-up, never an event loop).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -58,6 +59,11 @@ class RadosClusterState final : public ClusterState {
   // From the membership cache (refreshed by the heartbeat): no RADOS call.
   std::vector<TargetPortGroupInfo> target_port_groups() override;
   uint16_t local_target_port_group() override { return target_port_group_; }
+  // Renewed by the heartbeat's watch checks: a gateway that was stopped or cut off past it
+  // refuses commands even before it has noticed the lost watch.
+  [[nodiscard]] int64_t state_proven_until_ns() const override {
+    return proven_until_ns_.load(std::memory_order_acquire);
+  }
   [[nodiscard]] uint16_t local_relative_port_id() const { return relative_port_id_; }
 
   std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, EventHandler handler) override;
@@ -78,6 +84,7 @@ class RadosClusterState final : public ClusterState {
   std::shared_ptr<Membership> membership_;
   std::unique_ptr<ReservationStore> reservations_;
   std::shared_ptr<EventChannel> events_;
+  std::atomic<int64_t> proven_until_ns_{INT64_MAX};  // steady_clock
   uint16_t target_port_group_ = 0;
   uint16_t relative_port_id_ = 0;
 

@@ -124,6 +124,15 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
     if (task_set_head_ != nullptr) task_set_head_->core.prev = &task;
     task_set_head_ = &task;
   }
+  // Checked after linking: an abort either found the task in the set or recorded itself first.
+  if (bool silent = false; aborted_while_waiting(task, nexus, silent)) {
+    task.core.aborted = true;
+    task.core.aborted_by_own_nexus = silent;
+    // SPC-4 7.5.8 (TAS=0): the other nexus learns of its cleared command by a unit attention.
+    if (!silent && !mode().task_aborted_status) nexus.raise_unit_attention(lun_, asc::kCommandsClearedByAnotherInitiator);
+    complete(task);
+    return;
+  }
   if (auto refusal = access_state_refusal(task, nexus)) {
     if (!state_is_current()) retry_stale_reload();
     fail(task, *refusal);
@@ -221,6 +230,8 @@ void LogicalUnit::abort_matching(const std::function<bool(const ScsiTask&)>& mat
 }
 
 void LogicalUnit::abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter) {
+  // Recorded before the task set is searched: a task linked after the search finds the record.
+  record_abort(AbortRecord::of_nexus(nexus.nexus().key()));
   abort_matching([&nexus](const ScsiTask& t) { return t.core.nexus == &nexus; }, &nexus, waiter);
 }
 
@@ -258,6 +269,7 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
     case TmfFunction::clear_task_set: {
       // SAM-5 7.5: every task of every nexus in this LU (TST=000b: one task set).
       auto waiter = std::make_shared<AbortWaiter>();
+      record_abort(AbortRecord::everything(nexus.nexus().key()));
       abort_matching([](const ScsiTask&) { return true; }, &nexus, waiter);
       finish_after(waiter, [done = std::move(done)]() mutable { done(TmfResponse::function_complete); });
       return;
@@ -332,6 +344,7 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
           if (n && n->nexus().key() == origin) origin_nexus = n.get();
         }
       }
+      record_abort(AbortRecord::everything(origin));
       abort_matching([](const ScsiTask&) { return true; }, origin_nexus, waiter);
       raise_unit_attention_for_all(asc::kBusDeviceResetOccurred);
       spdlog::info("{}: logical unit reset (requested by {})", config_.name, origin.empty() ? "the cluster" : origin);

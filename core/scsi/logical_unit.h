@@ -9,7 +9,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -116,6 +118,13 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Aborts every task of `nexus` (I_T NEXUS RESET); `waiter` is released per task.
   void abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter);
 
+  // --- aborts of tasks still collecting data-out (abort_log.cc) ---
+  // The epoch a task records when it arrives; it grows with every abort of more than one tag.
+  [[nodiscard]] uint64_t abort_epoch() const { return abort_epoch_.load(std::memory_order_acquire); }
+  // True when an abort recorded after the task arrived covers it; `silent`: that abort came
+  // from the task's own nexus (no status, SAM-5 7.2), else TAS decides.
+  bool aborted_while_waiting(const ScsiTask& task, const NexusState& nexus, bool& silent) const;
+
   // --- ALUA (access_state.cc) ---
   // Re-reads the target port groups' states from the cluster.
   void refresh_access_states();
@@ -125,7 +134,9 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // False while the cached cluster state may be stale: the event channel is lost, or a re-read
   // of the reservation state failed. The unit then refuses commands with a retryable NOT READY.
   [[nodiscard]] bool state_is_current() const {
-    return !channel_lost_.load(std::memory_order_acquire) && !reservations_stale_.load(std::memory_order_acquire);
+    return !channel_lost_.load(std::memory_order_acquire) && !reservations_stale_.load(std::memory_order_acquire) &&
+           std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                   .count() <= cluster_.state_proven_until_ns();
   }
 
   // --- reservations (persistent_reserve.cc) ---
@@ -159,6 +170,36 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   void mark_reservations_stale();
   // Starts a re-read of stale reservation state unless one is running (from the command path).
   void retry_stale_reload();
+  // Which tasks an abort covers, kept so that tasks that were waiting for data-out find out.
+  struct AbortRecord {
+    enum class Scope : uint8_t { all, nexus, selectors };
+    uint64_t epoch = 0;
+    Scope scope = Scope::all;
+    std::string nexus_key;                           // Scope::nexus
+    std::vector<LunEvent::NexusSelector> selectors;  // Scope::selectors (PREEMPT AND ABORT)
+    std::string origin_key;                          // the nexus whose function it was ("" = none here)
+
+    static AbortRecord everything(std::string origin) {
+      AbortRecord r;
+      r.origin_key = std::move(origin);
+      return r;
+    }
+    static AbortRecord of_nexus(const std::string& key) {
+      AbortRecord r;
+      r.scope = Scope::nexus;
+      r.nexus_key = key;
+      r.origin_key = key;
+      return r;
+    }
+    static AbortRecord of_selectors(std::vector<LunEvent::NexusSelector> selectors, std::string origin) {
+      AbortRecord r;
+      r.scope = Scope::selectors;
+      r.selectors = std::move(selectors);
+      r.origin_key = std::move(origin);
+      return r;
+    }
+  };
+  void record_abort(AbortRecord record);
   // Marks matching tasks aborted (under the task set lock) and attaches `waiter` to each.
   // `abort_origin` is the nexus whose task management function aborts them.
   void abort_matching(const std::function<bool(const ScsiTask&)>& match, const NexusState* abort_origin,
@@ -191,6 +232,10 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
 
   std::mutex nexus_mutex_;
   std::vector<std::weak_ptr<NexusState>> nexuses_;
+
+  mutable std::mutex abort_log_mutex_;
+  std::deque<AbortRecord> abort_log_;  // the most recent kAbortLogSize aborts
+  std::atomic<uint64_t> abort_epoch_{0};
 
   SanitizeState sanitize_;
   CopyManager copy_manager_;

@@ -210,6 +210,7 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
     auto waiter = std::make_shared<AbortWaiter>();
     if (!event.abort_tasks_of.empty()) {
       // SPC-4 5.12.11.4.5: PREEMPT AND ABORT ends every task of the preempted nexuses.
+      self->record_abort(AbortRecord::of_selectors(event.abort_tasks_of, event.origin_nexus));
       self->abort_matching(
           [&event](const ScsiTask& t) {
             for (const auto& who : event.abort_tasks_of) {

@@ -172,6 +172,13 @@ void ScsiTarget::detach(const std::shared_ptr<NexusState>& nexus) {
   }
 }
 
+void ScsiTarget::admit(ScsiTask& task) {
+  if (LogicalUnit* unit = impl_->find(task.lun)) {
+    task.core.admitted = true;
+    task.core.arrival_abort_epoch = unit->abort_epoch();
+  }
+}
+
 void ScsiTarget::execute(NexusState& nexus, ScsiTask& task, Executor& executor, UniqueFunction<void()> done) {
   task.outcome = TaskOutcome::completed;
   task.status = ScsiStatus::good;
@@ -199,6 +206,11 @@ void ScsiTarget::execute(NexusState& nexus, ScsiTask& task, Executor& executor, 
     } else {
       fail_without_unit(task, illegal_request(asc::kLogicalUnitNotSupported), done);
     }
+    return;
+  }
+  // A task aborted while it collected data-out ends as aborted, ahead of any unit attention.
+  if (bool silent = false; unit->aborted_while_waiting(task, nexus, silent)) {
+    unit->execute(task, nexus, executor, std::move(done));
     return;
   }
   if (opcode != op::kInquiry) {

@@ -41,6 +41,9 @@ class ScsiTarget {
   // Runs one command. `done` runs exactly once, on `executor`, when task.outcome/status/sense/
   // data_in are final. It may run before execute() returns.
   void execute(NexusState& nexus, ScsiTask& task, Executor& executor, UniqueFunction<void()> done);
+  // A command has arrived whose data-out the front-end collects before execute(): from now on
+  // an abort covering it ends it (as aborted, nothing written) when it is executed.
+  void admit(ScsiTask& task);
 
   // Runs a task management function for `lun` (ignored by target-wide functions). For ABORT TASK
   // and QUERY TASK `referenced_tag` names the task. `done` runs after every affected task that the

@@ -1,7 +1,9 @@
 // One SCSI command as a front-end hands it to the core, and the core's answer.
 //
 // The front-end owns the ScsiTask (usually as a member of its own per-command state) and keeps it
-// alive until the core has called `done`. All data-out has arrived before submission.
+// alive until the core has called `done`. All data-out has arrived before submission; a
+// front-end that collects data-out first calls ScsiTarget::admit when the command arrives, so
+// that a task management function or PREEMPT AND ABORT in the meantime still covers it.
 #pragma once
 
 #include <array>
@@ -33,6 +35,10 @@ struct TaskCoreState {
   ScsiTask* next = nullptr;
   bool aborted = false;
   bool aborted_by_own_nexus = false;  // silent abort; otherwise TAS decides
+  // The unit's abort epoch when the command arrived (ScsiTarget::admit): aborts recorded after
+  // it cover the task even though it waited for data-out outside the task set.
+  bool admitted = false;
+  uint64_t arrival_abort_epoch = 0;
   std::vector<std::shared_ptr<AbortWaiter>> waiters;  // task management functions waiting for it
 };
 

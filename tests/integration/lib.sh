@@ -72,7 +72,7 @@ lun_config() {
       echo "  ceph_conf: $PORTICO_CEPH_CONF"
       echo "  pool: $CLUSTER_POOL"
       echo "  heartbeat_interval_ms: 500"
-      echo "  lease_ms: 3000"
+      echo "  lease_ms: 6000"
       echo "  notify_timeout_ms: 3000"
     fi
   } >"$file"

@@ -73,7 +73,9 @@ bool Connection::on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, s
   }
 
   // Data-out: immediate data, then unsolicited Data-Out up to FirstBurstLength, then R2Ts
-  // (§4.2.5.2, §13.5).
+  // (§4.2.5.2, §13.5). From here on an abort from any nexus or gateway covers the task, though
+  // it reaches the core only once its data is in.
+  target_->scsi_target->admit(task.scsi);
   const uint32_t edtl = task.expected_length;
   task.data_out_capacity = std::min(edtl, kMaxDataOutBuffer);
   task.data_out = IoBuffer(task.data_out_capacity);

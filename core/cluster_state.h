@@ -47,6 +47,7 @@ struct LunEvent {
     capacity_changed,
     access_state_changed,  // a target port group's ALUA state changed: re-read the groups
     reservation_changed,  // cached reservation state is stale: re-read it, then apply the lists below
+    clear_task_set,       // CLEAR TASK SET (SAM-5 7.5): every gateway aborts the LU's tasks
     // Delivered by a clustered implementation to this gateway's own subscribers only, never
     // published: this gateway can no longer prove that its cached state is current (watch lost,
     // RADOS session lost or blocklisted). The unit stops executing commands (retryable status)

@@ -16,6 +16,7 @@ bool publishable(LunEvent::Kind kind) {
     case LunEvent::Kind::capacity_changed:
     case LunEvent::Kind::access_state_changed:
     case LunEvent::Kind::reservation_changed:
+    case LunEvent::Kind::clear_task_set:
       return true;
     case LunEvent::Kind::state_unknown:
     case LunEvent::Kind::state_current:
@@ -168,7 +169,7 @@ Result<LunEvent> decode_lun_event(std::span<const uint8_t> bytes) {
                   std::to_string(kLunEventFormatVersion) + ")");
   }
   if (!in.u8(kind)) return reject(in.error_text());
-  if (kind > static_cast<uint8_t>(LunEvent::Kind::reservation_changed)) {
+  if (kind > static_cast<uint8_t>(LunEvent::Kind::clear_task_set)) {
     return reject("kind " + std::to_string(kind) + " is not a published event");
   }
   event.kind = static_cast<LunEvent::Kind>(kind);

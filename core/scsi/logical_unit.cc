@@ -267,11 +267,17 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       return;
     }
     case TmfFunction::clear_task_set: {
-      // SAM-5 7.5: every task of every nexus in this LU (TST=000b: one task set).
-      auto waiter = std::make_shared<AbortWaiter>();
-      record_abort(AbortRecord::everything(nexus.nexus().key()));
-      abort_matching([](const ScsiTask&) { return true; }, &nexus, waiter);
-      finish_after(waiter, [done = std::move(done)]() mutable { done(TmfResponse::function_complete); });
+      // SAM-5 7.5: every task of every nexus in this LU (TST=000b: one task set, shared by every
+      // gateway): each gateway aborts its tasks before it acknowledges.
+      LunEvent event;
+      event.kind = LunEvent::Kind::clear_task_set;
+      event.origin_nexus = nexus.nexus().key();
+      auto shared_done = std::make_shared<UniqueFunction<void(TmfResponse)>>(std::move(done));
+      cluster_.publish(cluster_key_, event, [&executor, shared_done](Status status) {
+        executor.post([shared_done, ok = status.ok()]() {
+          (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
+        });
+      });
       return;
     }
     case TmfFunction::logical_unit_reset:
@@ -349,6 +355,23 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
       raise_unit_attention_for_all(asc::kBusDeviceResetOccurred);
       spdlog::info("{}: logical unit reset (requested by {})", config_.name, origin.empty() ? "the cluster" : origin);
       // Acknowledge once every aborted task has ended, wherever the last one ends.
+      waiter->executor = &InlineExecutor::instance();
+      waiter->done = std::move(applied);
+      waiter->release();
+      return;
+    }
+    case LunEvent::Kind::clear_task_set: {
+      NexusState* origin_nexus = nullptr;
+      {
+        std::lock_guard lock(nexus_mutex_);
+        for (auto& weak : nexuses_) {
+          auto n = weak.lock();
+          if (n && n->nexus().key() == event.origin_nexus) origin_nexus = n.get();
+        }
+      }
+      auto waiter = std::make_shared<AbortWaiter>();
+      record_abort(AbortRecord::everything(event.origin_nexus));
+      abort_matching([](const ScsiTask&) { return true; }, origin_nexus, waiter);
       waiter->executor = &InlineExecutor::instance();
       waiter->done = std::move(applied);
       waiter->release();

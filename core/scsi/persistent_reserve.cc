@@ -282,6 +282,17 @@ void LogicalUnit::release_spc2_reservation_of(const std::string& nexus_key, std:
     done(true);
     return;
   }
+  // The holder is gone from this gateway, so no command of it can arrive here any more: stop
+  // enforcing its reservation here at once rather than after the cluster round trip (a command
+  // that races the store must not meet a conflict with a nexus that no longer exists). Other
+  // gateways follow with the event; if the store fails, the next re-read restores the truth.
+  {
+    std::lock_guard lock(reservation_mutex_);
+    if (reservations_.spc2_holder == nexus_key) {
+      reservations_.spc2_holder.clear();
+      reservations_restrict_ = reservations_.reservation.has_value() || !reservations_.registrants.empty();
+    }
+  }
   run_release(
       *this, nexus_key,
       [nexus_key](ReservationState& state) { return scsi::release_spc2_reservation_of(state, nexus_key); },

@@ -44,7 +44,7 @@ void expect_equal(const LunEvent& a, const LunEvent& b) {
 TEST(LunEventCodec, RoundTripsEveryPublishedKind) {
   for (auto kind : {LunEvent::Kind::logical_unit_reset, LunEvent::Kind::unit_attention,
                     LunEvent::Kind::capacity_changed, LunEvent::Kind::access_state_changed,
-                    LunEvent::Kind::reservation_changed}) {
+                    LunEvent::Kind::reservation_changed, LunEvent::Kind::clear_task_set}) {
     LunEvent event = preempt_and_abort();
     event.kind = kind;
     event.asc_code = 0x29;

@@ -1,0 +1,52 @@
+#!/bin/bash
+# PID 1 of the test guest (exec'd by the image's /sbin/portico-vm-init once the shares are
+# mounted): prepares what open-iscsi, multipath and Ceph need without systemd, runs the job's
+# script as root with its log in the job folder, writes its exit code and powers off.
+#
+# Job folder (/portico/job, the writable 9p share run-in-vm.sh fills):
+#   script    the test script        args      its arguments (bash words, quoted)
+#   env       exported PORTICO_* variables     log, exit_code   written here
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8
+job=/portico/job
+repo=$1
+
+power_off() {
+  sync
+  umount /portico/job 2>/dev/null
+  echo o >/proc/sysrq-trigger
+  sleep 30
+}
+trap power_off EXIT
+
+{
+  modprobe configfs
+  mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+  mount -t tmpfs -o mode=755 tmpfs /run
+  mount -t tmpfs tmpfs /tmp
+  mkdir -p /dev/pts /dev/shm /run/lock/iscsi /run/multipathd
+  mount -t devpts devpts /dev/pts
+  mount -t tmpfs tmpfs /dev/shm
+  hostname portico-vm
+  # No udev at boot: load what makes a logged-in iSCSI LUN appear as /dev/sdX and /dev/sgN,
+  # ALUA's device handler before any path is scanned, and device-mapper multipath.
+  modprobe -a sd_mod sg scsi_dh_alua dm_mod dm_multipath iscsi_tcp
+  ip link set lo up
+  ip addr add 127.0.0.2/8 dev lo
+  ip addr add 127.0.0.3/8 dev lo
+  iscsid
+} >"$job/init.log" 2>&1
+
+# shellcheck disable=SC1091
+[[ -f "$job/env" ]] && source "$job/env"
+export PORTICO_ROOT=$repo PORTICO_JOB=$job
+args=()
+[[ -f "$job/args" ]] && eval "args=($(cat "$job/args"))"
+
+rc=0
+{
+  read -r uptime _ </proc/uptime
+  echo "[guest] booted in ${uptime} s (kernel $(uname -r)); running ${PORTICO_VM_SCRIPT_NAME:-script} ${args[*]}"
+  cd /root && bash "$job/script" "${args[@]}"
+} >"$job/log" 2>&1 || rc=$?
+echo "$rc" >"$job/exit_code"

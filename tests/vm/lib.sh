@@ -1,0 +1,173 @@
+#!/bin/bash
+# Helpers for the scripts that run inside the test guest (tests/vm/run-in-vm.sh): gateways,
+# open-iscsi sessions, the SCSI disks they bring, and bounded waits. Sourced, never run.
+# Environment (exported by run-in-vm.sh / guest-init.sh):
+#   PORTICO_ROOT   the repository, read-only        PORTICO_JOB  the writable job folder
+#   PORTICO_BUILD  the build tree holding daemon/porticod (default $PORTICO_ROOT/build/release)
+set -euo pipefail
+
+PORTICO_BUILD=${PORTICO_BUILD:-$PORTICO_ROOT/build/release}
+PORTICOD=${PORTICOD:-$PORTICO_BUILD/daemon/porticod}
+WORK=/var/tmp/portico-vm
+ARTIFACTS=${PORTICO_JOB:-/tmp}/artifacts
+mkdir -p "$WORK" "$ARTIFACTS"
+T0=$(date +%s.%N)
+
+log() { printf '[%7.1f s] %s\n' "$(awk -v t0="$T0" -v now="$(date +%s.%N)" 'BEGIN{print now - t0}')" "$*"; }
+die() { log "FAIL: $*" >&2; exit 1; }
+# now_ms: wall clock in milliseconds.
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+
+require_tools() {
+  local tool
+  for tool in "$@"; do command -v "$tool" >/dev/null || die "required tool '$tool' is missing in the guest"; done
+}
+
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
+wait_until() {
+  local limit=$1 what=$2 deadline
+  shift 2
+  deadline=$(($(date +%s) + limit))
+  until "$@" >/dev/null 2>&1; do
+    (($(date +%s) < deadline)) || die "timed out after ${limit} s waiting for: $what"
+    sleep 0.2
+  done
+}
+
+# expect NAME REGEX TEXT: TEXT must match the extended REGEX (shown when it does not).
+expect() {
+  grep -Eq -- "$2" <<<"$3" || { echo "$3" >&2; die "$1: output does not match /$2/"; }
+}
+expect_not() {
+  ! grep -Eq -- "$2" <<<"$3" || { echo "$3" >&2; die "$1: output unexpectedly matches /$2/"; }
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# Gateways by name; on_exit kills what is left and keeps their logs as artifacts.
+declare -A GATEWAY_PIDS=()
+# Commands on_exit runs: BEFORE_LOGOUT_HOOKS while sessions and gateways still exist (e.g.
+# flushing a multipath map), EXIT_HOOKS once the gateways are gone (e.g. stopping Ceph).
+BEFORE_LOGOUT_HOOKS=()
+EXIT_HOOKS=()
+
+# start_gateway NAME CONFIG HOST PORT: porticod for CONFIG, logging to $WORK/NAME.log (appended:
+# a restarted gateway keeps one log), waits until HOST:PORT accepts.
+start_gateway() {
+  local name=$1 config=$2 host=$3 port=$4 deadline
+  "$PORTICOD" --check-config "$config" >/dev/null || die "gateway $name: invalid $config"
+  echo "==== start $(date +%T.%N) ====" >>"$WORK/$name.log"
+  "$PORTICOD" --config "$config" >>"$WORK/$name.log" 2>&1 &
+  GATEWAY_PIDS[$name]=$!
+  deadline=$(($(date +%s) + 60))
+  until port_in_use "$host" "$port"; do
+    kill -0 "${GATEWAY_PIDS[$name]}" 2>/dev/null || { tail -n 20 "$WORK/$name.log" >&2; die "gateway $name exited during start-up"; }
+    (($(date +%s) < deadline)) || die "gateway $name did not accept on $host:$port within 60 s"
+    sleep 0.2
+  done
+  log "gateway $name (pid ${GATEWAY_PIDS[$name]}) accepts on $host:$port"
+}
+
+# stop_gateway NAME: SIGTERM; the gateway must exit 0 within 30 s.
+stop_gateway() {
+  local name=$1 pid=${GATEWAY_PIDS[$1]:?stop_gateway: $1 is not running} rc=0 deadline
+  kill -TERM "$pid"
+  deadline=$(($(date +%s) + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    (($(date +%s) < deadline)) || die "gateway $name did not exit within 30 s of SIGTERM"
+    sleep 0.2
+  done
+  wait "$pid" || rc=$?
+  unset "GATEWAY_PIDS[$name]"
+  ((rc == 0)) || die "gateway $name exited with status $rc after SIGTERM (expected 0)"
+  log "gateway $name exited 0 on SIGTERM"
+}
+
+# kill_gateway NAME: SIGKILL, as a crash.
+kill_gateway() {
+  local name=$1 pid=${GATEWAY_PIDS[$1]:?kill_gateway: $1 is not running}
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
+  unset "GATEWAY_PIDS[$name]"
+}
+
+on_exit() {
+  local rc=$? name hook
+  set +e
+  for hook in "${BEFORE_LOGOUT_HOOKS[@]}"; do eval "timeout 30 $hook" >/dev/null 2>&1; done
+  timeout 60 iscsiadm -m node --logoutall=all >/dev/null 2>&1
+  for name in "${!GATEWAY_PIDS[@]}"; do
+    kill -KILL "${GATEWAY_PIDS[$name]}" 2>/dev/null
+    wait "${GATEWAY_PIDS[$name]}" 2>/dev/null
+  done
+  for hook in "${EXIT_HOOKS[@]}"; do eval "$hook" >/dev/null 2>&1; done
+  cp "$WORK"/*.log "$ARTIFACTS/" 2>/dev/null
+  dmesg >"$ARTIFACTS/dmesg.txt" 2>/dev/null
+  if ((rc != 0)); then
+    for name in "$WORK"/gw*.log "$WORK"/porticod*.log; do
+      [[ -s "$name" ]] || continue
+      echo "---- $(basename "$name") (last 30 lines) ----" >&2
+      tail -n 30 "$name" >&2
+    done
+    echo "---- dmesg (last 30 lines) ----" >&2
+    dmesg | tail -n 30 >&2
+  fi
+  exit "$rc"
+}
+trap on_exit EXIT
+
+# iscsi_login PORTAL IQN: a session to IQN through PORTAL (discovery first).
+iscsi_login() {
+  local portal=$1 iqn=$2
+  iscsiadm -m discovery -t sendtargets -p "$portal" >/dev/null || die "discovery on $portal failed"
+  iscsiadm -m node -T "$iqn" -p "$portal" --login >/dev/null || die "login to $iqn through $portal failed"
+  log "logged in to $iqn through $portal"
+}
+
+iscsi_logout() {
+  iscsiadm -m node -T "$2" -p "$1" --logout >/dev/null || die "logout from $2 through $1 failed"
+  log "logged out of $2 through $1"
+}
+
+# session_of PORTAL IQN: prints the sysfs session folder of the session to IQN through
+# PORTAL (host:port).
+session_of() {
+  local portal=$1 iqn=$2 s conn
+  for s in /sys/class/iscsi_session/session*; do
+    [[ -e "$s/targetname" && "$(cat "$s/targetname")" == "$iqn" ]] || continue
+    for conn in /sys/class/iscsi_connection/connection"${s##*session}":*; do
+      [[ "$(cat "$conn/persistent_address"):$(cat "$conn/persistent_port")" == "$portal" ]] && {
+        echo "$s"; return 0; }
+    done
+  done
+  return 1
+}
+
+# disk_of PORTAL IQN LUN: prints the sdX of LUN in the session to IQN through PORTAL.
+disk_of() {
+  local s blk
+  s=$(session_of "$1" "$2") || return 1
+  for blk in "$s"/device/target*/*:*:*:"$3"/block/*; do
+    [[ -e "$blk" ]] && { basename "$blk"; return 0; }
+  done
+  return 1
+}
+
+# wait_disk PORTAL IQN LUN: waits (60 s) until the LUN's disk exists with its capacity known
+# and /dev/sdX is there; prints sdX.
+wait_disk() {
+  local deadline=$(($(date +%s) + 60)) dev
+  while :; do
+    if dev=$(disk_of "$@") && [[ -b /dev/$dev && "$(cat "/sys/block/$dev/size")" != 0 ]]; then
+      echo "$dev"; return 0
+    fi
+    (($(date +%s) < deadline)) || die "no disk for LUN $3 of $2 through $1 within 60 s"
+    sleep 0.2
+  done
+}
+
+# sg_of sdX: the SCSI generic node of a disk.
+sg_of() { echo "/dev/$(ls "/sys/block/$1/device/scsi_generic/")"; }
+
+# io_count sdX: reads + writes completed by the disk (/sys/block/sdX/stat fields 1 and 5).
+io_count() { awk '{print $1 + $5}' "/sys/block/$1/stat"; }

@@ -1,0 +1,65 @@
+#!/bin/bash
+# The VM lane: real Linux kernel initiators against porticod, each test in its own throw-away
+# guest under qemu (tests/vm/run-in-vm.sh). Builds or reuses the guest image, runs every test
+# with a hard time limit, prints PASS/FAIL per test, the failover stall and the lane's wall
+# time; exits non-zero when any test fails.
+#
+#   tests/vm/run-lane.sh [TEST...]      # default: single_gateway two_gateways
+#
+# Environment: PORTICO_BUILD (build tree with daemon/porticod; default build/release),
+# PORTICO_VM_CACHE (image folder; default build/vm-image). Needs root, qemu-system-x86 and
+# debootstrap (scripts/install-deps.sh installs them).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+PORTICO_BUILD=$(realpath -m "${PORTICO_BUILD:-$root/build/release}")
+PORTICO_VM_CACHE=$(realpath -m "${PORTICO_VM_CACHE:-$root/build/vm-image}")
+export PORTICO_BUILD PORTICO_VM_CACHE
+lane_started=$SECONDS
+declare -A limit=([single_gateway]=480 [two_gateways]=900)
+tests=("$@")
+((${#tests[@]})) || tests=(single_gateway two_gateways)
+
+[[ -x "$PORTICO_BUILD/daemon/porticod" ]] ||
+  { echo "run-lane: $PORTICO_BUILD/daemon/porticod is missing; build first (or set PORTICO_BUILD)" >&2; exit 1; }
+case "$PORTICO_BUILD" in
+  "$root"/*) ;;
+  *) echo "run-lane: PORTICO_BUILD must be inside $root (the guest sees only the repository)" >&2; exit 1 ;;
+esac
+
+t=$SECONDS
+bash "$here/build-image.sh" "$PORTICO_VM_CACHE" || { echo "run-lane: FAIL: the guest image could not be built" >&2; exit 1; }
+image_s=$((SECONDS - t))
+
+results=()
+failed=0
+stall="n/a"
+out=$(mktemp -d "${TMPDIR:-/tmp}/portico-vm-lane.XXXXXX")
+for name in "${tests[@]}"; do
+  script="$here/${name}_test.sh"
+  [[ -f "$script" ]] || { echo "run-lane: no such test: $script" >&2; exit 2; }
+  echo "==> $name (limit ${limit[$name]:-600} s)"
+  t=$SECONDS
+  bash "$here/run-in-vm.sh" --timeout "${limit[$name]:-600}" "$script" 2>&1 | tee "$out/$name.log"
+  rc=${PIPESTATUS[0]}
+  secs=$((SECONDS - t))
+  boot=$(grep -oE 'booted in [0-9.]+ s' "$out/$name.log" | head -n1 | grep -oE '[0-9.]+' || true)
+  if [[ "$name" == two_gateways ]]; then
+    read -r stall_ms resume_ms gap_ms < <(grep -oE 'STALL_MS=[0-9]+ RESUME_MS=[0-9]+ GAP_MS=[0-9]+' \
+      "$out/$name.log" | tail -n1 | sed 's/[A-Z_]*=//g') || true
+    [[ -n "${stall_ms:-}" ]] && stall="writes in flight on gw1 completed ${stall_ms} ms after the kill;\
+ write completions resumed after ${resume_ms} ms (longest gap ${gap_ms} ms)"
+  fi
+  if ((rc == 0)); then verdict=PASS; else verdict="FAIL (exit $rc)"; failed=1; fi
+  results+=("$(printf '%-16s %-15s %4d s (guest boot %s s)' "$name" "$verdict" "$secs" "${boot:-?}")")
+done
+rm -rf "$out"
+
+echo
+echo "==== VM lane summary ===="
+echo "image: ${image_s} s (build or reuse)"
+printf '%s\n' "${results[@]}"
+echo "failover I/O stall (kill -9 gw1): $stall"
+echo "lane wall time: $((SECONDS - lane_started)) s"
+exit "$failed"

@@ -1,0 +1,252 @@
+#!/bin/bash
+# Runs inside the test guest (tests/vm/run-in-vm.sh): two porticod gateways serve one RBD image
+# of a micro Ceph cluster (scripts/ceph-cluster.sh, in the guest) as one LUN, and the Linux
+# kernel's initiator uses both through dm-multipath:
+#   - both portals logged in; multipath -ll shows one map, both paths active/ready in one
+#     priority group (ALUA: each gateway its own target port group, all active/optimized);
+#   - mpathpersist registers on every path and reserves; sg_persist -k / -r agree on each path;
+#   - fio random writes verified with crc32c over both paths; gw1 is killed with SIGKILL in the
+#     middle: fio must finish without an error and its verify must pass. The I/O stall is
+#     measured from fio's per-completion log (see failover_stall);
+#   - gw1 restarted: its path comes back (active/ready) and carries I/O again.
+# Prints "STALL_MS=<n> RESUME_MS=<n> GAP_MS=<n>" for run-lane.sh.
+# shellcheck source=lib.sh
+source "$PORTICO_ROOT/tests/vm/lib.sh"
+require_tools iscsiadm multipath multipathd mpathpersist sg_persist sg_vpd sg_rtpg fio rbd ceph
+
+iqn=iqn.2026-11.io.portico:shared
+portal1=127.0.0.1:3260
+portal2=127.0.0.2:3260
+cluster_dir=/var/tmp/portico-vm-ceph
+fio_size=${PORTICO_VM_FIO_SIZE:-12M}
+
+# ---- udev (multipathd learns paths and their WWIDs from it), the cluster, the image ----
+/lib/systemd/systemd-udevd --daemon
+udevadm trigger --subsystem-match=block --action=add
+udevadm settle -t 60 || true
+started=$(date +%s)
+conf=$(CEPH_OSD_SIZE=4G bash "$PORTICO_ROOT/scripts/ceph-cluster.sh" start "$cluster_dir" 21600)
+EXIT_HOOKS+=("bash '$PORTICO_ROOT/scripts/ceph-cluster.sh' stop '$cluster_dir'")
+log "micro Ceph cluster up in $(($(date +%s) - started)) s: $conf"
+rbd -c "$conf" create --size 256M --image-feature layering rbd/shared
+# Baseline for the figures below: raw librbd 4 KiB random writes on this emulated cluster.
+rbd -c "$conf" create --size 64M --image-feature layering rbd/bench
+bench=$(rbd -c "$conf" bench --io-type write --io-size 4K --io-threads 16 --io-total 2M --io-pattern rand rbd/bench 2>&1 | tail -n1)
+rbd -c "$conf" rm rbd/bench >/dev/null 2>&1 || true
+log "rbd bench 4 KiB random write, 16 threads, 2 MiB: $bench"
+EXIT_HOOKS=("cp $cluster_dir/log/*.log $ARTIFACTS/" "${EXIT_HOOKS[@]}")
+
+gateway_config() {
+  local name=$1 portal=$2
+  cat <<EOF
+log:
+  level: info
+gateway:
+  name: $name
+  io_threads: 1
+  portals: ["$portal"]
+cluster:
+  ceph_conf: $conf
+  client: client.admin
+  pool: rbd
+  heartbeat_interval_ms: 500
+  lease_ms: 3000
+  notify_timeout_ms: 2000
+targets:
+  - iqn: $iqn
+    alias: shared
+    allowed_initiators: any
+    luns:
+      - lun: 0
+        backend: rbd
+        image: rbd/shared
+EOF
+}
+gateway_config gw1 "$portal1" >"$WORK/gw1.yaml"
+gateway_config gw2 "$portal2" >"$WORK/gw2.yaml"
+start_gateway gw1 "$WORK/gw1.yaml" 127.0.0.1 3260
+start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2 3260
+
+# ---- open-iscsi: both portals; a dead path hands its commands to multipath after 1 s ----
+for portal in "$portal1" "$portal2"; do
+  iscsiadm -m discovery -t sendtargets -p "$portal" >/dev/null || die "discovery on $portal failed"
+  iscsiadm -m node -T "$iqn" -p "$portal" -o update -n node.session.timeo.replacement_timeout -v 1
+  iscsiadm -m node -T "$iqn" -p "$portal" -o update -n node.conn[0].timeo.noop_out_interval -v 2
+  iscsiadm -m node -T "$iqn" -p "$portal" -o update -n node.conn[0].timeo.noop_out_timeout -v 4
+  iscsiadm -m node -T "$iqn" -p "$portal" --login >/dev/null || die "login through $portal failed"
+done
+path1=$(wait_disk "$portal1" "$iqn" 0)
+path2=$(wait_disk "$portal2" "$iqn" 0)
+log "gw1 path /dev/$path1, gw2 path /dev/$path2"
+naa1=$(sg_vpd -p di "/dev/$path1" | grep -A1 -m1 NAA | tail -n1 | tr -d ' ')
+naa2=$(sg_vpd -p di "/dev/$path2" | grep -A1 -m1 NAA | tail -n1 | tr -d ' ')
+[[ -n "$naa1" && "$naa1" == "$naa2" ]] || die "both gateways must report the LUN's NAA ($naa1 vs $naa2)"
+rtpg=$(sg_rtpg --decode "/dev/$path1")
+echo "$rtpg" >"$ARTIFACTS/rtpg.txt"
+groups=$(grep -c 'target port group id' <<<"$rtpg" || true)
+optimized=$(grep -c 'active/optimized' <<<"$rtpg" || true)
+((groups == 2 && optimized == 2)) || { echo "$rtpg" >&2; die "RTPG must list 2 groups, both active/optimized"; }
+log "same NAA on both paths ($naa1); RTPG: 2 target port groups, both active/optimized"
+
+# ---- dm-multipath ----
+cat >/etc/multipath.conf <<'EOF'
+defaults {
+    user_friendly_names yes
+    find_multipaths off
+    polling_interval 1
+    reservation_key file
+}
+blacklist {
+    devnode "^vd[a-z]"
+}
+devices {
+    device {
+        vendor "PORTICO"
+        product ".*"
+        path_grouping_policy group_by_prio
+        prio alua
+        path_checker tur
+        hardware_handler "1 alua"
+        path_selector "round-robin 0"
+        rr_min_io_rq 1
+        failback immediate
+        no_path_retry 60
+    }
+}
+EOF
+mkdir -p /etc/multipath
+multipathd
+BEFORE_LOGOUT_HOOKS+=("multipath -F")
+map_paths_ready() { [[ "$(multipath -ll 2>/dev/null | grep -c 'active ready running')" == "$1" ]]; }
+wait_until 60 "multipath map with 2 ready paths" map_paths_ready 2
+map=$(dmsetup ls --target multipath | awk 'NR==1{print $1}')
+# Without udev rules for /dev/mapper, the kernel's own node is the reliable name.
+dm=dm-$(dmsetup info -c --noheadings -o minor "$map" | tr -d ' ')
+mpath=/dev/$dm
+[[ -b "$mpath" ]] || die "no block device $mpath for the multipath map $map"
+ll=$(multipath -ll "$map")
+echo "$ll"
+((  $(grep -c 'policy=' <<<"$ll") == 1 )) || die "multipath: both paths must be in one priority group"
+expect "multipath: the group has ALUA's active/optimized priority (50)" "policy='round-robin 0' prio=50 status=active" "$ll"
+expect "multipath: gw1 path active" "$path1 .*active ready running" "$ll"
+expect "multipath: gw2 path active" "$path2 .*active ready running" "$ll"
+expect "multipath: ALUA handler" "hwhandler='1 alua'" "$ll"
+log "multipath map $map ($mpath): both paths active/ready in one active/optimized group"
+
+# pr_in -k|-r sdX: PERSISTENT RESERVE IN through one path; a pending unit attention (e.g.
+# RESERVATIONS PREEMPTED, or a power-on after a gateway restart) is consumed and the command retried.
+pr_in() {
+  local out
+  for _ in 1 2 3; do
+    out=$(sg_persist -n "$1" "/dev/$2" 2>&1) && { echo "$out"; return 0; }
+    grep -q 'Unit attention' <<<"$out" || break
+  done
+  echo "$out" >&2
+  die "sg_persist $1 /dev/$2 failed"
+}
+
+# ---- persistent reservations through mpathpersist, seen the same on each path ----
+mpathpersist --out --register --param-sark=0xabc1 "$mpath" >/dev/null || die "mpathpersist REGISTER failed"
+mpathpersist --out --reserve --param-rk=0xabc1 --prout-type=5 "$mpath" >/dev/null ||
+  die "mpathpersist RESERVE (Write Exclusive, registrants only) failed"
+keys1=$(pr_in -k "$path1"); keys2=$(pr_in -k "$path2")
+res1=$(pr_in -r "$path1"); res2=$(pr_in -r "$path2")
+echo "$keys1"; echo "$res1"
+(( $(grep -c 0xabc1 <<<"$keys1") == 2 )) || die "sg_persist -k must list the key once per path (I_T nexus)"
+[[ "$keys1" == "$keys2" ]] || { echo "$keys2" >&2; die "sg_persist -k differs between the paths"; }
+expect "sg_persist -r: holder key" 'Key=0xabc1' "$res1"
+expect "sg_persist -r: type" 'Write Exclusive, registrants only' "$res1"
+[[ "$res1" == "$res2" ]] || { echo "$res2" >&2; die "sg_persist -r differs between the paths"; }
+log "mpathpersist: key 0xabc1 registered on both paths, reservation WE-RO; sg_persist agrees on both paths"
+
+# ---- fio over both paths; gw1 killed in the middle ----
+before1=$(io_count "$path1"); before2=$(io_count "$path2")
+# Every completion is logged with its Unix time (ms) and latency (ns): the stall is computed
+# from these (see failover_stall).
+fio --name=failover --filename="$mpath" --ioengine=libaio --direct=1 --rw=randwrite --bs=4k \
+  --iodepth=16 --size="$fio_size" --verify=crc32c --do_verify=1 --verify_fatal=1 --runtime=300 \
+  --write_lat_log="$WORK/fio" --log_avg_msec=0 --log_unix_epoch=1 --output="$WORK/fio-failover.txt" &
+fio_pid=$!
+BEFORE_LOGOUT_HOOKS+=("kill $fio_pid")
+# Kill when a third of the writes are done (and never before 5 s of I/O).
+target=$(( $(numfmt --from=iec "$fio_size") / 4096 / 3 ))
+start_w=$(awk '{print $5}' "/sys/block/$dm/stat")
+deadline=$(($(date +%s) + 240))
+fio_started=$(date +%s)
+while (( $(awk '{print $5}' "/sys/block/$dm/stat") - start_w < target || $(date +%s) - fio_started < 5 )); do
+  kill -0 "$fio_pid" 2>/dev/null || die "fio ended before gw1 could be killed (size $fio_size too small?)"
+  (($(date +%s) < deadline)) || die "fio made too little progress to kill gw1 in the middle"
+  sleep 0.2
+done
+mid1=$(io_count "$path1"); mid2=$(io_count "$path2")
+((mid1 > before1 + 50 && mid2 > before2 + 50)) ||
+  die "fio's I/O must use both paths (gw1 path +$((mid1 - before1)), gw2 path +$((mid2 - before2)))"
+kill_ms=$(( ${EPOCHREALTIME/./} / 1000 ))
+kill_gateway gw1
+log "gw1 killed with SIGKILL after $((mid1 - before1)) I/Os on its path and $((mid2 - before2)) on gw2's"
+sleep 3
+multipath -ll "$map" >"$ARTIFACTS/multipath-gw1-dead.txt" 2>&1 || true
+sed -n "s/^[ |\`-]*\(.*$path1 .*\)/  3 s after the kill: \1/p" "$ARTIFACTS/multipath-gw1-dead.txt"
+fio_rc=0
+wait "$fio_pid" || fio_rc=$?
+cp "$WORK"/fio* "$ARTIFACTS/" 2>/dev/null || true
+fio_out=$(cat "$WORK/fio-failover.txt")
+echo "$fio_out" | grep -E 'err=|write:|read:|clat \(' | head -n 6
+((fio_rc == 0)) || { echo "$fio_out" >&2; die "fio exited $fio_rc across the gw1 failure"; }
+expect "fio: no errors" 'err= *0' "$fio_out"
+expect_not "fio: errors" 'err= *[1-9]|verify: bad|crc32c: verify failed' "$fio_out"
+expect "fio: every write done" "write: IOPS=.*\\(${fio_size%M}\\.0MiB/" "$fio_out"
+expect "fio: the verify phase read every block back" "read: IOPS=.*\\(${fio_size%M}\\.0MiB/" "$fio_out"
+
+# failover_stall: from fio's write completion log (Unix ms, latency ns, direction 1 = write),
+# prints "<stall ms> <in flight at the kill> <resume ms> <gap ms>":
+#   stall  - from the kill until the last write that was in flight at the kill completed
+#            (what an application waiting on those writes sees);
+#   resume - from the kill until write completions resumed after the longest gap without any
+#            completion that ends after the kill (gap: its length).
+failover_stall() {
+  awk -F', *' -v k="$kill_ms" '
+    $3 != 1 { next }
+    { t[++m] = $1 + 0; issued = $1 - $2 / 1e6 }
+    $1 >= k && issued <= k { n++; if ($1 - k > stall) stall = $1 - k }
+    END {
+      # Only gaps inside the failover window: ending after the kill, at most 1 s after the stall.
+      for (i = 2; i <= m; ++i)
+        if (t[i] > k && t[i] <= k + stall + 1000 && t[i - 1] >= k - 2000 && t[i] - t[i - 1] > gap) {
+          gap = t[i] - t[i - 1]; resume = t[i] - k
+        }
+      printf "%d %d %d %d\n", stall, n, resume, gap
+    }' "$WORK/fio_clat.1.log"
+}
+read -r stall_ms inflight resume_ms gap_ms < <(failover_stall)
+((inflight > 0)) || die "no write was in flight at the kill (see fio_clat.1.log)"
+log "fio finished with 0 errors and verify passed across the kill"
+log "stall: the $inflight writes in flight at the kill completed within ${stall_ms} ms; completions resumed ${resume_ms} ms after the kill (longest gap ${gap_ms} ms)"
+echo "STALL_MS=$stall_ms RESUME_MS=$resume_ms GAP_MS=$gap_ms"
+
+# ---- gw1 comes back and carries I/O again ----
+start_gateway gw1 "$WORK/gw1.yaml" 127.0.0.1 3260
+restart_s=$(date +%s)
+wait_until 90 "gw1's path active/ready again in multipath -ll" map_paths_ready 2
+log "gw1's path /dev/$path1 active/ready again $(($(date +%s) - restart_s)) s after the restart"
+multipath -ll "$map" | grep -E "active ready running|policy="
+again1=$(io_count "$path1"); again2=$(io_count "$path2")
+fio --name=after --filename="$mpath" --ioengine=libaio --direct=1 --rw=randwrite --bs=4k \
+  --iodepth=8 --size=2M --verify=crc32c --do_verify=1 --verify_fatal=1 --output="$WORK/fio-after.txt" ||
+  { cat "$WORK/fio-after.txt" >&2; die "fio after gw1's restart failed"; }
+after1=$(io_count "$path1"); after2=$(io_count "$path2")
+((after1 > again1 + 50)) || die "gw1's path carried no I/O after its restart (+$((after1 - again1)))"
+log "after the restart: gw1 path +$((after1 - again1)) I/Os, gw2 path +$((after2 - again2)) I/Os"
+res1=$(pr_in -r "$path1")
+expect "the reservation survives gw1's restart" 'Key=0xabc1' "$res1"
+
+# ---- clean up: reservation, map, sessions, gateways (SIGTERM exits 0), cluster ----
+mpathpersist --out --clear --param-rk=0xabc1 "$mpath" >/dev/null || die "mpathpersist CLEAR failed"
+# SPC-4 5.12.11.2.6: CLEAR raises RESERVATIONS PREEMPTED on the other nexus; pr_in consumes it.
+expect "no keys after CLEAR" 'NO registered reservation keys' "$(pr_in -k "$path2")"
+multipath -F || die "multipath -F failed"
+iscsi_logout "$portal1" "$iqn"
+iscsi_logout "$portal2" "$iqn"
+stop_gateway gw1
+stop_gateway gw2
+log "PASS two_gateways_test (stall ${stall_ms} ms)"

@@ -23,7 +23,8 @@ trap power_off EXIT
   modprobe configfs
   mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
   mount -t tmpfs -o mode=755 tmpfs /run
-  mount -t tmpfs tmpfs /tmp
+  # /tmp stays the root file system's (writable: the guest runs on a snapshot): a tmpfs there
+  # would hide the repository when it is checked out below /tmp.
   mkdir -p /dev/pts /dev/shm /run/lock/iscsi /run/multipathd
   mount -t devpts devpts /dev/pts
   mount -t tmpfs tmpfs /dev/shm

@@ -16,11 +16,6 @@ namespace {
 // ABORTED (retryable) rather than risk running after an abort whose record is gone.
 constexpr size_t kAbortLogSize = 64;
 
-bool selector_covers(const LunEvent::NexusSelector& s, const ItNexus& nexus) {
-  return (s.initiator == nexus.initiator_port_name || s.initiator == nexus.initiator_name) &&
-         (s.target_port.empty() || s.target_port == nexus.target_port_name);
-}
-
 }  // namespace
 
 void LogicalUnit::record_abort(AbortRecord record) {
@@ -52,7 +47,7 @@ bool LogicalUnit::aborted_while_waiting(const ScsiTask& task, const NexusState& 
         covered = r.nexus_key == key;
         break;
       case AbortRecord::Scope::selectors:
-        for (const auto& s : r.selectors) covered = covered || selector_covers(s, who);
+        for (const auto& s : r.selectors) covered = covered || selector_matches(s, who);
         break;
     }
     if (covered) {

@@ -40,14 +40,7 @@ void LogicalUnit::on_state_current(UniqueFunction<void()> applied) {
       return applied();
     }
     const ReservationState after = self->reservations();
-    std::vector<std::shared_ptr<NexusState>> local;
-    {
-      std::lock_guard lock(self->nexus_mutex_);
-      for (auto& weak : self->nexuses_) {
-        if (auto n = weak.lock()) local.push_back(std::move(n));
-      }
-    }
-    for (auto& n : local) {
+    for (auto& n : self->local_nexuses()) {
       // SPC-4 5.12.11.4: what a preempting or releasing gateway would have raised here.
       if (before.is_registered(n->nexus()) && !after.is_registered(n->nexus())) {
         n->raise_unit_attention(self->lun(), asc::kRegistrationsPreempted);

@@ -96,15 +96,26 @@ void LogicalUnit::remove_nexus(const NexusState* nexus) {
   });
 }
 
-void LogicalUnit::raise_unit_attention_for_all(Asc condition, const std::string& except_nexus_key) {
-  std::vector<std::shared_ptr<NexusState>> targets;
-  {
-    std::lock_guard lock(nexus_mutex_);
-    for (auto& weak : nexuses_) {
-      if (auto nexus = weak.lock()) targets.push_back(std::move(nexus));
-    }
+std::vector<std::shared_ptr<NexusState>> LogicalUnit::local_nexuses() {
+  std::vector<std::shared_ptr<NexusState>> local;
+  std::lock_guard lock(nexus_mutex_);
+  for (auto& weak : nexuses_) {
+    if (auto nexus = weak.lock()) local.push_back(std::move(nexus));
   }
-  for (auto& nexus : targets) {
+  return local;
+}
+
+std::shared_ptr<NexusState> LogicalUnit::local_nexus(const std::string& key) {
+  std::lock_guard lock(nexus_mutex_);
+  for (auto& weak : nexuses_) {
+    auto nexus = weak.lock();
+    if (nexus && nexus->nexus().key() == key) return nexus;
+  }
+  return nullptr;
+}
+
+void LogicalUnit::raise_unit_attention_for_all(Asc condition, const std::string& except_nexus_key) {
+  for (auto& nexus : local_nexuses()) {
     if (!except_nexus_key.empty() && nexus->nexus().key() == except_nexus_key) continue;
     nexus->raise_unit_attention(lun_, condition);
   }
@@ -229,6 +240,31 @@ void LogicalUnit::abort_matching(const std::function<bool(const ScsiTask&)>& mat
   for (NexusState* nexus : cleared_others) nexus->raise_unit_attention(lun_, asc::kCommandsClearedByAnotherInitiator);
 }
 
+std::shared_ptr<AbortWaiter> LogicalUnit::abort_every_task(const std::string& origin_key) {
+  auto waiter = std::make_shared<AbortWaiter>();
+  const auto origin = local_nexus(origin_key);
+  // Recorded before the task set is searched: a task linked after the search finds the record.
+  record_abort(AbortRecord::everything(origin_key));
+  abort_matching([](const ScsiTask&) { return true; }, origin.get(), waiter);
+  return waiter;
+}
+
+void LogicalUnit::acknowledge_when_ended(const std::shared_ptr<AbortWaiter>& waiter, UniqueFunction<void()> applied) {
+  // Acknowledge once every aborted task has ended, wherever the last one ends.
+  waiter->executor = &InlineExecutor::instance();
+  waiter->done = std::move(applied);
+  waiter->release();
+}
+
+std::function<void(bool)> LogicalUnit::tmf_responder(Executor& executor, UniqueFunction<void(TmfResponse)> done) {
+  auto shared_done = std::make_shared<UniqueFunction<void(TmfResponse)>>(std::move(done));
+  return [&executor, shared_done](bool ok) {
+    executor.post([shared_done, ok]() {
+      (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
+    });
+  };
+}
+
 void LogicalUnit::abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter) {
   // Recorded before the task set is searched: a task linked after the search finds the record.
   record_abort(AbortRecord::of_nexus(nexus.nexus().key()));
@@ -272,12 +308,8 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       LunEvent event;
       event.kind = LunEvent::Kind::clear_task_set;
       event.origin_nexus = nexus.nexus().key();
-      auto shared_done = std::make_shared<UniqueFunction<void(TmfResponse)>>(std::move(done));
-      cluster_.publish(cluster_key_, event, [&executor, shared_done](Status status) {
-        executor.post([shared_done, ok = status.ok()]() {
-          (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
-        });
-      });
+      auto respond = tmf_responder(executor, std::move(done));
+      cluster_.publish(cluster_key_, event, [respond](Status status) { respond(status.ok()); });
       return;
     }
     case TmfFunction::logical_unit_reset:
@@ -288,12 +320,7 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       LunEvent event;
       event.kind = LunEvent::Kind::logical_unit_reset;
       event.origin_nexus = nexus.nexus().key();
-      auto shared_done = std::make_shared<UniqueFunction<void(TmfResponse)>>(std::move(done));
-      auto respond = [&executor, shared_done](bool ok) {
-        executor.post([shared_done, ok]() {
-          (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
-        });
-      };
+      auto respond = tmf_responder(executor, std::move(done));
       // SAM-5 6.3.3: the reset ends any SPC-2 reservation (persistent ones stay); that is stored
       // before the reset is announced, so no gateway serves the old holder after it.
       release_spc2_reservation_on_reset(
@@ -339,44 +366,17 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
 void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()> applied) {
   switch (event.kind) {
     case LunEvent::Kind::logical_unit_reset: {
-      auto waiter = std::make_shared<AbortWaiter>();
       // The nexus that asked is silent-aborted; others get TASK ABORTED per TAS.
-      const std::string origin = event.origin_nexus;
-      NexusState* origin_nexus = nullptr;
-      {
-        std::lock_guard lock(nexus_mutex_);
-        for (auto& weak : nexuses_) {
-          auto n = weak.lock();
-          if (n && n->nexus().key() == origin) origin_nexus = n.get();
-        }
-      }
-      record_abort(AbortRecord::everything(origin));
-      abort_matching([](const ScsiTask&) { return true; }, origin_nexus, waiter);
+      auto waiter = abort_every_task(event.origin_nexus);
       raise_unit_attention_for_all(asc::kBusDeviceResetOccurred);
-      spdlog::info("{}: logical unit reset (requested by {})", config_.name, origin.empty() ? "the cluster" : origin);
-      // Acknowledge once every aborted task has ended, wherever the last one ends.
-      waiter->executor = &InlineExecutor::instance();
-      waiter->done = std::move(applied);
-      waiter->release();
+      spdlog::info("{}: logical unit reset (requested by {})", config_.name,
+                   event.origin_nexus.empty() ? "the cluster" : event.origin_nexus);
+      acknowledge_when_ended(waiter, std::move(applied));
       return;
     }
-    case LunEvent::Kind::clear_task_set: {
-      NexusState* origin_nexus = nullptr;
-      {
-        std::lock_guard lock(nexus_mutex_);
-        for (auto& weak : nexuses_) {
-          auto n = weak.lock();
-          if (n && n->nexus().key() == event.origin_nexus) origin_nexus = n.get();
-        }
-      }
-      auto waiter = std::make_shared<AbortWaiter>();
-      record_abort(AbortRecord::everything(event.origin_nexus));
-      abort_matching([](const ScsiTask&) { return true; }, origin_nexus, waiter);
-      waiter->executor = &InlineExecutor::instance();
-      waiter->done = std::move(applied);
-      waiter->release();
+    case LunEvent::Kind::clear_task_set:
+      acknowledge_when_ended(abort_every_task(event.origin_nexus), std::move(applied));
       return;
-    }
     case LunEvent::Kind::unit_attention:
       raise_unit_attention_for_all(Asc{event.asc_code, event.asc_qualifier}, event.origin_nexus);
       break;

@@ -32,6 +32,10 @@
 
 namespace portico::scsi {
 
+// Whether an event's nexus selector names `nexus`: its initiator port (or initiator device) seen
+// through the selector's target port, or through any when that is empty.
+bool selector_matches(const LunEvent::NexusSelector& selector, const ItNexus& nexus);
+
 struct LogicalUnitConfig {
   std::string name;              // for log lines: "iqn...:quickstart lun 0"
   std::string vendor = "PORTICO";
@@ -148,6 +152,10 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // True when the cached state makes this command end in RESERVATION CONFLICT. Cheap when no
   // reservation exists (no lock).
   [[nodiscard]] bool reservation_conflict(const ScsiTask& task, const NexusState& nexus) const;
+  // True when `state` can make any command conflict (the fast path skips the rules otherwise).
+  [[nodiscard]] static bool restricts(const ReservationState& state) {
+    return state.reservation.has_value() || !state.spc2_holder.empty() || !state.registrants.empty();
+  }
   // Reads the reservation record from the cluster into the cache; `done(ok)` on any thread.
   void reload_reservations(UniqueFunction<void(bool)> done);
   // Ends the SPC-2 reservation that the nexus `nexus_key` holds, if any, because that nexus is
@@ -200,6 +208,16 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
     }
   };
   void record_abort(AbortRecord record);
+  // This gateway's nexuses that can see the unit; the one with ItNexus::key() `key`, if any.
+  std::vector<std::shared_ptr<NexusState>> local_nexuses();
+  std::shared_ptr<NexusState> local_nexus(const std::string& key);
+  // Aborts every task of the unit (a reset or CLEAR TASK SET asked for by `origin_key`), the
+  // waiting ones through the abort record; the waiter is not yet released.
+  std::shared_ptr<AbortWaiter> abort_every_task(const std::string& origin_key);
+  // Releases `waiter`: `applied` runs once every task it waits for has ended.
+  static void acknowledge_when_ended(const std::shared_ptr<AbortWaiter>& waiter, UniqueFunction<void()> applied);
+  // A task management function's answer, posted to `executor`: complete when ok, else rejected.
+  static std::function<void(bool)> tmf_responder(Executor& executor, UniqueFunction<void(TmfResponse)> done);
   // Marks matching tasks aborted (under the task set lock) and attaches `waiter` to each.
   // `abort_origin` is the nexus whose task management function aborts them.
   void abort_matching(const std::function<bool(const ScsiTask&)>& match, const NexusState* abort_origin,

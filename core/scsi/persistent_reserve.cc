@@ -22,11 +22,6 @@ constexpr int kMaxAttempts = 32;
 const SenseData kClusterUnavailable{SenseKey::aborted_command, asc::kLogicalUnitCommunicationFailure, std::nullopt,
                                     std::nullopt};
 
-bool selector_matches(const LunEvent::NexusSelector& s, const ItNexus& nexus) {
-  return (s.initiator == nexus.initiator_port_name || s.initiator == nexus.initiator_name) &&
-         (s.target_port.empty() || s.target_port == nexus.target_port_name);
-}
-
 // One state change, from the first read to the command's completion — or, for a change that
 // no command asked for (a reset, a lost nexus), to `settled`.
 struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
@@ -138,6 +133,11 @@ void run_release(LogicalUnit& unit, std::string origin_nexus, std::function<bool
 
 }  // namespace
 
+bool selector_matches(const LunEvent::NexusSelector& s, const ItNexus& nexus) {
+  return (s.initiator == nexus.initiator_port_name || s.initiator == nexus.initiator_name) &&
+         (s.target_port.empty() || s.target_port == nexus.target_port_name);
+}
+
 ReservationState LogicalUnit::reservations() const {
   std::lock_guard lock(reservation_mutex_);
   return reservations_;
@@ -153,7 +153,7 @@ void LogicalUnit::set_reservations(ReservationState state) {
     set_mode(mode);
   }
   std::lock_guard lock(reservation_mutex_);
-  reservations_restrict_ = state.reservation.has_value() || !state.spc2_holder.empty() || !state.registrants.empty();
+  reservations_restrict_ = restricts(state);
   reservations_ = std::move(state);
 }
 
@@ -188,15 +188,9 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
                     self->config().name);
       self->mark_reservations_stale();
     }
-    std::vector<std::shared_ptr<NexusState>> local;
-    {
-      std::lock_guard lock(self->nexus_mutex_);
-      for (auto& weak : self->nexuses_) {
-        if (auto n = weak.lock()) local.push_back(std::move(n));
-      }
-    }
+    const auto local = self->local_nexuses();  // kept alive until the abort below has run
     NexusState* origin = nullptr;
-    for (auto& n : local) {
+    for (const auto& n : local) {
       if (n->nexus().key() == event.origin_nexus) origin = n.get();
       if (event.asc_code != 0 && n->nexus().key() != event.origin_nexus) {
         n->raise_unit_attention(self->lun(), Asc{event.asc_code, event.asc_qualifier});
@@ -290,7 +284,7 @@ void LogicalUnit::release_spc2_reservation_of(const std::string& nexus_key, std:
     std::lock_guard lock(reservation_mutex_);
     if (reservations_.spc2_holder == nexus_key) {
       reservations_.spc2_holder.clear();
-      reservations_restrict_ = reservations_.reservation.has_value() || !reservations_.registrants.empty();
+      reservations_restrict_ = restricts(reservations_);
     }
   }
   run_release(

@@ -2,7 +2,6 @@
 // ABORT covers it ends as aborted once its data is in, and writes nothing.
 #include <gtest/gtest.h>
 
-#include "core/common/big_endian.h"
 #include "tests/unit/core/test_fixtures.h"
 
 namespace portico::scsi {
@@ -28,6 +27,13 @@ struct PendingWrite {
   }
 };
 
+// A nexus of `initiator` whose power-on unit attention is already cleared.
+std::shared_ptr<NexusState> attach_ready(TargetFixture& f, const std::string& initiator) {
+  auto nexus = f.target.attach(testing::make_nexus(initiator));
+  f.clear_ua(*nexus);
+  return nexus;
+}
+
 TmfResponse tmf(TargetFixture& f, NexusState& nexus, TmfFunction function) {
   TmfResponse response = TmfResponse::function_rejected;
   f.target.task_management(nexus, function, 0, 0, f.executor, [&](TmfResponse r) { response = r; });
@@ -36,10 +42,8 @@ TmfResponse tmf(TargetFixture& f, NexusState& nexus, TmfFunction function) {
 
 TEST(AbortWhileCollectingData, LunResetFromAnotherNexus_EndsTheWriteWithTaskAbortedAndNothingLands) {
   TargetFixture f;
-  auto a = f.target.attach(testing::make_nexus("iqn.a"));
-  auto b = f.target.attach(testing::make_nexus("iqn.b"));
-  f.clear_ua(*a);
-  f.clear_ua(*b);
+  auto a = attach_ready(f, "iqn.a");
+  auto b = attach_ready(f, "iqn.b");
   PendingWrite write(f.target);
   EXPECT_EQ(tmf(f, *b, TmfFunction::logical_unit_reset), TmfResponse::function_complete);
   write.submit(f, *a);
@@ -54,8 +58,7 @@ TEST(AbortWhileCollectingData, LunResetFromAnotherNexus_EndsTheWriteWithTaskAbor
 
 TEST(AbortWhileCollectingData, AbortTaskSetOfItsOwnNexus_EndsTheWriteSilently) {
   TargetFixture f;
-  auto a = f.target.attach(testing::make_nexus("iqn.a"));
-  f.clear_ua(*a);
+  auto a = attach_ready(f, "iqn.a");
   PendingWrite write(f.target);
   EXPECT_EQ(tmf(f, *a, TmfFunction::abort_task_set), TmfResponse::function_complete);
   write.submit(f, *a);
@@ -66,10 +69,8 @@ TEST(AbortWhileCollectingData, AbortTaskSetOfItsOwnNexus_EndsTheWriteSilently) {
 
 TEST(AbortWhileCollectingData, AbortTaskSetOfAnotherNexus_LeavesTheWriteAlone) {
   TargetFixture f;
-  auto a = f.target.attach(testing::make_nexus("iqn.a"));
-  auto b = f.target.attach(testing::make_nexus("iqn.b"));
-  f.clear_ua(*a);
-  f.clear_ua(*b);
+  auto a = attach_ready(f, "iqn.a");
+  auto b = attach_ready(f, "iqn.b");
   PendingWrite write(f.target);
   EXPECT_EQ(tmf(f, *b, TmfFunction::abort_task_set), TmfResponse::function_complete);
   write.submit(f, *a);
@@ -80,21 +81,13 @@ TEST(AbortWhileCollectingData, AbortTaskSetOfAnotherNexus_LeavesTheWriteAlone) {
 
 TEST(AbortWhileCollectingData, PreemptAndAbort_EndsThePreemptedInitiatorsWrite) {
   TargetFixture f;
-  auto a = f.target.attach(testing::make_nexus("iqn.a"));
-  auto b = f.target.attach(testing::make_nexus("iqn.b"));
-  f.clear_ua(*a);
-  f.clear_ua(*b);
-  auto pr_out = [&](NexusState& n, uint8_t action, uint8_t type, uint64_t key, uint64_t sa_key) {
-    std::vector<uint8_t> params(24, 0);
-    store_be64(params.data(), key);
-    store_be64(params.data() + 8, sa_key);
-    return f.run(n, {0x5f, action, type, 0, 0, 0, 0, 0, 24, 0}, params);
-  };
-  ASSERT_EQ(pr_out(*a, 0, 0, 0, 0xaa).task->status, ScsiStatus::good);
-  ASSERT_EQ(pr_out(*b, 0, 0, 0, 0xbb).task->status, ScsiStatus::good);
-  ASSERT_EQ(pr_out(*a, 1, 1, 0xaa, 0).task->status, ScsiStatus::good);  // a holds WRITE EXCLUSIVE
+  auto a = attach_ready(f, "iqn.a");
+  auto b = attach_ready(f, "iqn.b");
+  ASSERT_EQ(f.pr_out(*a, 0, 0, 0, 0xaa).task->status, ScsiStatus::good);
+  ASSERT_EQ(f.pr_out(*b, 0, 0, 0, 0xbb).task->status, ScsiStatus::good);
+  ASSERT_EQ(f.pr_out(*a, 1, 1, 0xaa, 0).task->status, ScsiStatus::good);  // a holds WRITE EXCLUSIVE
   PendingWrite write(f.target);
-  ASSERT_EQ(pr_out(*b, 5, 1, 0xbb, 0xaa).task->status, ScsiStatus::good);  // PREEMPT AND ABORT
+  ASSERT_EQ(f.pr_out(*b, 5, 1, 0xbb, 0xaa).task->status, ScsiStatus::good);  // PREEMPT AND ABORT
   write.submit(f, *a);
   ASSERT_TRUE(write.finished);
   EXPECT_EQ(write.task.status, ScsiStatus::task_aborted);

@@ -3,7 +3,6 @@
 // atomic boundary.
 #include <gtest/gtest.h>
 
-#include "core/common/big_endian.h"
 #include "tests/unit/core/test_fixtures.h"
 
 namespace portico::scsi {
@@ -18,12 +17,6 @@ void deliver(testing::TargetFixture& f, LunEvent::Kind kind) {
     done = true;
   });
   EXPECT_TRUE(done);
-}
-
-testing::TargetFixture::Run register_key(testing::TargetFixture& f, NexusState& n, uint64_t key) {
-  std::vector<uint8_t> params(24, 0);
-  store_be64(params.data() + 8, key);
-  return f.run(n, {0x5f, 0, 0, 0, 0, 0, 0, 0, 24, 0}, params);
 }
 
 TEST(ClusterChannel, StateUnknown_RefusesMediumAccessWithRetryableNotReadyButAnswersInquiry) {
@@ -50,7 +43,7 @@ TEST(ClusterChannel, StateCurrent_RaisesRegistrationsPreemptedForARegistrationLo
   testing::TargetFixture f;
   auto a = f.target.attach(testing::make_nexus("iqn.a"));
   f.clear_ua(*a);
-  ASSERT_EQ(register_key(f, *a, 0xaa).task->status, ScsiStatus::good);
+  ASSERT_EQ(f.pr_out(*a, 0, 0, 0, 0xaa).task->status, ScsiStatus::good);
   deliver(f, LunEvent::Kind::state_unknown);
 
   // Meanwhile another gateway removed the registration (its notify never reached this one).
@@ -78,7 +71,7 @@ TEST(ClusterChannel, StateCurrent_WithoutChangesRaisesNoUnitAttention) {
   testing::TargetFixture f;
   auto a = f.target.attach(testing::make_nexus("iqn.a"));
   f.clear_ua(*a);
-  ASSERT_EQ(register_key(f, *a, 0xaa).task->status, ScsiStatus::good);
+  ASSERT_EQ(f.pr_out(*a, 0, 0, 0, 0xaa).task->status, ScsiStatus::good);
   deliver(f, LunEvent::Kind::state_unknown);
   deliver(f, LunEvent::Kind::state_current);
   EXPECT_EQ(f.run(*a, {0x00, 0, 0, 0, 0, 0}).task->status, ScsiStatus::good);

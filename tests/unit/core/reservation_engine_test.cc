@@ -182,15 +182,9 @@ TEST(ReservationsThroughTheTarget, WriteExclusiveConflictsOtherInitiatorsAndPree
   auto b = f.target.attach(testing::make_nexus("iqn.b"));
   f.clear_ua(*a);
   f.clear_ua(*b);
-  auto pr_out = [&](NexusState& n, uint8_t action, uint8_t type, uint64_t key, uint64_t sa_key) {
-    std::vector<uint8_t> params(24, 0);
-    store_be64(params.data(), key);
-    store_be64(params.data() + 8, sa_key);
-    return f.run(n, {0x5f, action, type, 0, 0, 0, 0, 0, 24, 0}, params);
-  };
-  EXPECT_EQ(pr_out(*a, 0, 0, 0, 0xaa).task->status, ScsiStatus::good);
-  EXPECT_EQ(pr_out(*b, 0, 0, 0, 0xbb).task->status, ScsiStatus::good);
-  EXPECT_EQ(pr_out(*a, 1, 1, 0xaa, 0).task->status, ScsiStatus::good);  // WRITE EXCLUSIVE
+  EXPECT_EQ(f.pr_out(*a, 0, 0, 0, 0xaa).task->status, ScsiStatus::good);
+  EXPECT_EQ(f.pr_out(*b, 0, 0, 0, 0xbb).task->status, ScsiStatus::good);
+  EXPECT_EQ(f.pr_out(*a, 1, 1, 0xaa, 0).task->status, ScsiStatus::good);  // WRITE EXCLUSIVE
   auto write_b = f.run(*b, {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, std::vector<uint8_t>(512, 1));
   EXPECT_EQ(write_b.task->status, ScsiStatus::reservation_conflict);
   auto read_b = f.run(*b, {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
@@ -199,7 +193,7 @@ TEST(ReservationsThroughTheTarget, WriteExclusiveConflictsOtherInitiatorsAndPree
   // a holds a read in flight; b preempts a with PREEMPT AND ABORT.
   f.device->hold = true;
   auto read_a = f.submit(*a, {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, {}, 0, 42);
-  auto preempt = pr_out(*b, 5, 1, 0xbb, 0xaa);
+  auto preempt = f.pr_out(*b, 5, 1, 0xbb, 0xaa);
   EXPECT_FALSE(*preempt.finished) << "PREEMPT AND ABORT waits for the preempted task";
   f.device->release_all();
   EXPECT_TRUE(*preempt.finished);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cluster/local/local_cluster_state.h"
+#include "core/common/big_endian.h"
 #include "core/block_device.h"
 #include "core/scsi/logical_unit.h"
 #include "core/scsi/scsi_target.h"
@@ -145,6 +146,14 @@ struct TargetFixture {
   }
   // Clears the power-on unit attention.
   void clear_ua(scsi::NexusState& nexus) { run(nexus, {0x00, 0, 0, 0, 0, 0}); }
+  // PERSISTENT RESERVE OUT with a basic 24-byte parameter list (RESERVATION KEY, SERVICE ACTION
+  // RESERVATION KEY): service action `action`, reservation type `type`.
+  Run pr_out(scsi::NexusState& nexus, uint8_t action, uint8_t type, uint64_t key, uint64_t sa_key) {
+    std::vector<uint8_t> params(24, 0);
+    store_be64(params.data(), key);
+    store_be64(params.data() + 8, sa_key);
+    return run(nexus, {0x5f, action, type, 0, 0, 0, 0, 0, 24, 0}, params);
+  }
 
   cluster::LocalClusterState cluster;
   InlineExecutor executor;

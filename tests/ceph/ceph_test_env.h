@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include <rbd/librbd.h>
 #include <unistd.h>
 
 #include "ceph/rados_connection.h"
@@ -40,6 +41,19 @@ inline std::shared_ptr<ceph::RadosConnection> connect_to_test_cluster() {
 inline std::string unique_name(const std::string& prefix) {
   static std::atomic<int> counter{0};
   return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+// Creates image `name` of `size` bytes with 4 MiB objects and only `features` (by default
+// layering: no exclusive-lock, so several gateways can write it). Returns librbd's result.
+inline int create_test_image(rados_ioctx_t io, const std::string& name, uint64_t size,
+                             uint64_t features = RBD_FEATURE_LAYERING) {
+  rbd_image_options_t options;
+  rbd_image_options_create(&options);
+  rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_FEATURES, features);
+  rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_ORDER, 22);
+  const int ret = rbd_create4(io, name.c_str(), size, options);
+  rbd_image_options_destroy(options);
+  return ret;
 }
 
 }  // namespace portico::testing

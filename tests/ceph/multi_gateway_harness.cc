@@ -112,12 +112,7 @@ CephAdmin::~CephAdmin() { rados_ioctx_destroy(io_); }
 
 std::string CephAdmin::create_image(const std::string& prefix, uint64_t size_bytes, std::string* error) {
   const std::string name = unique_name(prefix);
-  rbd_image_options_t options;
-  rbd_image_options_create(&options);
-  rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_FEATURES, RBD_FEATURE_LAYERING);
-  rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_ORDER, 22);
-  const int ret = rbd_create4(io_, name.c_str(), size_bytes, options);
-  rbd_image_options_destroy(options);
+  const int ret = create_test_image(io_, name, size_bytes);
   if (ret < 0) {
     *error = "rbd_create4 " + pool_ + "/" + name + ": " + ceph::rados_error_text(ret);
     return "";

@@ -104,12 +104,7 @@ class RbdBackendTest : public ::testing::Test {
 
   std::string create_image(uint64_t features = RBD_FEATURE_LAYERING, uint64_t size = kImageSize) {
     const std::string image = testing::unique_name("rbd-backend");
-    rbd_image_options_t options;
-    rbd_image_options_create(&options);
-    rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_FEATURES, features);
-    rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_ORDER, 22);
-    const int ret = rbd_create4(ioctx_, image.c_str(), size, options);
-    rbd_image_options_destroy(options);
+    const int ret = testing::create_test_image(ioctx_, image, size, features);
     EXPECT_EQ(ret, 0) << "rbd_create4 " << image;
     if (ret == 0) created_.push_back(image);
     return image;

@@ -1,14 +1,13 @@
 // GET LBA STATUS on RBD: which parts of a range exist as data in RADOS. Without the object map
 // (it needs exclusive-lock, which a multi-writer image cannot have) librbd answers by asking
 // each object, so a query covers at most kObjectsPerQuery objects and runs on the device's
-// metadata worker, never on an event loop. An object that does not exist (never written, or
+// worker thread, never on an event loop. An object that does not exist (never written, or
 // discarded whole) reads as zeroes and is reported deallocated.
 #include <algorithm>
 #include <vector>
 
 #include <rbd/librbd.h>
 
-#include "backends/rbd/metadata_worker.h"
 #include "backends/rbd/rbd_block_device.h"
 
 namespace portico::backends {

@@ -7,7 +7,6 @@
 #include <rbd/librbd.h>
 #include <spdlog/spdlog.h>
 
-#include "backends/rbd/metadata_worker.h"
 #include "backends/rbd/rbd_image_checks.h"
 
 namespace portico::backends {
@@ -132,7 +131,7 @@ RbdBlockDevice::RbdBlockDevice(std::shared_ptr<ceph::RadosConnection> connection
       layout_(layout),
       capacity_(layout.size - layout.size % options.block_size),
       in_flight_(std::make_shared<InFlight>()),
-      worker_(std::make_unique<MetadataWorker>("rbd-metadata")) {
+      worker_(std::make_unique<ceph::Worker>("rbd-metadata")) {
   info_.block_size = options.block_size;
   info_.physical_block_exponent =
       static_cast<uint32_t>(__builtin_ctz(options.physical_block_size / options.block_size));
@@ -167,7 +166,7 @@ RbdBlockDevice::~RbdBlockDevice() {
        n = in_flight_->count.load(std::memory_order_acquire)) {
     in_flight_->count.wait(n, std::memory_order_acquire);
   }
-  worker_.reset();  // runs the allocation queries still queued, while the image is open
+  worker_->drain_and_stop();  // runs the allocation queries still queued, while the image is open
   // rbd_update_unwatch waits for a header callback in progress.
   if (watching_) rbd_update_unwatch(image_, watch_handle_);
   rbd_close(image_);

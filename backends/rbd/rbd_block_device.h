@@ -29,6 +29,7 @@
 #include <string>
 
 #include "ceph/rados_connection.h"
+#include "ceph/worker.h"
 #include "core/block_device.h"
 #include "core/common/result.h"
 
@@ -104,7 +105,7 @@ class RbdBlockDevice final : public BlockDevice {
   BlockDeviceInfo info_;
   std::atomic<uint64_t> capacity_;
   std::shared_ptr<InFlight> in_flight_;
-  std::unique_ptr<class MetadataWorker> worker_;
+  std::unique_ptr<ceph::Worker> worker_;  // allocation queries (no asynchronous form in librbd)
   uint64_t watch_handle_ = 0;
   bool watching_ = false;
   std::mutex listener_mutex_;

@@ -24,7 +24,7 @@
 
 #include "cluster/rados/fencing.h"
 #include "cluster/rados/pool.h"
-#include "cluster/rados/worker.h"
+#include "ceph/worker.h"
 #include "core/cluster_state.h"
 
 namespace portico::cluster::rados {
@@ -72,7 +72,7 @@ class EventChannel : public std::enable_shared_from_this<EventChannel> {
   std::shared_ptr<Pool> pool_;
   EventChannelOptions options_;
   std::shared_ptr<Fencer> fencer_;
-  Worker worker_;
+  ceph::Worker worker_;
   std::mutex mutex_;
   bool shut_down_ = false;
   std::map<std::string, std::shared_ptr<LunWatch>> watches_;

@@ -1,4 +1,4 @@
-#include "cluster/rados/worker.h"
+#include "ceph/worker.h"
 
 #include <pthread.h>
 
@@ -6,12 +6,13 @@
 #include <map>
 #include <mutex>
 
-namespace portico::cluster::rados {
+namespace portico::ceph {
 
 struct Worker::State {
   std::mutex mutex;
   std::condition_variable wake;
   bool stopping = false;
+  bool draining = false;  // run what is queued at once, then end
   uint64_t sequence = 0;
   std::multimap<std::pair<std::chrono::steady_clock::time_point, uint64_t>, std::function<void()>> queue;
 
@@ -19,11 +20,12 @@ struct Worker::State {
     std::unique_lock lock(mutex);
     while (!stopping) {
       if (queue.empty()) {
+        if (draining) return;
         wake.wait(lock);
         continue;
       }
       const auto due = queue.begin()->first.first;
-      if (std::chrono::steady_clock::now() < due) {
+      if (!draining && std::chrono::steady_clock::now() < due) {
         wake.wait_until(lock, due);
         continue;
       }
@@ -55,6 +57,16 @@ bool Worker::post(std::function<void()> work, std::chrono::milliseconds delay) {
   return true;
 }
 
+void Worker::drain_and_stop() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->draining = true;
+  }
+  state_->wake.notify_one();
+  if (thread_.joinable()) thread_.join();
+  stop();  // refuses later posts
+}
+
 void Worker::stop() {
   decltype(state_->queue) dropped;
   {
@@ -72,4 +84,4 @@ void Worker::stop() {
   }
 }
 
-}  // namespace portico::cluster::rados
+}  // namespace portico::ceph

@@ -1,5 +1,6 @@
-// One background thread for everything that blocks on librados (blocklisting, re-establishing
-// watches, membership reads): callers post work and never wait. Work may be delayed (backoff).
+// One background thread for the librados / librbd calls that block (blocklisting, re-establishing
+// watches, membership reads, RBD allocation queries): callers post work and never wait. Work may
+// be delayed (backoff).
 #pragma once
 
 #include <chrono>
@@ -8,7 +9,7 @@
 #include <string>
 #include <thread>
 
-namespace portico::cluster::rados {
+namespace portico::ceph {
 
 class Worker {
  public:
@@ -22,6 +23,9 @@ class Worker {
   // Drops pending work and ends the thread after the task that is running (joined, unless
   // called from that very task).
   void stop();
+  // Runs all pending work now (delays no longer count), then ends the thread and joins it: for
+  // owners whose work must complete exactly once. Not from a task of this worker.
+  void drain_and_stop();
 
  private:
   struct State;
@@ -29,4 +33,4 @@ class Worker {
   std::thread thread_;
 };
 
-}  // namespace portico::cluster::rados
+}  // namespace portico::ceph

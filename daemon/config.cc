@@ -120,6 +120,17 @@ ChapConfig parse_chap(const YAML::Node& node, const std::string& where) {
   return chap;
 }
 
+// An optional unsigned key `name` of `node` in [min, max], stored in `field` when present.
+template <typename Field>
+void read_number(const YAML::Node& node, const std::string& where, const char* name, Field& field, uint64_t min,
+                 uint64_t max) {
+  if (!node[name]) return;
+  const auto key = where + "." + name;
+  const auto value = get_unsigned(node[name], key, max);
+  if (value < min) fail(key, "must be at least " + std::to_string(min));
+  field = static_cast<Field>(value);
+}
+
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
   reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "image", "serial", "product",
@@ -261,11 +272,7 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
     gw.portals.push_back(portals[i].as<std::string>());
   }
   auto number = [&](const char* name, auto& field, uint64_t min, uint64_t max) {
-    if (!node[name]) return;
-    const auto key = where + "." + name;
-    const auto value = get_unsigned(node[name], key, max);
-    if (value < min) fail(key, "must be at least " + std::to_string(min));
-    field = static_cast<std::remove_reference_t<decltype(field)>>(value);
+    read_number(node, where, name, field, min, max);
   };
   number("nop_in_interval_s", gw.nop_in_interval_s, 0, 3600);
   number("nop_in_timeout_s", gw.nop_in_timeout_s, 1, 3600);
@@ -295,11 +302,7 @@ ClusterConfig parse_cluster(const YAML::Node& node) {
   if (node["keyring"]) cluster.keyring = get_string(node, "keyring", where);
   if (node["pool"]) cluster.pool = get_string(node, "pool", where);
   auto number = [&](const char* name, unsigned& field, uint64_t min, uint64_t max) {
-    if (!node[name]) return;
-    const auto key = where + "." + name;
-    const auto value = get_unsigned(node[name], key, max);
-    if (value < min) fail(key, "must be at least " + std::to_string(min));
-    field = static_cast<unsigned>(value);
+    read_number(node, where, name, field, min, max);
   };
   number("heartbeat_interval_ms", cluster.heartbeat_interval_ms, 100, 60000);
   number("lease_ms", cluster.lease_ms, 500, 600000);

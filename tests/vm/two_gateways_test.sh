@@ -6,8 +6,9 @@
 #     priority group (ALUA: each gateway its own target port group, all active/optimized);
 #   - mpathpersist registers on every path and reserves; sg_persist -k / -r agree on each path;
 #   - fio random writes verified with crc32c over both paths; gw1 is killed with SIGKILL in the
-#     middle: fio must finish without an error and its verify must pass. The I/O stall is
-#     measured from fio's per-completion log (see failover_stall);
+#     middle: fio must finish without an error and its verify must pass, and no write may wait
+#     more than 2 s (measured from fio's per-completion log, see failover_stall; multipath's
+#     fast_io_fail_tmo 1 bounds how long a dead path holds commands);
 #   - gw1 restarted: its path comes back (active/ready) and carries I/O again.
 # Prints "STALL_MS=<n> RESUME_MS=<n> GAP_MS=<n>" for run-lane.sh.
 # shellcheck source=lib.sh
@@ -111,6 +112,9 @@ devices {
         rr_min_io_rq 1
         failback immediate
         no_path_retry 60
+        # multipathd writes this into the iSCSI session's recovery_tmo, overriding open-iscsi's
+        # replacement_timeout (its default, 5 s, is the whole failover stall otherwise).
+        fast_io_fail_tmo 1
     }
 }
 EOF
@@ -182,6 +186,7 @@ mid1=$(io_count "$path1"); mid2=$(io_count "$path2")
 ((mid1 > before1 + 50 && mid2 > before2 + 50)) ||
   die "fio's I/O must use both paths (gw1 path +$((mid1 - before1)), gw2 path +$((mid2 - before2)))"
 kill_ms=$(( ${EPOCHREALTIME/./} / 1000 ))
+kill_uptime=$(cut -d' ' -f1 /proc/uptime)
 kill_gateway gw1
 log "gw1 killed with SIGKILL after $((mid1 - before1)) I/Os on its path and $((mid2 - before2)) on gw2's"
 sleep 3
@@ -200,15 +205,17 @@ expect "fio: the verify phase read every block back" "read: IOPS=.*\\(${fio_size
 
 # failover_stall: from fio's write completion log (Unix ms, latency ns, direction 1 = write),
 # prints "<stall ms> <in flight at the kill> <resume ms> <gap ms>":
-#   stall  - from the kill until the last write that was in flight at the kill completed
-#            (what an application waiting on those writes sees);
+#   stall  - the longest a write waited after the kill: over the writes in flight at the kill
+#            and those issued in the 3 s after it (which may land on the dead path until
+#            multipath fails it), completion minus the later of the kill and their issue;
 #   resume - from the kill until write completions resumed after the longest gap without any
 #            completion that ends after the kill (gap: its length).
 failover_stall() {
   awk -F', *' -v k="$kill_ms" '
     $3 != 1 { next }
     { t[++m] = $1 + 0; issued = $1 - $2 / 1e6 }
-    $1 >= k && issued <= k { n++; if ($1 - k > stall) stall = $1 - k }
+    $1 >= k && issued <= k { n++ }
+    $1 >= k && issued <= k + 3000 { w = $1 - (issued > k ? issued : k); if (w > stall) stall = w }
     END {
       # Only gaps inside the failover window: ending after the kill, at most 1 s after the stall.
       for (i = 2; i <= m; ++i)
@@ -220,9 +227,17 @@ failover_stall() {
 }
 read -r stall_ms inflight resume_ms gap_ms < <(failover_stall)
 ((inflight > 0)) || die "no write was in flight at the kill (see fio_clat.1.log)"
+# The failover budget: the 1 s session recovery timeout plus the retry on the other path.
+((stall_ms <= 2000)) || die "failover stall ${stall_ms} ms is over 2 s (see failover-kernel.txt)"
 log "fio finished with 0 errors and verify passed across the kill"
-log "stall: the $inflight writes in flight at the kill completed within ${stall_ms} ms; completions resumed ${resume_ms} ms after the kill (longest gap ${gap_ms} ms)"
+log "stall: no write waited more than ${stall_ms} ms after the kill ($inflight were in flight at it); completions resumed ${resume_ms} ms after the kill (longest gap ${gap_ms} ms)"
 echo "STALL_MS=$stall_ms RESUME_MS=$resume_ms GAP_MS=$gap_ms"
+# The kernel's view of the failover (iSCSI connection error, session recovery, multipath path
+# failure), in ms after the kill: where the stall goes.
+dmesg | awk -v k="$kill_uptime" '{
+    t = substr($0, 2, index($0, "]") - 2) + 0
+    if (t >= k && t <= k + 15) printf "  kernel +%5d ms:%s\n", (t - k) * 1000, substr($0, index($0, "]") + 1)
+  }' | tee "$ARTIFACTS/failover-kernel.txt"
 
 # ---- gw1 comes back and carries I/O again ----
 start_gateway gw1 "$WORK/gw1.yaml" 127.0.0.1 3260

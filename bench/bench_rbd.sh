@@ -8,6 +8,11 @@
 # no time limit): 4 KiB random read and write at depth 1 and 32 (rbd bench threads = depth).
 # The image (1 GiB) is written in full first, so reads hit real objects.
 #
+# Each comparison runs BENCH_REPEAT times (3), alternating the two sides, and the tables give
+# medians. It runs twice: with every process free to use every core, and with the OSD alone on
+# CPU 0 and the client side (rbd bench, or gateway and initiator) on the other CPUs, as when
+# gateways and OSDs are separate machines. Last, the iSCSI round trip alone (a memory LUN).
+#
 # Environment: BENCH_SCALE (1: operation counts are multiplied by it), PORTICO_BUILD
 # (build/release), BENCH_PORT (3290: gateways on 127.0.0.1 and 127.0.0.2), BENCH_CEPH_PORT (21800).
 # Note: the cluster, the gateways and the initiator share this machine's cores.
@@ -16,6 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PORTICO_BUILD:-$root/build/release}
 scale=${BENCH_SCALE:-1}
+repeat=${BENCH_REPEAT:-3}
 port=${BENCH_PORT:-3290}
 ceph_port=${BENCH_CEPH_PORT:-21800}
 loadgen=$build/tools/portico-loadgen
@@ -58,10 +64,15 @@ targets:
 YAML
   "$porticod" --config "$work/gw$n.yaml" >"$work/gw$n.log" 2>&1 &
   gateway_pids[gw$n]=$!
+  wait_for_portal "127.0.0.$n" "${gateway_pids[gw$n]}" "$work/gw$n.log"
+}
+
+# wait_for_portal ADDRESS PID LOG: until ADDRESS:port accepts; fails when PID exits first.
+wait_for_portal() {
   local deadline=$((SECONDS + 30))
-  until (exec 3<>"/dev/tcp/127.0.0.$n/$port") 2>/dev/null; do
-    kill -0 "${gateway_pids[gw$n]}" 2>/dev/null || { cat "$work/gw$n.log" >&2; die "gateway $n exited"; }
-    ((SECONDS < deadline)) || die "gateway $n does not accept on 127.0.0.$n:$port"
+  until (exec 3<>"/dev/tcp/$1/$port") 2>/dev/null; do
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "the gateway for $1 exited"; }
+    ((SECONDS < deadline)) || die "nothing accepts on $1:$port"
     sleep 0.1
   done
 }
@@ -75,10 +86,10 @@ stop_gateway() {
 
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
 
-# rbd_bench TYPE DEPTH OPS -> "iops"
+# rbd_bench TYPE DEPTH OPS [PREFIX...] -> "iops" (PREFIX: e.g. taskset -c 1)
 rbd_bench() {
   local out
-  out=$(rbd -c "$conf" bench --io-type "$1" --io-size 4K --io-threads "$2" --io-total $(($3 * 4096)) \
+  out=$("${@:4}" rbd -c "$conf" bench --io-type "$1" --io-size 4K --io-threads "$2" --io-total $(($3 * 4096)) \
           --io-pattern rand rbd/bench 2>&1 | tail -1)
   sed -n 's/.*ops\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
 }
@@ -99,15 +110,65 @@ workloads=(
   "randwrite-4k-qd1 write randwrite 1 $((1500 * scale))"
   "randwrite-4k-qd32 write randwrite 32 $((15000 * scale))"
 )
-for w in "${workloads[@]}"; do
-  read -r name type rw qd ops <<<"$w"
-  raw=$(rbd_bench "$type" "$qd" "$ops")
-  echo "   rbd bench $name: $raw IOPS" >&2
-  record librbd "$name" "rbd bench" "$raw" - -
-  out=$("$loadgen" --url "$(url 1)" --rw "$rw" --qd "$qd" --ios "$ops")
-  echo "   porticod $name: $out" >&2
-  record librbd "$name" porticod "$(field iops "$out")" "$(field p50_us "$out")" "$(field p99_us "$out")"
-done
+
+# compare_with_librbd PLACEMENT [CLIENT_CPUS]: every workload `repeat` times, rbd bench and
+# porticod alternating; records every run (the tables show medians). With CLIENT_CPUS, rbd bench,
+# the gateway and the load generator run on those CPUs and the OSD on CPU 0.
+compare_with_librbd() {
+  local placement=$1 cpus=${2:-} pin=() w name type rw qd ops i raw out
+  [[ -n "$cpus" ]] && pin=(taskset -c "$cpus")
+  for w in "${workloads[@]}"; do
+    read -r name type rw qd ops <<<"$w"
+    for ((i = 1; i <= repeat; ++i)); do
+      raw=$(rbd_bench "$type" "$qd" "$ops" "${pin[@]}")
+      out=$("${pin[@]}" "$loadgen" --url "$(url 1)" --rw "$rw" --qd "$qd" --ios "$ops")
+      echo "   [$placement] $name run $i: rbd bench $raw IOPS; porticod $out" >&2
+      record "librbd:$placement" "$name" "rbd bench" "$raw" - -
+      record "librbd:$placement" "$name" porticod "$(field iops "$out")" "$(field p50_us "$out")" "$(field p99_us "$out")"
+    done
+  done
+}
+
+# pin_all CPUS PID...: every thread of each process onto CPUS.
+pin_all() {
+  local cpus=$1 pid
+  shift
+  for pid in "$@"; do taskset -a -p -c "$cpus" "$pid" >/dev/null; done
+}
+
+echo "== porticod against rbd bench, $repeat runs each; OSD, gateways and initiator share all cores" >&2
+compare_with_librbd shared
+cores=$(nproc)
+osd_pid=$(cat "$cluster/run/osd.0.pid")
+if ((cores >= 2)); then
+  clients="1-$((cores - 1))"
+  echo "== the same with the OSD on CPU 0 and rbd bench, gateway and initiator on CPUs $clients" >&2
+  pin_all 0 "$osd_pid"
+  pin_all "$clients" "${gateway_pids[gw1]}"
+  compare_with_librbd osd-own-core "$clients"
+  pin_all "0-$((cores - 1))" "$osd_pid" "${gateway_pids[gw1]}"
+fi
+
+# The iSCSI hop alone: the same load generator against a memory LUN, no Ceph in the path.
+cat >"$work/memory.yaml" <<YAML
+log: {level: warn}
+gateway:
+  name: bench-memory
+  io_threads: 1
+  portals: ["127.0.0.3:$port"]
+targets:
+  - iqn: $iqn
+    luns:
+      - {lun: 0, backend: memory, size: 1GiB}
+YAML
+"$porticod" --config "$work/memory.yaml" >"$work/memory.log" 2>&1 &
+gateway_pids[memory]=$!
+wait_for_portal 127.0.0.3 "${gateway_pids[memory]}" "$work/memory.log"
+hop=$("$loadgen" --url "$(url 3)" --rw randread --qd 1 --ios $((20000 * scale)))
+echo "   iSCSI round trip, memory LUN, 4 KiB read QD1: $hop" >&2
+kill -TERM "${gateway_pids[memory]}"
+wait "${gateway_pids[memory]}" || die "the memory-LUN gateway did not exit cleanly"
+unset "gateway_pids[memory]"
 
 echo "== two gateways together against one (random 4 KiB, total depth 32 and 64)" >&2
 for rw in randread randwrite; do
@@ -137,11 +198,33 @@ record pr "register (1 gateway)" porticod "$(field iops "$one")" "$(field p50_us
 stop_gateway 1
 
 echo
-echo "porticod (one gateway, 1 I/O thread) on RBD against rbd bench on the same image:"
-printf '%-20s %12s %12s %9s %9s %9s\n' workload "rbd IOPS" "portico IOPS" ratio p50_us p99_us
-awk -F'\t' '$1 == "librbd" { if ($3 == "rbd bench") raw[$2] = $4; else { p[$2] = $4; p50[$2] = $5; p99[$2] = $6; order[++n] = $2 } }
-  END { for (i = 1; i <= n; ++i) { w = order[i]; r = raw[w] > 0 ? p[w] / raw[w] : 0
-          printf "%-20s %12.0f %12.0f %8.2fx %9s %9s\n", w, raw[w], p[w], r, p50[w], p99[w] } }' "$results"
+# median SECTION WORKLOAD SIDE COLUMN: the median of that column over the recorded runs.
+median() {
+  awk -F'\t' -v s="$1" -v w="$2" -v side="$3" -v c="$4" '$1 == s && $2 == w && $3 == side { print $c }' "$results" |
+    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# librbd_table PLACEMENT TITLE: medians of each side and their ratio, per workload.
+librbd_table() {
+  local w name raw ours p50 p99
+  grep -q "^librbd:$1" "$results" || return 0
+  echo "$2"
+  printf '%-20s %12s %12s %9s %9s %9s\n' workload "rbd IOPS" "portico IOPS" ratio p50_us p99_us
+  for w in "${workloads[@]}"; do
+    read -r name _ <<<"$w"
+    raw=$(median "librbd:$1" "$name" "rbd bench" 4)
+    ours=$(median "librbd:$1" "$name" porticod 4)
+    p50=$(median "librbd:$1" "$name" porticod 5)
+    p99=$(median "librbd:$1" "$name" porticod 6)
+    awk -v w="$name" -v r="$raw" -v p="$ours" -v a="$p50" -v b="$p99" \
+      'BEGIN { printf "%-20s %12.0f %12.0f %8.2fx %9s %9s\n", w, r, p, r > 0 ? p / r : 0, a, b }'
+  done
+  echo
+}
+
+librbd_table shared "porticod (one gateway, 1 I/O thread) on RBD against rbd bench on the same image, medians of $repeat runs; every process on every core:"
+librbd_table osd-own-core "The same with the OSD alone on CPU 0, rbd bench or gateway and initiator on the other CPUs:"
+echo "iSCSI round trip alone (memory LUN, 4 KiB read, depth 1; part of every depth-1 figure above): $hop"
 echo
 echo "Two gateways serving the image together against one (same total operations):"
 printf '%-20s %-14s %12s\n' workload side IOPS

@@ -33,6 +33,17 @@ enum class AluaState : uint8_t {
   transitioning = 0xf,
 };
 
+inline const char* alua_state_name(AluaState state) {
+  switch (state) {
+    case AluaState::active_optimized: return "active/optimized";
+    case AluaState::active_non_optimized: return "active/non-optimized";
+    case AluaState::standby: return "standby";
+    case AluaState::unavailable: return "unavailable";
+    case AluaState::transitioning: return "transitioning";
+  }
+  return "unknown";
+}
+
 struct TargetPortGroupInfo {
   uint16_t id = 1;
   AluaState state = AluaState::active_optimized;

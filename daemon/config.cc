@@ -292,7 +292,8 @@ ClusterConfig parse_cluster(const YAML::Node& node) {
   const std::string where = "cluster";
   require_map(node, where);
   reject_unknown_keys(node, where,
-                      {"ceph_conf", "client", "keyring", "pool", "heartbeat_interval_ms", "lease_ms", "notify_timeout_ms"});
+                      {"ceph_conf", "client", "keyring", "pool", "gateways_object", "heartbeat_interval_ms", "lease_ms",
+                       "notify_timeout_ms"});
   ClusterConfig cluster;
   if (node["ceph_conf"]) {
     cluster.ceph_conf = get_string(node, "ceph_conf", where);
@@ -301,6 +302,10 @@ ClusterConfig parse_cluster(const YAML::Node& node) {
   if (node["client"]) cluster.client = get_string(node, "client", where);
   if (node["keyring"]) cluster.keyring = get_string(node, "keyring", where);
   if (node["pool"]) cluster.pool = get_string(node, "pool", where);
+  if (node["gateways_object"]) {
+    cluster.gateways_object = get_string(node, "gateways_object", where);
+    if (cluster.gateways_object.empty()) fail("cluster.gateways_object", "must not be empty");
+  }
   auto number = [&](const char* name, unsigned& field, uint64_t min, uint64_t max) {
     read_number(node, where, name, field, min, max);
   };

@@ -64,6 +64,8 @@ struct ClusterConfig {
   std::string client = "client.admin";
   std::string keyring;             // "" = as ceph.conf says
   std::string pool = "rbd";        // holds the gateways' shared state objects
+  // The membership object: every gateway serving the same LUNs must name the same one.
+  std::string gateways_object = "portico.gateways";
   unsigned heartbeat_interval_ms = 2000;
   unsigned lease_ms = 10000;       // a gateway silent this long is reported unavailable
   unsigned notify_timeout_ms = 5000;  // a gateway that does not acknowledge an event in time is fenced

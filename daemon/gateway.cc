@@ -78,6 +78,7 @@ class RunningGateway final : public Gateway {
       cluster::rados::RadosClusterOptions cluster_options;
       cluster_options.pool = c.pool;
       cluster_options.gateway_name = config.gateway.name;
+      cluster_options.gateways_object = c.gateways_object;
       cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
       cluster_options.lease = std::chrono::milliseconds(c.lease_ms);
       cluster_options.notify_timeout = std::chrono::milliseconds(c.notify_timeout_ms);

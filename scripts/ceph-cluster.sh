@@ -6,13 +6,17 @@
 #   scripts/ceph-cluster.sh start DIR [MON_PORT]   # prints the ceph.conf path when the pool works
 #   scripts/ceph-cluster.sh stop DIR
 #   scripts/ceph-cluster.sh status DIR
+#   scripts/ceph-cluster.sh kill-osd DIR     # SIGKILL the OSD, as a crash (fault-injection tests)
+#   scripts/ceph-cluster.sh start-osd DIR    # start it again; returns when its PGs are active
+#   scripts/ceph-cluster.sh freeze-osd DIR   # SIGSTOP the OSD: connections stay open, nothing answers
+#   scripts/ceph-cluster.sh thaw-osd DIR     # SIGCONT it
 #
 # Several clusters coexist when their folders and MON_PORTs differ (MON_PORT and MON_PORT+1 are
 # the monitor's v2 and v1 ports; daemons bind in MON_PORT+10 .. MON_PORT+99).
 # Environment: CEPH_POOL (default "rbd"), CEPH_OSD_SIZE (default 20G, sparse).
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop|status DIR [MON_PORT]" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|status|kill-osd|start-osd|freeze-osd|thaw-osd DIR [MON_PORT]" >&2; exit 2; }
 (($# >= 2)) || usage
 action=$1
 dir=$(realpath -m "$2")
@@ -133,6 +137,7 @@ start() {
 }
 
 stop() {
+  [[ -f "$dir/run/osd.0.pid" ]] && kill -CONT "$(cat "$dir/run/osd.0.pid")" 2>/dev/null || true
   stop_pid_file "$dir/run/osd.0.pid"
   stop_pid_file "$dir/run/mon.a.pid"
   log "stopped $dir"
@@ -143,9 +148,59 @@ status() {
   ceph_cmd -s
 }
 
+kill_osd() {
+  local pid_file="$dir/run/osd.0.pid" pid
+  [[ -f "$pid_file" ]] || { log "no OSD pid file in $dir/run"; exit 1; }
+  pid=$(cat "$pid_file")
+  kill -0 "$pid" 2>/dev/null || { log "the OSD (pid $pid) is not running"; exit 1; }
+  kill -9 "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  rm -f "$pid_file"
+  log "OSD (pid $pid) killed"
+}
+
+# signal_osd SIGNAL: sends SIGNAL to the running OSD (by its pid file).
+signal_osd() {
+  local pid_file="$dir/run/osd.0.pid" pid
+  [[ -f "$pid_file" ]] || { log "no OSD pid file in $dir/run"; exit 1; }
+  pid=$(cat "$pid_file")
+  kill "-$1" "$pid" || { log "the OSD (pid $pid) is not running"; exit 1; }
+  log "OSD (pid $pid) sent SIG$1"
+}
+
+# Starts the OSD of an existing cluster and waits until every PG of the pool is active again.
+start_osd() {
+  [[ -f "$conf" ]] || { log "no cluster in $dir"; exit 1; }
+  if [[ -f "$dir/run/osd.0.pid" ]] && kill -0 "$(cat "$dir/run/osd.0.pid")" 2>/dev/null; then
+    log "the OSD is already running"
+    return 0
+  fi
+  local started=$SECONDS
+  ceph-osd -c "$conf" -i 0 2>>"$dir/log/daemons.stderr"
+  # No manager runs here (pg commands need one): the pool serves again when a read of an absent
+  # object answers ENOENT instead of blocking on an inactive PG.
+  local probe=""
+  for _ in $(seq 1 120); do
+    if ceph_cmd osd dump 2>/dev/null | grep -q '^osd.0 up'; then
+      probe=$(timeout 2 rados -c "$conf" -p "$pool" stat portico.osd-probe 2>&1 || true)
+      if [[ "$probe" == *"No such file"* ]]; then
+        log "OSD up and pool $pool serving in $((SECONDS - started)) s"
+        return 0
+      fi
+    fi
+    sleep 0.25
+  done
+  log "the OSD did not come back (last probe: ${probe:-none}); see $dir/log/osd.0.log"
+  exit 1
+}
+
 case "$action" in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  kill-osd) kill_osd ;;
+  start-osd) start_osd ;;
+  freeze-osd) signal_osd STOP ;;
+  thaw-osd) signal_osd CONT ;;
   *) usage ;;
 esac

@@ -395,9 +395,22 @@ void EventChannel::on_notify_complete(rados_completion_t, void* arg) {
     for (uint64_t id : owned->timed_out) ids += (ids.empty() ? "client." : ", client.") + std::to_string(id);
     const std::string why = owned->where() + ": " + ids + " did not acknowledge an event within the notify timeout";
     auto self = owned->channel.lock();
-    Status fenced = self ? self->fencer_->fence_instances(owned->timed_out, why)
-                         : error(ErrorCode::closed, why + "; cluster state stopped before fencing");
-    complete_publish(std::move(owned), std::move(fenced));
+    if (!self) return complete_publish(std::move(owned), error(ErrorCode::closed, why + "; cluster state stopped before fencing"));
+    Status fenced = self->fencer_->fence_instances(owned->timed_out, why);
+    // An OSD that has not received the blocklist's map yet still applies the fenced gateway's
+    // writes. What bounds that gateway without the OSDs is its lease: a watch last confirmed
+    // before the notify timed out stops proving its state current `stale_after` later. Until
+    // then the event is not complete.
+    const auto lease_over = owned->started + self->options_.notify_timeout + self->options_.stale_after;
+    const auto wait = lease_over - std::chrono::steady_clock::now();
+    if (!fenced.ok() || wait <= std::chrono::steady_clock::duration::zero()) {
+      return complete_publish(std::move(owned), std::move(fenced));
+    }
+    spdlog::info("cluster: {}: completes in {} ms, when the fenced gateway's lease has run out", owned->where(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+    pending->op = std::move(owned);
+    self->worker_.post([pending]() { complete_publish(std::move(pending->op), Status{}); },
+                       std::chrono::duration_cast<std::chrono::milliseconds>(wait));
   });
 }
 
@@ -413,6 +426,19 @@ void EventChannel::complete_publish(std::unique_ptr<NotifyOp> op, Status fenced)
   if (!fenced.ok()) return op->done(std::move(fenced));
   if (!op->refusals.empty()) return op->done(error(ErrorCode::io_error, op->where() + ": " + op->refusals));
   op->done(Status{});
+}
+
+void EventChannel::deliver_to_all(LunEvent::Kind kind) {
+  worker_.post([weak = weak_from_this(), kind]() {
+    auto self = weak.lock();
+    if (!self) return;
+    std::vector<std::shared_ptr<LunWatch>> watches;
+    {
+      std::lock_guard lock(self->mutex_);
+      for (auto& [key, watch] : self->watches_) watches.push_back(watch);
+    }
+    for (auto& watch : watches) watch->deliver(kind);
+  });
 }
 
 void EventChannel::shutdown() {

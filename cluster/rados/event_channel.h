@@ -6,8 +6,10 @@
 // only when every subscriber has called `applied`. A notify that does not decode is
 // acknowledged at once with the payload "error: <why>" and never reaches a subscriber.
 // Publishing: rados_aio_notify with the notify timeout. Every watcher that timed out is fenced
-// (fencing.h) before `done` runs; a watcher that answered "error: ..." did not apply the event
-// and makes `done` fail naming it.
+// (fencing.h) before `done` runs, and `done` waits until its lease (stale_after from the notify
+// timeout) has run out too, for an OSD may apply its writes until the blocklist's map reaches
+// it; a watcher that answered "error: ..." did not apply the event and makes `done` fail naming
+// it.
 // Losing the channel: the watch error callback, or a rados_watch_check (from the heartbeat)
 // that fails or reports a confirmation older than `stale_after`, delivers state_unknown to the
 // LUN's subscribers once; the watch is then re-established in the background with backoff and
@@ -45,6 +47,9 @@ class EventChannel : public std::enable_shared_from_this<EventChannel> {
   // Blocking the first time a LUN is subscribed (creates the object if missing, watches it).
   std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, ClusterState::EventHandler handler);
   void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done);
+  // Hands `kind` to every subscriber of every LUN on this gateway (from the worker thread),
+  // without RADOS: for what each gateway derives itself, such as ALUA changes from membership.
+  void deliver_to_all(LunEvent::Kind kind);
   // From the heartbeat thread: rados_watch_check on every watch (no round trip). Returns until
   // when the working watches prove the state current (max when there are none).
   std::chrono::steady_clock::time_point check_watches();

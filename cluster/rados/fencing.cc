@@ -31,6 +31,13 @@ Status Fencer::fence_address(const std::string& address, const std::string& who,
   if (ret < 0) {
     return error(ErrorCode::io_error, "rados_blocklist_add(" + address + ") for " + who + ": " + ceph::rados_error_text(ret));
   }
+  // This client's later operations then carry the epoch that holds the entry, so an OSD applies
+  // them only after it knows the fenced client is out.
+  const int map_ret = rados_wait_for_latest_osdmap(pool_->cluster());
+  if (map_ret < 0) {
+    return error(ErrorCode::io_error, "rados_wait_for_latest_osdmap after fencing " + who + ": " +
+                                          ceph::rados_error_text(map_ret));
+  }
   spdlog::warn("cluster: fenced {} at {} for {} s ({} ms): {}", who, address, expiry_s_, ms, why);
   return {};
 }

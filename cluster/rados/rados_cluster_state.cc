@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 #include "cluster/local/lun_identity.h"
 #include "cluster/rados/event_channel.h"
 #include "cluster/rados/fencing.h"
@@ -101,6 +103,7 @@ void RadosClusterState::heartbeat_loop() {
   while (!stopping_) {
     lock.unlock();
     membership_->heartbeat_async();
+    announce_access_state_changes();
     const auto proven = events_->check_watches();
     proven_until_ns_.store(proven == std::chrono::steady_clock::time_point::max()
                                ? INT64_MAX
@@ -111,6 +114,38 @@ void RadosClusterState::heartbeat_loop() {
   }
 }
 
+void RadosClusterState::announce_access_state_changes() {
+  // SPC-4 5.15.2.3: a change of a target port group's asymmetric access state (a gateway's
+  // lease running out, its return) is a unit attention on every I_T nexus, so that hosts re-read
+  // REPORT TARGET PORT GROUPS. Each gateway derives it from the same membership records. A group
+  // seen for the first time (a gateway joining) changes no state: it is only added.
+  // Only from a fresh view: while this gateway's own heartbeat rounds fail (RADOS unreachable)
+  // every other record ages alike, and it refuses commands anyway; the baseline stays.
+  const int64_t now = now_ms();
+  const auto records = membership_->cached();
+  const bool fresh = std::any_of(records.begin(), records.end(), [&](const GatewayRecord& record) {
+    return record.target_port_group == target_port_group_ &&
+           now - record.heartbeat_ms <= 2 * options_.heartbeat_interval.count();
+  });
+  if (!fresh) return;
+  std::vector<std::pair<uint16_t, AluaState>> states;
+  for (const auto& group : target_port_groups()) states.emplace_back(group.id, group.state);
+  std::sort(states.begin(), states.end());
+  bool changed = false;
+  for (const auto& [id, state] : states) {
+    const auto before = std::lower_bound(access_states_.begin(), access_states_.end(), std::make_pair(id, state),
+                                         [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (before == access_states_.end() || before->first != id) {
+      spdlog::info("cluster: target port group {} listed, {}", id, alua_state_name(state));
+    } else if (before->second != state) {
+      spdlog::info("cluster: target port group {} is now {}", id, alua_state_name(state));
+      changed = true;
+    }
+  }
+  if (changed) events_->deliver_to_all(LunEvent::Kind::access_state_changed);
+  access_states_ = std::move(states);
+}
+
 Result<LunIdentity> RadosClusterState::lun_identity(const std::string& lun_key) { return derive_lun_identity(lun_key); }
 
 std::vector<TargetPortGroupInfo> RadosClusterState::target_port_groups() {
@@ -119,8 +154,9 @@ std::vector<TargetPortGroupInfo> RadosClusterState::target_port_groups() {
   for (const auto& record : membership_->cached()) {
     TargetPortGroupInfo group;
     group.id = record.target_port_group;
-    group.state = now - record.heartbeat_ms <= options_.lease.count() ? AluaState::active_optimized
-                                                                      : AluaState::unavailable;
+    // This gateway's own group is the one answering: active whatever its last heartbeat.
+    const bool live = record.target_port_group == target_port_group_ || now - record.heartbeat_ms <= options_.lease.count();
+    group.state = live ? AluaState::active_optimized : AluaState::unavailable;
     group.relative_port_ids = {record.relative_port_id};
     groups.push_back(std::move(group));
   }

@@ -20,6 +20,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "ceph/rados_connection.h"
 #include "core/cluster_state.h"
@@ -39,7 +41,7 @@ struct RadosClusterOptions {
   std::chrono::milliseconds notify_timeout{5000};
   uint32_t watch_timeout_s = 10;       // given to rados_watch3
   uint32_t blocklist_expiry_s = 3600;  // how long a fenced gateway stays blocklisted
-  std::string gateways_object = "portico.gateways";  // tests use their own
+  std::string gateways_object = "portico.gateways";  // shared by every gateway of the same LUNs
   // Blocklist the previous client of this gateway name at start (a stale process cannot write).
   bool fence_previous_incarnation = true;
 };
@@ -78,6 +80,7 @@ class RadosClusterState final : public ClusterState {
  private:
   explicit RadosClusterState(RadosClusterOptions options);
   void heartbeat_loop();
+  void announce_access_state_changes();  // heartbeat thread
 
   RadosClusterOptions options_;
   std::shared_ptr<Pool> pool_;
@@ -87,6 +90,8 @@ class RadosClusterState final : public ClusterState {
   std::atomic<int64_t> proven_until_ns_{INT64_MAX};  // steady_clock
   uint16_t target_port_group_ = 0;
   uint16_t relative_port_id_ = 0;
+  // Heartbeat thread only: the groups' states at the last look.
+  std::vector<std::pair<uint16_t, AluaState>> access_states_;  // sorted by group id
 
   std::mutex heartbeat_mutex_;
   std::condition_variable heartbeat_wake_;

@@ -81,6 +81,14 @@ class MultiGateway : public ::testing::Test {
     return initiator;
   }
 
+  // The address in gateway `name`'s membership record (what fencing blocklists), "" if none.
+  std::string gateway_address(const std::string& name) {
+    const std::string record = admin_->gateway_record(image_, name);
+    const auto at = record.find("addr=");
+    if (at == std::string::npos) return "";
+    return record.substr(at + 5, record.find(' ', at) - at - 5);
+  }
+
   static std::string absolute_ceph_conf() {
     char resolved[PATH_MAX];
     return ::realpath(ceph_conf().c_str(), resolved) != nullptr ? resolved : ceph_conf();

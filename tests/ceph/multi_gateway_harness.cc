@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -121,12 +122,13 @@ std::string CephAdmin::create_image(const std::string& prefix, uint64_t size_byt
 }
 
 void CephAdmin::remove_image(const std::string& name) {
+  rados_remove(io_, membership_object(name).c_str());  // absent when no gateway ran
   const int ret = rbd_remove(io_, name.c_str());
   if (ret < 0) std::fprintf(stderr, "note: rbd image %s/%s left behind: %s\n", pool_.c_str(), name.c_str(),
                             ceph::rados_error_text(ret).c_str());
 }
 
-std::string CephAdmin::gateway_record(const std::string& gateway_name) {
+std::string CephAdmin::gateway_record(const std::string& image, const std::string& gateway_name) {
   rados_read_op_t op = rados_create_read_op();
   const char* keys[] = {gateway_name.c_str()};
   const size_t key_lengths[] = {gateway_name.size()};
@@ -134,7 +136,7 @@ std::string CephAdmin::gateway_record(const std::string& gateway_name) {
   int omap_ret = 0;
   rados_read_op_omap_get_vals_by_keys2(op, keys, 1, key_lengths, &iter, &omap_ret);
   std::string record;
-  if (rados_read_op_operate(op, io_, "portico.gateways", 0) == 0 && omap_ret == 0) {
+  if (rados_read_op_operate(op, io_, membership_object(image).c_str(), 0) == 0 && omap_ret == 0) {
     char *key = nullptr, *value = nullptr;
     size_t key_length = 0, value_length = 0;
     if (rados_omap_get_next2(iter, &key, &value, &key_length, &value_length) == 0 && value != nullptr) {
@@ -157,6 +159,51 @@ std::string CephAdmin::blocklist(std::string* error) {
   rados_buffer_free(out);
   rados_buffer_free(status);
   return text;
+}
+
+namespace {
+
+// Runs `bash <ceph-cluster.sh> <action> <cluster folder>`; false with its output in `error`.
+bool run_cluster_script(const std::string& action, std::string* error) {
+  const std::string script = env_or("PORTICO_CEPH_SCRIPT", "");
+  const std::string conf = env_or("PORTICO_CEPH_CONF", "");
+  if (script.empty() || conf.empty()) {
+    *error = "PORTICO_CEPH_SCRIPT and PORTICO_CEPH_CONF must name the cluster script and its ceph.conf";
+    return false;
+  }
+  const std::string folder = std::filesystem::path(conf).parent_path().string();
+  const std::string command = "bash '" + script + "' " + action + " '" + folder + "' 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    *error = command + ": " + std::strerror(errno);
+    return false;
+  }
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = ::pclose(pipe);
+  if (status == 0) return true;
+  *error = command + " failed (status " + std::to_string(status) + "): " + output;
+  return false;
+}
+
+}  // namespace
+
+OsdOutage::~OsdOutage() {
+  std::string error;
+  if (active_ && !end(&error)) std::fprintf(stderr, "OsdOutage: %s\n", error.c_str());
+}
+
+bool OsdOutage::begin(std::string* error) {
+  if (!run_cluster_script(kind_ == Kind::crash ? "kill-osd" : "freeze-osd", error)) return false;
+  active_ = true;
+  return true;
+}
+
+bool OsdOutage::end(std::string* error) {
+  if (!run_cluster_script(kind_ == Kind::crash ? "start-osd" : "thaw-osd", error)) return false;
+  active_ = false;
+  return true;
 }
 
 GatewayProcess::GatewayProcess(int index, std::string dir, uint16_t port)
@@ -263,12 +310,15 @@ std::string GatewayProcess::log_tail(size_t lines) const {
   return text;
 }
 
+std::string membership_object(const std::string& image) { return "portico.gateways." + image; }
+
 std::string clustered_gateway_yaml(const GatewayProcess& gateway, const std::string& ceph_conf,
                                    const std::string& pool, const std::string& image) {
   std::string yaml;
   yaml += "log:\n  level: info\n";
   yaml += "gateway:\n  name: " + gateway.name() + "\n  portals: [\"" + gateway.portal() + "\"]\n";
   yaml += "cluster:\n  ceph_conf: " + ceph_conf + "\n  pool: " + pool + "\n";
+  yaml += "  gateways_object: " + membership_object(image) + "\n";
   yaml += "  heartbeat_interval_ms: " + std::to_string(ClusterTimings::heartbeat.count()) + "\n";
   yaml += "  lease_ms: " + std::to_string(ClusterTimings::lease.count()) + "\n";
   yaml += "  notify_timeout_ms: " + std::to_string(ClusterTimings::notify_timeout.count()) + "\n";

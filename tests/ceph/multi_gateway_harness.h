@@ -54,10 +54,12 @@ class CephAdmin {
   // A new image "<prefix>-<pid>-<n>" of `size_bytes` with the layering feature only (several
   // writers: no exclusive lock). Returns its name, "" with `error` set on failure.
   std::string create_image(const std::string& prefix, uint64_t size_bytes, std::string* error);
-  // Best effort: a SIGKILLed gateway's watch keeps an image busy until the OSD times it out.
+  // Removes the image and its test's membership object. Best effort: a SIGKILLed gateway's watch
+  // keeps an image busy until the OSD times it out.
   void remove_image(const std::string& name);
-  // The membership record a gateway wrote ("v=1 tpg=2 port=2 instance=... addr=..."), "" if none.
-  std::string gateway_record(const std::string& gateway_name);
+  // The membership record a gateway of the test on `image` wrote ("v=1 tpg=2 port=2 instance=...
+  // addr=..."), "" if none.
+  std::string gateway_record(const std::string& image, const std::string& gateway_name);
   // `ceph osd blocklist ls` as the monitor answers it (JSON), "" with `error` set on failure.
   std::string blocklist(std::string* error);
 
@@ -68,6 +70,30 @@ class CephAdmin {
   std::shared_ptr<ceph::RadosConnection> connection_;
   rados_ioctx_t io_;
   std::string pool_;
+};
+
+// The fixture cluster's only OSD made unavailable and brought back through scripts/ceph-cluster.sh
+// (PORTICO_CEPH_SCRIPT) on the folder of PORTICO_CEPH_CONF:
+//   crash  - SIGKILL, as a crash (clients see their connections reset); end() starts it again and
+//            returns once the pool serves;
+//   freeze - SIGSTOP: connections stay open and nothing answers (only a lease notices); end()
+//            sends SIGCONT.
+// The destructor ends an outage the test did not end, so that later tests find the OSD serving.
+class OsdOutage {
+ public:
+  enum class Kind { crash, freeze };
+  explicit OsdOutage(Kind kind) : kind_(kind) {}
+  ~OsdOutage();
+  OsdOutage(const OsdOutage&) = delete;
+  OsdOutage& operator=(const OsdOutage&) = delete;
+
+  bool begin(std::string* error);
+  bool end(std::string* error);
+  [[nodiscard]] const char* name() const { return kind_ == Kind::crash ? "OSD SIGKILL" : "OSD SIGSTOP"; }
+
+ private:
+  Kind kind_;
+  bool active_ = false;
 };
 
 // One porticod process: gateway `index` (1..3) is named gw<index> and listens on
@@ -105,6 +131,10 @@ class GatewayProcess {
   uint16_t port_;
   pid_t pid_ = -1;
 };
+
+// The membership object of the gateways of the test on `image`: each test has its own, so that no
+// record of an earlier test's gateways is listed.
+std::string membership_object(const std::string& image);
 
 // The configuration of gateway `gateway` serving `pool/image` as LUN 0 of the shared target,
 // with the cluster section of these tests (ClusterTimings).

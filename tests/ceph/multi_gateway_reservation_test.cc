@@ -35,6 +35,13 @@ constexpr uint64_t kKeyB = 0xB2B2B2B2'00000002ull;
                                        << result.describe();
 }
 
+// A holds WRITE EXCLUSIVE with kKeyA; B is registered with kKeyB.
+::testing::AssertionResult holder_and_registrant(Initiator& a, Initiator& b) {
+  if (auto result = register_key(a, kKeyA); !result) return result;
+  if (auto result = reserve(a, kKeyA); !result) return result;
+  return register_key(b, kKeyB);
+}
+
 TEST_F(MultiGateway, RegistrationsThroughTwoGatewaysAreVisibleOnBothWithEqualPRgeneration) {
   ASSERT_NO_FATAL_FAILURE(start_gateways(2));
   auto a = login(1, "host-a");
@@ -97,9 +104,7 @@ TEST_F(MultiGateway, PreemptThroughGateway2RaisesRegistrationsPreemptedForThePre
   auto a = login(1, "host-a");
   auto b = login(2, "host-b");
   ASSERT_TRUE(a && b);
-  ASSERT_TRUE(register_key(*a, kKeyA));
-  ASSERT_TRUE(reserve(*a, kKeyA));
-  ASSERT_TRUE(register_key(*b, kKeyB));
+  ASSERT_TRUE(holder_and_registrant(*a, *b));
   ASSERT_TRUE(a->test_unit_ready().good()) << "A has a unit attention pending before the preemption";
   const auto preempt = b->persistent_reserve_out(PrOut::preempt, kKeyB, kKeyA, kWriteExclusive);
   ASSERT_TRUE(preempt.good()) << "PREEMPT through gw2: " << preempt.describe();
@@ -270,14 +275,10 @@ TEST_F(MultiGateway, AGatewayCutFromRadosNeverServesStaleReservationState) {
   auto a = login(1, "host-a");
   auto b = login(2, "host-b");
   ASSERT_TRUE(a && b);
-  ASSERT_TRUE(register_key(*a, kKeyA));
-  ASSERT_TRUE(reserve(*a, kKeyA));
-  ASSERT_TRUE(register_key(*b, kKeyB));
+  ASSERT_TRUE(holder_and_registrant(*a, *b));
   const auto original = pattern(9, kLba, 1, 8);
   ASSERT_TRUE(a->write(kLba, original).good()) << "the holder's first write";
-  const std::string record = admin_->gateway_record("gw1");
-  const auto at = record.find("addr=");
-  const std::string address = at == std::string::npos ? "" : record.substr(at + 5, record.find(' ', at) - at - 5);
+  const std::string address = gateway_address("gw1");
 
   gateway(1).pause();  // gw1 can no longer acknowledge events
   const auto start = Clock::now();
@@ -295,6 +296,7 @@ TEST_F(MultiGateway, AGatewayCutFromRadosNeverServesStaleReservationState) {
     EXPECT_FALSE(stale.good()) << "A's write through the fenced gw1 (attempt " << i + 1 << ") returned GOOD";
     std::this_thread::sleep_for(std::chrono::seconds(2));
   }
+  b->clear_unit_attentions();  // gw1's group is unavailable by now (its heartbeats fail)
   const auto read = b->read(kLba, 8);
   ASSERT_TRUE(read.good()) << read.describe();
   EXPECT_TRUE(read.data == original) << "the data at lba " << kLba << " changed through the fenced gateway";
@@ -302,13 +304,129 @@ TEST_F(MultiGateway, AGatewayCutFromRadosNeverServesStaleReservationState) {
   std::string error;
   const std::string blocklist = admin_->blocklist(&error);
   EXPECT_TRUE(error.empty()) << error;
-  EXPECT_FALSE(address.empty()) << "no address in gw1's membership record '" << record << "'";
+  EXPECT_FALSE(address.empty()) << "no address in gw1's membership record";
   EXPECT_NE(blocklist.find(address), std::string::npos)
       << "gw1's address " << address << " is not in the OSD blocklist: " << blocklist;
   std::printf("[ figures ] fenced PREEMPT through gw2 took %.0f ms (notify timeout %lld ms); A through gw1 then got: "
               "%s; %s\n",
               preempt_ms, static_cast<long long>(ClusterTimings::notify_timeout.count()), answers[0].c_str(),
               answers[1].c_str());
+}
+
+// Polls TEST UNIT READY through `session` until `accept` holds for the answer or `limit` passes
+// (unit attentions on the way are answers too); returns the last answer.
+template <typename Accept>
+ScsiResult poll_test_unit_ready(Initiator& session, std::chrono::milliseconds limit, Accept accept) {
+  const auto start = Clock::now();
+  ScsiResult answer;
+  do {
+    answer = session.test_unit_ready();
+    if (accept(answer)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (Clock::now() - start < limit);
+  return answer;
+}
+
+// Every gateway loses its only OSD while A holds a WRITE EXCLUSIVE reservation taken through gw1
+// and B is registered through gw2. Each gateway must refuse commands (retryable NOT READY) within
+// its lease and answer a write at once rather than hang; once the OSD serves again each must
+// re-read the LUN's record before serving, then serve exactly the cluster's state and hear events.
+class OsdOutageTest : public MultiGateway {
+ protected:
+  void run_osd_outage(OsdOutage::Kind kind);
+};
+
+void OsdOutageTest::run_osd_outage(OsdOutage::Kind kind) {
+  constexpr uint64_t kLba = 777;
+  constexpr uint8_t kLogicalUnitNotAccessible = 0x04;
+  constexpr uint8_t kAsymmetricAccessStateTransition = 0x0a;
+  const auto not_ready = [](const ScsiResult& r) {
+    return r.has_sense(sense_key::kNotReady, kLogicalUnitNotAccessible, kAsymmetricAccessStateTransition);
+  };
+  ASSERT_NO_FATAL_FAILURE(start_gateways(2));
+  auto a = login(1, "host-a");
+  auto b = login(2, "host-b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(holder_and_registrant(*a, *b));
+  const auto keys_before = b->persistent_reserve_in_read_keys();
+  ASSERT_TRUE(keys_before.good()) << keys_before.describe();
+  const auto original = pattern(11, kLba, 1, 8);
+  ASSERT_TRUE(a->write(kLba, original).good()) << "the holder's first write";
+
+  OsdOutage outage(kind);
+  std::string error;
+  const auto killed = Clock::now();
+  ASSERT_TRUE(outage.begin(&error)) << error;  // after a SIGKILL: once the OSD process is gone
+  const double begin_ms = ms_since(killed);
+  const auto limit = ClusterTimings::lease + std::chrono::seconds(5);
+  double refused_ms[2] = {0, 0};
+  Initiator* sessions[2] = {a.get(), b.get()};
+  for (int i = 0; i < 2; ++i) {
+    const auto answer = poll_test_unit_ready(*sessions[i], limit, not_ready);
+    refused_ms[i] = ms_since(killed);
+    EXPECT_TRUE(not_ready(answer)) << "gw" << i + 1 << " still answers " << answer.describe() << " "
+                                   << refused_ms[i] << " ms into the OSD outage (lease "
+                                   << ClusterTimings::lease.count() << " ms)";
+  }
+  const auto write_start = Clock::now();
+  const auto during = a->write(kLba, pattern(11, kLba, 2, 8));
+  const double write_ms = ms_since(write_start);
+  EXPECT_TRUE(not_ready(during)) << "the holder's write through gw1 during the outage: " << during.describe();
+  EXPECT_LT(write_ms, 1000.0) << "a refused write must be answered at once";
+
+  ASSERT_TRUE(outage.end(&error)) << error;
+  const auto serving = Clock::now();  // the OSD runs again (after a restart: the pool serves)
+  // Back in service once each gateway has re-watched and re-read the LUN's record.
+  double back_ms[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const auto answer =
+        poll_test_unit_ready(*sessions[i], std::chrono::seconds(60), [](const ScsiResult& r) { return r.good(); });
+    back_ms[i] = ms_since(serving);
+    EXPECT_TRUE(answer.good()) << "gw" << i + 1 << " after the OSD restart: " << answer.describe();
+  }
+
+  // What they serve is the cluster's state: the same keys and PRgeneration on both, A's
+  // reservation in force through gw2, and the data as A left it.
+  const auto keys1 = a->persistent_reserve_in_read_keys();
+  const auto keys2 = b->persistent_reserve_in_read_keys();
+  ASSERT_TRUE(keys1.good() && keys2.good()) << keys1.describe() << " / " << keys2.describe();
+  EXPECT_EQ(keys1.data, keys_before.data) << "keys or PRgeneration through gw1 changed across the restart";
+  EXPECT_EQ(keys2.data, keys_before.data) << "keys or PRgeneration through gw2 changed across the restart";
+  const auto conflict = b->write(kLba, pattern(11, kLba, 3, 8));
+  EXPECT_EQ(conflict.status, status::kReservationConflict) << "B's write through gw2: " << conflict.describe();
+  const auto read = b->read(kLba, 8);
+  ASSERT_TRUE(read.good()) << read.describe();
+  EXPECT_TRUE(read.data == original) << "lba " << kLba << " holds " << describe_pattern(read.data);
+
+  // Both gateways hear events again: a PREEMPT through gw2 is acknowledged by gw1 (no fencing:
+  // well under the notify timeout) and gw1 enforces it at once.
+  const auto preempt_start = Clock::now();
+  const auto preempt = b->persistent_reserve_out(PrOut::preempt, kKeyB, kKeyA, kWriteExclusive);
+  const double preempt_ms = ms_since(preempt_start);
+  ASSERT_TRUE(preempt.good()) << "PREEMPT through gw2 after the restart: " << preempt.describe();
+  EXPECT_LT(preempt_ms, static_cast<double>(ClusterTimings::notify_timeout.count()))
+      << "gw1 did not acknowledge the PREEMPT in time after the OSD restart";
+  a->clear_unit_attentions();
+  const auto preempted = a->write(kLba, pattern(11, kLba, 4, 8));
+  EXPECT_EQ(preempted.status, status::kReservationConflict) << "A's write through gw1 after being preempted: "
+                                                            << preempted.describe();
+  const std::string address = gateway_address("gw1");
+  const std::string blocklist = admin_->blocklist(&error);
+  EXPECT_FALSE(address.empty()) << "no address in gw1's membership record";
+  EXPECT_EQ(blocklist.find(address), std::string::npos) << "gw1 was fenced: " << blocklist;
+  std::printf("[ figures ] %s (the script took %.0f ms): gw1 refusing by %.0f ms, gw2 by %.0f ms (lease %lld ms); "
+              "a write refused in %.1f ms; OSD back: gw1 serving by %.0f ms, gw2 by %.0f ms after it; PREEMPT then "
+              "took %.1f ms\n",
+              outage.name(), begin_ms, refused_ms[0], refused_ms[1], static_cast<long long>(ClusterTimings::lease.count()),
+              write_ms, back_ms[0], back_ms[1], preempt_ms);
+}
+
+TEST_F(OsdOutageTest, AnOsdCrashAndRestartStopsEveryGatewayUntilItHasReReadTheReservationState) {
+  run_osd_outage(OsdOutage::Kind::crash);
+}
+
+TEST_F(OsdOutageTest, AFrozenOsdStopsEveryGatewayWithinItsLeaseUntilTheStateIsProvenAgain) {
+  run_osd_outage(OsdOutage::Kind::freeze);
 }
 
 }  // namespace

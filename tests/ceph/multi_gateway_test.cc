@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/ceph/multi_gateway_fixture.h"
@@ -143,6 +144,7 @@ TEST_F(MultiGateway, KillOfAGatewayUnderWriteLoadLeavesTheSurvivorServingAndEver
     std::map<uint64_t, uint64_t> pending;  // slot -> generation sent but never acknowledged
     std::vector<Clock::time_point> ack_times;
     std::vector<std::string> failures;
+    std::vector<std::pair<Clock::time_point, ScsiResult>> unit_attentions;  // each write retried
   };
   std::array<Log, 2> logs;
   std::atomic<bool> stop{false};
@@ -150,8 +152,14 @@ TEST_F(MultiGateway, KillOfAGatewayUnderWriteLoadLeavesTheSurvivorServingAndEver
     for (uint64_t generation = 1; !stop; ++generation) {
       const uint64_t slot = (generation * 37) % kSlots;
       const uint64_t lba = base[me] + slot * kBlocks;
-      const auto result = writers[me]->write(lba, pattern(8 + me, lba, generation, kBlocks));
       Log& log = logs[me];
+      // A unit attention (gw1's group changing state) means the write was not executed: the
+      // initiator sends it again, as every host does.
+      auto result = writers[me]->write(lba, pattern(8 + me, lba, generation, kBlocks));
+      for (int retry = 0; retry < 4 && result.has_sense(sense_key::kUnitAttention); ++retry) {
+        log.unit_attentions.emplace_back(Clock::now(), result);
+        result = writers[me]->write(lba, pattern(8 + me, lba, generation, kBlocks));
+      }
       if (result.good()) {
         log.acked[slot] = generation;
         log.pending.erase(slot);
@@ -185,6 +193,16 @@ TEST_F(MultiGateway, KillOfAGatewayUnderWriteLoadLeavesTheSurvivorServingAndEver
     if (t > killed_at) ++after_kill;
   }
   EXPECT_GT(after_kill, 100u) << "gw2 acknowledged only " << after_kill << " writes in the 8 s after gw1's death";
+  // gw1's group became unavailable: gw2 tells its initiator with ASYMMETRIC ACCESS STATE CHANGED.
+  double access_change_ms = -1;
+  for (const auto& [at, answer] : logs[1].unit_attentions) {
+    if (at > killed_at && answer.has_sense(sense_key::kUnitAttention, 0x2a, 0x06)) {
+      access_change_ms = std::chrono::duration<double, std::milli>(at - killed_at).count();
+      break;
+    }
+  }
+  EXPECT_GE(access_change_ms, 0.0) << "gw2 raised no ASYMMETRIC ACCESS STATE CHANGED after gw1's death ("
+                                   << logs[1].unit_attentions.size() << " unit attentions)";
   EXPECT_LT(stall_ms, 5000.0) << "gw2 stalled after gw1's death";
 
   auto checker = login(2, "host-c");
@@ -206,8 +224,10 @@ TEST_F(MultiGateway, KillOfAGatewayUnderWriteLoadLeavesTheSurvivorServingAndEver
     }
   }
   std::printf("[ figures ] kill under load: gw1 acked %zu slots, gw2 %zu writes (%zu after the kill), "
-              "longest gw2 gap around the kill %.1f ms; %zu acknowledged extents verified\n",
-              logs[0].acked.size(), logs[1].ack_times.size(), after_kill, stall_ms, checked);
+              "longest gw2 gap around the kill %.1f ms; ASYMMETRIC ACCESS STATE CHANGED on gw2 %.0f ms after the "
+              "kill (lease %lld ms); %zu acknowledged extents verified\n",
+              logs[0].acked.size(), logs[1].ack_times.size(), after_kill, stall_ms, access_change_ms,
+              static_cast<long long>(ClusterTimings::lease.count()), checked);
 }
 
 // REPORT TARGET PORT GROUPS, retried past unit attentions (an access state change raises one).

@@ -55,6 +55,8 @@ case "$backend" in
     CLEANUP_COMMANDS+=("rbd -c '$PORTICO_CEPH_CONF' rm '$pool/$image'")
     lun_keys+=("backend: rbd" "image: $pool/$image")
     CLUSTER_POOL=$pool
+    CLUSTER_MEMBERSHIP=$image
+    CLEANUP_COMMANDS+=("rados -c '$PORTICO_CEPH_CONF' -p '$pool' rm 'portico.gateways.$image'")
     ;;
   *) die "backend must be memory, file or rbd, got '$backend'" ;;
 esac

@@ -71,6 +71,8 @@ lun_config() {
       echo "cluster:"
       echo "  ceph_conf: $PORTICO_CEPH_CONF"
       echo "  pool: $CLUSTER_POOL"
+      # A membership of this test's own: no records of earlier tests' gateways.
+      echo "  gateways_object: portico.gateways.${CLUSTER_MEMBERSHIP:-it-$PORT}"
       echo "  heartbeat_interval_ms: 500"
       echo "  lease_ms: 6000"
       echo "  notify_timeout_ms: 3000"

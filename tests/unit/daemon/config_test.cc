@@ -166,6 +166,7 @@ TEST(Config, ClusterWithRbdLunsParses) {
   EXPECT_EQ(config->cluster->pool, "portico");
   EXPECT_EQ(config->cluster->lease_ms, 9000u);
   EXPECT_EQ(config->cluster->heartbeat_interval_ms, 2000u);
+  EXPECT_EQ(config->cluster->gateways_object, "portico.gateways");
   const auto& luns = config->targets[0].luns;
   EXPECT_EQ(luns[0].backend, BackendKind::rbd);
   EXPECT_EQ(luns[0].rbd_pool, "rbd");
@@ -195,6 +196,11 @@ TEST(Config, ClusterRulesNameTheKey) {
   EXPECT_EQ(error_of(replaced("ceph_conf: /etc/ceph/ceph.conf", "ceph_conf: ceph.conf")),
             "cluster.ceph_conf: must be an absolute path");
   EXPECT_EQ(error_of(replaced("pool: portico", "pool: portico\n  color: blue")), "cluster.color: unknown key");
+  EXPECT_EQ(error_of(replaced("pool: portico", "pool: portico\n  gateways_object: \"\"")),
+            "cluster.gateways_object: must not be empty");
+  auto own_membership = parse_config(replaced("pool: portico", "pool: portico\n  gateways_object: portico.gateways.east"));
+  ASSERT_TRUE(own_membership.ok()) << own_membership.status().message();
+  EXPECT_EQ(own_membership->cluster->gateways_object, "portico.gateways.east");
   std::string no_cluster = replaced(
       "cluster:\n  ceph_conf: /etc/ceph/ceph.conf\n  client: client.portico\n  pool: portico\n  lease_ms: 9000\n", "");
   EXPECT_EQ(error_of(no_cluster),

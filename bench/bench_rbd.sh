@@ -217,7 +217,7 @@ librbd_table() {
     p50=$(median "librbd:$1" "$name" porticod 5)
     p99=$(median "librbd:$1" "$name" porticod 6)
     awk -v w="$name" -v r="$raw" -v p="$ours" -v a="$p50" -v b="$p99" \
-      'BEGIN { printf "%-20s %12.0f %12.0f %8.2fx %9s %9s\n", w, r, p, r > 0 ? p / r : 0, a, b }'
+      'BEGIN { printf "%-20s %12.0f %12.0f %8.2fx %9s %9s\n", w, r, p, (r > 0 ? p / r : 0), a, b }'
   done
   echo
 }

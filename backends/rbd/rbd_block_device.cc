@@ -117,7 +117,9 @@ Result<std::shared_ptr<RbdBlockDevice>> RbdBlockDevice::open(std::shared_ptr<cep
   ret = rbd_update_watch(device->image_, &device->watch_handle_, &RbdBlockDevice::on_header_update, device.get());
   if (ret < 0) return error(ErrorCode::io_error, prefix + "rbd_update_watch: " + ceph::rados_error_text(ret));
   device->watching_ = true;
-  spdlog::info("rbd: opened {} (id {}, {} bytes, {}-byte objects)", name, id, layout.size, layout.object_size);
+  device->refresh_direct_reads();
+  spdlog::info("rbd: opened {} (id {}, {} bytes, {}-byte objects; reads {})", name, id, layout.size,
+               layout.object_size, device->reads_go_to_objects() ? "straight to its objects" : "through librbd");
   return device;
 }
 
@@ -178,9 +180,21 @@ void RbdBlockDevice::set_capacity_listener(std::function<void(uint64_t new_bytes
   capacity_listener_ = std::move(listener);
 }
 
+void RbdBlockDevice::refresh_direct_reads() {
+  std::string why;
+  auto layout = rbd_direct::direct_read_layout(static_cast<rbd_image_t>(image_), ioctx_, &why);
+  std::shared_ptr<const rbd_direct::ObjectLayout> next;
+  if (layout) next = std::make_shared<const rbd_direct::ObjectLayout>(std::move(*layout));
+  const auto previous = direct_layout_.exchange(next, std::memory_order_acq_rel);
+  if (previous && !next) spdlog::info("rbd: {}: reads go through librbd from now on: {}", name_, why);
+  if (!previous && next) spdlog::info("rbd: {}: reads go straight to its objects from now on", name_);
+  if (!next && !previous) spdlog::debug("rbd: {}: reads go through librbd: {}", name_, why);
+}
+
 void RbdBlockDevice::on_header_update(void* arg) {
   // librbd's thread, not an event loop: a synchronous call is fine here.
   auto* device = static_cast<RbdBlockDevice*>(arg);
+  device->refresh_direct_reads();
   uint64_t size = 0;
   const int ret = rbd_get_size(device->image_, &size);
   if (ret < 0) {
@@ -233,6 +247,9 @@ void RbdBlockDevice::start(Operation* op, Submit&& submit) {
 
 void RbdBlockDevice::read(Executor& executor, uint64_t offset, std::span<uint8_t> dst, IoCallback done) {
   auto* op = new Operation(*this, executor, std::move(done));
+  if (const auto layout = direct_layout_.load(std::memory_order_acquire)) {
+    return rbd_direct::read(ioctx_, *layout, offset, dst, [op](IoStatus status) { finish(op, status); });
+  }
   start(op, [&](rbd_completion_t c) {
     return rbd_aio_read(image_, offset, dst.size(), reinterpret_cast<char*>(dst.data()), c);  // NOLINT
   });

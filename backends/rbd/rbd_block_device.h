@@ -19,6 +19,8 @@
 //   round trip per object without the object map), see rbd_allocation.cc.
 // - WRITE ATOMIC: a write inside one object is one OSD operation; info() offers writes of up
 //   to one aligned stripe unit (at most 64 KiB).
+// - Reads go straight to the image's objects when that is exact (rbd_direct_read.h), re-checked
+//   whenever the header changes; otherwise through librbd.
 #pragma once
 
 #include <atomic>
@@ -28,6 +30,7 @@
 #include <mutex>
 #include <string>
 
+#include "backends/rbd/rbd_direct_read.h"
 #include "ceph/rados_connection.h"
 #include "ceph/worker.h"
 #include "core/block_device.h"
@@ -73,6 +76,8 @@ class RbdBlockDevice final : public BlockDevice {
 
   // "pool/image", for messages.
   [[nodiscard]] const std::string& name() const { return name_; }
+  // True while reads go straight to the image's objects (rbd_direct_read.h).
+  [[nodiscard]] bool reads_go_to_objects() const { return direct_layout_.load(std::memory_order_acquire) != nullptr; }
 
  private:
   struct Layout {
@@ -89,6 +94,8 @@ class RbdBlockDevice final : public BlockDevice {
 
   static void on_complete(void* completion, void* arg);
   static void on_header_update(void* arg);
+  // Recomputes whether reads may go straight to the objects (open and header changes).
+  void refresh_direct_reads();
   // Starts an operation: `submit` calls an rbd_aio_* function with the completion.
   template <typename Submit>
   void start(Operation* op, Submit&& submit);
@@ -110,6 +117,8 @@ class RbdBlockDevice final : public BlockDevice {
   bool watching_ = false;
   std::mutex listener_mutex_;
   std::function<void(uint64_t)> capacity_listener_;
+  // Set while direct reads are exact; swapped by refresh_direct_reads on a librbd thread.
+  std::atomic<std::shared_ptr<const rbd_direct::ObjectLayout>> direct_layout_;
 };
 
 }  // namespace portico::backends

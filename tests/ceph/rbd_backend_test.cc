@@ -7,10 +7,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -79,7 +81,7 @@ std::vector<uint8_t> pattern(size_t size, uint8_t seed) {
   return bytes;
 }
 
-bool all_zero(const std::vector<uint8_t>& bytes) {
+bool all_zero(std::span<const uint8_t> bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
 }
 
@@ -287,6 +289,57 @@ TEST_F(RbdBackendTest, WriteThenRead_ReturnsTheDataAtEveryOffsetAndSize) {
 TEST_F(RbdBackendTest, ReadOfNeverWrittenBlocks_ReturnsZeroes) {
   open_test_image();
   EXPECT_TRUE(all_zero(read(5 * kMiB, 128 * 1024)));
+}
+
+TEST_F(RbdBackendTest, PlainImage_ReadsGoToTheObjects_AndAShortObjectReadsZeroesPastItsEnd) {
+  open_test_image();
+  EXPECT_TRUE(device_->reads_go_to_objects());
+  // The object holding offset 4 MiB exists but is 4 KiB long: the rest of the range reads as zeroes.
+  const auto data = pattern(4096, 9);
+  ASSERT_TRUE(write(kObjectSize, data).ok());
+  const auto back = read(kObjectSize - 8192, 64 * 1024);
+  EXPECT_TRUE(all_zero(std::span(back).first(8192)));
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), back.begin() + 8192));
+  EXPECT_TRUE(all_zero(std::span(back).subspan(8192 + 4096)));
+}
+
+// A clone's unwritten blocks are its parent's: they read through librbd until the clone is
+// flattened (the header update switches reads to the objects), and read the same either way.
+TEST_F(RbdBackendTest, Clone_ReadsItsParentThroughLibrbd_UntilFlattened) {
+  const std::string parent = create_image();
+  rbd_image_t parent_image = nullptr;
+  ASSERT_EQ(rbd_open(ioctx_, parent.c_str(), &parent_image, nullptr), 0);
+  const auto data = pattern(64 * 1024, 21);
+  ASSERT_EQ(rbd_write(parent_image, kObjectSize - 4096, data.size(), reinterpret_cast<const char*>(data.data())),
+            static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(rbd_snap_create(parent_image, "base"), 0);
+  ASSERT_EQ(rbd_snap_protect(parent_image, "base"), 0);
+  const std::string clone = testing::unique_name("rbd-backend-clone");
+  rbd_image_options_t options;
+  rbd_image_options_create(&options);
+  rbd_image_options_set_uint64(options, RBD_IMAGE_OPTION_FEATURES, RBD_FEATURE_LAYERING);
+  ASSERT_EQ(rbd_clone3(ioctx_, parent.c_str(), "base", ioctx_, clone.c_str(), options), 0);
+  rbd_image_options_destroy(options);
+
+  device_ = open_device(clone);
+  ASSERT_NE(device_, nullptr);
+  EXPECT_FALSE(device_->reads_go_to_objects()) << "a clone's blocks may be its parent's";
+  EXPECT_EQ(read(kObjectSize - 4096, data.size()), data) << "the parent's data through the clone";
+
+  rbd_image_t clone_image = nullptr;
+  ASSERT_EQ(rbd_open(ioctx_, clone.c_str(), &clone_image, nullptr), 0);
+  ASSERT_EQ(rbd_flatten(clone_image), 0);
+  rbd_close(clone_image);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!device_->reads_go_to_objects() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(device_->reads_go_to_objects()) << "still through librbd 10 s after the flatten";
+  EXPECT_EQ(read(kObjectSize - 4096, data.size()), data) << "the flattened clone's data";
+
+  device_.reset();
+  EXPECT_EQ(rbd_remove(ioctx_, clone.c_str()), 0);
+  ASSERT_EQ(rbd_snap_unprotect(parent_image, "base"), 0);
+  ASSERT_EQ(rbd_snap_remove(parent_image, "base"), 0);
+  rbd_close(parent_image);
 }
 
 TEST_F(RbdBackendTest, Flush_Succeeds) {

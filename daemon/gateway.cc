@@ -1,7 +1,9 @@
 #include "daemon/gateway.h"
 
 #include <spdlog/spdlog.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -79,6 +81,12 @@ class RunningGateway final : public Gateway {
       cluster_options.pool = c.pool;
       cluster_options.gateway_name = config.gateway.name;
       cluster_options.gateways_object = c.gateways_object;
+      cluster_options.on_fenced = [](const std::string& why) {
+        spdlog::critical("cluster: this gateway was blocklisted by another one ({}): nothing it does reaches the "
+                         "OSDs any more",
+                         why);
+        ::kill(::getpid(), kFencedSignal);  // main() exits; a service manager starts a new incarnation
+      };
       cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
       cluster_options.lease = std::chrono::milliseconds(c.lease_ms);
       cluster_options.notify_timeout = std::chrono::milliseconds(c.notify_timeout_ms);

@@ -2,12 +2,20 @@
 // from a validated Config and torn down in order.
 #pragma once
 
+#include <csignal>
 #include <memory>
 
 #include "core/common/result.h"
 #include "daemon/config.h"
 
 namespace portico::daemon {
+
+// Raised to the process when another gateway has blocklisted this one (RADOS fencing): main()
+// then stops the gateway and exits with kFencedExitStatus.
+inline constexpr int kFencedSignal = SIGUSR2;
+// EX_TEMPFAIL: a new incarnation (a new RADOS client) can serve again, so a service manager
+// should start one (Restart=on-failure).
+inline constexpr int kFencedExitStatus = 75;
 
 // Checks what the YAML schema cannot: portal addresses parse, file backends' folders exist.
 // Creates nothing. Used by --check-config and before start.

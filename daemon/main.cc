@@ -3,9 +3,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "daemon/config.h"
 #include "daemon/gateway.h"
@@ -22,13 +26,14 @@ void setup_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-// SIGTERM and SIGINT are blocked in every thread and taken synchronously by the main thread,
-// which then drives an orderly shutdown (no work inside a signal handler).
+// SIGTERM, SIGINT and the fenced signal are blocked in every thread and taken synchronously by
+// the main thread, which then drives an orderly shutdown (no work inside a signal handler).
 sigset_t block_shutdown_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, portico::daemon::kFencedSignal);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a peer closing mid-send is an ordinary error, not a death
   return set;
@@ -90,6 +95,20 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
+  if (signal_number == portico::daemon::kFencedSignal) {
+    // Fenced: its sessions could only be refused from now on. Closing them sends the hosts to
+    // their other paths at once, and a new incarnation (started by the service manager) joins
+    // with a new RADOS client. The stop must not hang on a cluster that refuses this client.
+    spdlog::critical("fenced by another gateway: stopping, exit status {}", portico::daemon::kFencedExitStatus);
+    std::thread([]() {
+      std::this_thread::sleep_for(std::chrono::seconds(30));
+      std::fprintf(stderr, "porticod: stopping after fencing took over 30 s; exiting now\n");
+      ::_exit(portico::daemon::kFencedExitStatus);
+    }).detach();
+    (*gateway)->stop();
+    spdlog::info("stopped");
+    return portico::daemon::kFencedExitStatus;
+  }
   spdlog::info("received {}, shutting down", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*gateway)->stop();
   spdlog::info("stopped");

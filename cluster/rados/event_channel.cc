@@ -258,8 +258,9 @@ void EventChannel::rewatch(const std::shared_ptr<LunWatch>& watch) {
     watch->state = LunWatch::State::blocklisted;
     lock.unlock();
     spdlog::error("cluster: lun {}: this gateway's RADOS client ({}) is blocklisted: another gateway fenced it. "
-                  "The unit stays out of service until porticod restarts",
+                  "The unit stays out of service",
                   watch->lun_key, pool_->connection().address());
+    pool_->report_blocklisted("re-watching lun " + watch->lun_key);
     return;
   }
   const auto delay = watch->backoff;

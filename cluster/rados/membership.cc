@@ -227,8 +227,9 @@ struct Membership::Round {
   void report(const char* call, int ret) {
     if (membership->last_heartbeat_error_.exchange(ret) == ret) return;  // once per distinct error
     if (ret == -kBlocklisted) {
-      spdlog::error("cluster: {}: {}: this gateway is blocklisted; it cannot take part until porticod restarts",
-                    membership->pool_->where(membership->object_), call);
+      spdlog::error("cluster: {}: {}: this gateway is blocklisted", membership->pool_->where(membership->object_), call);
+      membership->pool_->report_blocklisted("membership heartbeat " + std::string(call) + " on " +
+                                            membership->pool_->where(membership->object_));
     } else {
       spdlog::warn("cluster: {}: heartbeat {}: {}", membership->pool_->where(membership->object_), call,
                    ceph::rados_error_text(ret));

@@ -3,7 +3,9 @@
 // the connection it belongs to live as long as the last holder.
 #pragma once
 
+#include <atomic>
 #include <cerrno>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,10 +40,21 @@ class Pool {
   // "pool/object", for messages.
   [[nodiscard]] std::string where(const std::string& object) const { return name_ + "/" + object; }
 
+  // Who hears that this client was blocklisted (set once, before any operation).
+  void set_blocklisted_listener(std::function<void(const std::string& why)> listener) {
+    blocklisted_listener_ = std::move(listener);
+  }
+  // Called wherever an operation fails with kBlocklisted; the listener hears the first only.
+  void report_blocklisted(const std::string& why) {
+    if (!blocklisted_reported_.exchange(true) && blocklisted_listener_) blocklisted_listener_(why);
+  }
+
  private:
   std::shared_ptr<ceph::RadosConnection> connection_;
   rados_ioctx_t ioctx_;
   std::string name_;
+  std::function<void(const std::string&)> blocklisted_listener_;
+  std::atomic<bool> blocklisted_reported_{false};
 };
 
 }  // namespace portico::cluster::rados

@@ -58,6 +58,7 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   if (!ioctx.ok()) return error(ioctx.status().code(), "rados cluster state: rados_ioctx_create: " + ioctx.status().message());
   std::unique_ptr<RadosClusterState> state(new RadosClusterState(options));
   state->pool_ = std::make_shared<Pool>(connection, *ioctx, options.pool);
+  state->pool_->set_blocklisted_listener(options.on_fenced);
   state->membership_ = std::make_shared<Membership>(state->pool_, options.gateways_object, options.gateway_name);
   auto registration = state->membership_->register_self();
   if (!registration.ok()) return error(registration.status().code(), "rados cluster state: " + registration.status().message());

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +45,9 @@ struct RadosClusterOptions {
   std::string gateways_object = "portico.gateways";  // shared by every gateway of the same LUNs
   // Blocklist the previous client of this gateway name at start (a stale process cannot write).
   bool fence_previous_incarnation = true;
+  // Told once (on a librados or worker thread) when another gateway has blocklisted this one:
+  // nothing this client does reaches the OSDs any more. Empty: only logged.
+  std::function<void(const std::string& why)> on_fenced;
 };
 
 class RadosClusterState final : public ClusterState {

@@ -284,6 +284,15 @@ std::string GatewayProcess::terminate(std::chrono::seconds grace) {
   return reap(true) + " (SIGKILL after " + std::to_string(grace.count()) + " s)";
 }
 
+std::string GatewayProcess::wait_for_exit(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    std::string exit = reap(false);
+    if (!exit.empty() || std::chrono::steady_clock::now() >= deadline) return exit;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 void GatewayProcess::kill_hard() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);

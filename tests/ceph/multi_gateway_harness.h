@@ -118,6 +118,8 @@ class GatewayProcess {
   // exit description ("exit 0", "signal 9").
   std::string terminate(std::chrono::seconds grace = std::chrono::seconds(15));
   void kill_hard();  // SIGKILL and reap
+  // Waits up to `limit` for the process to exit by itself: its exit description, "" if it runs on.
+  std::string wait_for_exit(std::chrono::milliseconds limit);
   void pause();      // SIGSTOP
   void resume();     // SIGCONT
   [[nodiscard]] bool running();

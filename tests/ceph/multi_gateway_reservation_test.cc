@@ -307,10 +307,14 @@ TEST_F(MultiGateway, AGatewayCutFromRadosNeverServesStaleReservationState) {
   EXPECT_FALSE(address.empty()) << "no address in gw1's membership record";
   EXPECT_NE(blocklist.find(address), std::string::npos)
       << "gw1's address " << address << " is not in the OSD blocklist: " << blocklist;
+  // Once gw1 learns that it was fenced it stops, so that its hosts move to their other paths and
+  // a service manager can start a new incarnation (porticod's exit status 75).
+  const std::string exit = gateway(1).wait_for_exit(std::chrono::seconds(15));
+  EXPECT_EQ(exit, "exit 75") << "gw1 after learning that it was fenced";
   std::printf("[ figures ] fenced PREEMPT through gw2 took %.0f ms (notify timeout %lld ms); A through gw1 then got: "
-              "%s; %s\n",
+              "%s; %s; gw1 then: %s\n",
               preempt_ms, static_cast<long long>(ClusterTimings::notify_timeout.count()), answers[0].c_str(),
-              answers[1].c_str());
+              answers[1].c_str(), exit.empty() ? "still running" : exit.c_str());
 }
 
 // Polls TEST UNIT READY through `session` until `accept` holds for the answer or `limit` passes

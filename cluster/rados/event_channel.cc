@@ -64,6 +64,10 @@ struct EventChannel::LunWatch {
   uint64_t cookie = 0;
   State state = State::current;  // until the first watch fails
   std::chrono::milliseconds backoff = kFirstBackoff;
+  // Until when this watch proves the state current: renewed by every check that finds it
+  // working, kept as it was once it is lost (so the lease runs out on time, even before the
+  // unit has heard state_unknown).
+  std::chrono::steady_clock::time_point proven_until;
 
   std::vector<std::shared_ptr<HandlerSlot>> copy_slots() {
     std::lock_guard lock(mutex);
@@ -157,6 +161,7 @@ std::unique_ptr<EventSubscription> EventChannel::subscribe(const std::string& lu
     if (ret == 0) {
       watch->cookie = cookie;
       watch->state = LunWatch::State::current;
+      watch->proven_until = std::chrono::steady_clock::now() + options_.stale_after;
     } else {
       mark_lost(*watch, "cannot watch: " + ceph::rados_error_text(ret));
     }
@@ -248,6 +253,7 @@ void EventChannel::rewatch(const std::shared_ptr<LunWatch>& watch) {
   if (ret == 0) {
     watch->cookie = cookie;
     watch->state = LunWatch::State::current;
+    watch->proven_until = std::chrono::steady_clock::now() + options_.stale_after;
     watch->backoff = kFirstBackoff;
     lock.unlock();
     spdlog::info("cluster: lun {}: event channel on {} re-established", watch->lun_key, pool_->where(watch->object));
@@ -280,20 +286,25 @@ std::chrono::steady_clock::time_point EventChannel::check_watches() {
     std::lock_guard lock(mutex_);
     for (auto& [key, watch] : watches_) watches.push_back(watch);
   }
-  // Each working watch proves the state current until its last confirmation + stale_after.
-  auto proven_until = std::chrono::steady_clock::time_point::max();
+  // Each watch proves the state current until its last confirmation + stale_after; a lost one
+  // keeps the value of its last working check, so that losing it never extends the lease. With
+  // no watch yet (start-up) this check itself proves as much: a frozen gateway's lease still
+  // runs out, from its last check.
+  auto proven_until = std::chrono::steady_clock::now() + options_.stale_after;
   for (auto& watch : watches) {
     std::lock_guard lock(watch->mutex);
-    if (watch->state != LunWatch::State::current) continue;
-    const auto now = std::chrono::steady_clock::now();
-    const int age_ms = rados_watch_check(pool_->ioctx(), watch->cookie);
-    if (age_ms < 0) {
-      mark_lost(*watch, "rados_watch_check: " + ceph::rados_error_text(age_ms));
-    } else if (age_ms > options_.stale_after.count()) {
-      mark_lost(*watch, "rados_watch_check: last confirmed " + std::to_string(age_ms) + " ms ago");
-    } else {
-      proven_until = std::min(proven_until, now - std::chrono::milliseconds(age_ms) + options_.stale_after);
+    if (watch->state == LunWatch::State::current) {
+      const auto now = std::chrono::steady_clock::now();
+      const int age_ms = rados_watch_check(pool_->ioctx(), watch->cookie);
+      if (age_ms < 0) {
+        mark_lost(*watch, "rados_watch_check: " + ceph::rados_error_text(age_ms));
+      } else if (age_ms > options_.stale_after.count()) {
+        mark_lost(*watch, "rados_watch_check: last confirmed " + std::to_string(age_ms) + " ms ago");
+      } else {
+        watch->proven_until = now - std::chrono::milliseconds(age_ms) + options_.stale_after;
+      }
     }
+    if (watch->state != LunWatch::State::closed) proven_until = std::min(proven_until, watch->proven_until);
   }
   return proven_until;
 }

@@ -51,7 +51,10 @@ class EventChannel : public std::enable_shared_from_this<EventChannel> {
   // without RADOS: for what each gateway derives itself, such as ALUA changes from membership.
   void deliver_to_all(LunEvent::Kind kind);
   // From the heartbeat thread: rados_watch_check on every watch (no round trip). Returns until
-  // when the working watches prove the state current (max when there are none).
+  // when the watches prove the state current (stale_after from now when there are none): a lost
+  // watch keeps the value of its last working check, so the gateway's lease runs out on time
+  // even before the unit has heard state_unknown (one lost watch stops every unit of the gateway
+  // until then).
   std::chrono::steady_clock::time_point check_watches();
   // Stops the worker, unwatches everything and flushes librados' watch callbacks (blocking).
   // No subscriber runs after it returns.

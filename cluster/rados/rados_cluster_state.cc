@@ -80,6 +80,11 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   channel.stale_after = stale_after(options, connection->handle());
   state->events_ = std::make_shared<EventChannel>(state->pool_, channel, fencer);
   state->reservations_ = std::make_unique<ReservationStore>(state->pool_);
+  // Proven from now on only as long as the heartbeat's checks renew it.
+  state->proven_until_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    (std::chrono::steady_clock::now() + channel.stale_after).time_since_epoch())
+                                    .count(),
+                                std::memory_order_release);
   state->heartbeat_thread_ = std::thread([raw = state.get()]() { raw->heartbeat_loop(); });
   pthread_setname_np(state->heartbeat_thread_.native_handle(), "rados-heartbeat");
   spdlog::info("cluster: gateway '{}' is target port group {} / relative port {} in {} (client.{} at {})",

@@ -280,12 +280,15 @@ void EventChannel::rewatch(const std::shared_ptr<LunWatch>& watch) {
       delay);
 }
 
-std::chrono::steady_clock::time_point EventChannel::check_watches() {
+std::vector<std::shared_ptr<EventChannel::LunWatch>> EventChannel::subscribed_watches() {
   std::vector<std::shared_ptr<LunWatch>> watches;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [key, watch] : watches_) watches.push_back(watch);
-  }
+  std::lock_guard lock(mutex_);
+  for (auto& [key, watch] : watches_) watches.push_back(watch);
+  return watches;
+}
+
+std::chrono::steady_clock::time_point EventChannel::check_watches() {
+  const auto watches = subscribed_watches();
   // Each watch proves the state current until its last confirmation + stale_after; a lost one
   // keeps the value of its last working check, so that losing it never extends the lease. With
   // no watch yet (start-up) this check itself proves as much: a frozen gateway's lease still
@@ -444,12 +447,7 @@ void EventChannel::deliver_to_all(LunEvent::Kind kind) {
   worker_.post([weak = weak_from_this(), kind]() {
     auto self = weak.lock();
     if (!self) return;
-    std::vector<std::shared_ptr<LunWatch>> watches;
-    {
-      std::lock_guard lock(self->mutex_);
-      for (auto& [key, watch] : self->watches_) watches.push_back(watch);
-    }
-    for (auto& watch : watches) watch->deliver(kind);
+    for (const auto& watch : self->subscribed_watches()) watch->deliver(kind);
   });
 }
 

@@ -66,6 +66,8 @@ class EventChannel : public std::enable_shared_from_this<EventChannel> {
   struct NotifyOp;
   class Subscription;
 
+  // The watches of the subscribed LUNs, taken under the lock.
+  std::vector<std::shared_ptr<LunWatch>> subscribed_watches();
   int establish(LunWatch& watch, uint64_t* cookie);
   void mark_lost(LunWatch& watch, const std::string& why);  // watch.mutex held
   void rewatch(const std::shared_ptr<LunWatch>& watch);

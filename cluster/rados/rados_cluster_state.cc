@@ -81,10 +81,7 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   state->events_ = std::make_shared<EventChannel>(state->pool_, channel, fencer);
   state->reservations_ = std::make_unique<ReservationStore>(state->pool_);
   // Proven from now on only as long as the heartbeat's checks renew it.
-  state->proven_until_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                    (std::chrono::steady_clock::now() + channel.stale_after).time_since_epoch())
-                                    .count(),
-                                std::memory_order_release);
+  state->set_proven_until(std::chrono::steady_clock::now() + channel.stale_after);
   state->heartbeat_thread_ = std::thread([raw = state.get()]() { raw->heartbeat_loop(); });
   pthread_setname_np(state->heartbeat_thread_.native_handle(), "rados-heartbeat");
   spdlog::info("cluster: gateway '{}' is target port group {} / relative port {} in {} (client.{} at {})",
@@ -110,14 +107,15 @@ void RadosClusterState::heartbeat_loop() {
     lock.unlock();
     membership_->heartbeat_async();
     announce_access_state_changes();
-    const auto proven = events_->check_watches();
-    proven_until_ns_.store(proven == std::chrono::steady_clock::time_point::max()
-                               ? INT64_MAX
-                               : std::chrono::duration_cast<std::chrono::nanoseconds>(proven.time_since_epoch()).count(),
-                           std::memory_order_release);
+    set_proven_until(events_->check_watches());
     lock.lock();
     heartbeat_wake_.wait_for(lock, options_.heartbeat_interval, [this]() { return stopping_; });
   }
+}
+
+void RadosClusterState::set_proven_until(std::chrono::steady_clock::time_point until) {
+  proven_until_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count(),
+                         std::memory_order_release);
 }
 
 void RadosClusterState::announce_access_state_changes() {
@@ -134,22 +132,18 @@ void RadosClusterState::announce_access_state_changes() {
            now - record.heartbeat_ms <= 2 * options_.heartbeat_interval.count();
   });
   if (!fresh) return;
-  std::vector<std::pair<uint16_t, AluaState>> states;
-  for (const auto& group : target_port_groups()) states.emplace_back(group.id, group.state);
-  std::sort(states.begin(), states.end());
   bool changed = false;
-  for (const auto& [id, state] : states) {
-    const auto before = std::lower_bound(access_states_.begin(), access_states_.end(), std::make_pair(id, state),
-                                         [](const auto& a, const auto& b) { return a.first < b.first; });
-    if (before == access_states_.end() || before->first != id) {
-      spdlog::info("cluster: target port group {} listed, {}", id, alua_state_name(state));
-    } else if (before->second != state) {
-      spdlog::info("cluster: target port group {} is now {}", id, alua_state_name(state));
+  for (const auto& group : target_port_groups()) {
+    const auto [known, added] = access_states_.try_emplace(group.id, group.state);
+    if (added) {
+      spdlog::info("cluster: target port group {} listed, {}", group.id, alua_state_name(group.state));
+    } else if (known->second != group.state) {
+      spdlog::info("cluster: target port group {} is now {}", group.id, alua_state_name(group.state));
+      known->second = group.state;
       changed = true;
     }
   }
   if (changed) events_->deliver_to_all(LunEvent::Kind::access_state_changed);
-  access_states_ = std::move(states);
 }
 
 Result<LunIdentity> RadosClusterState::lun_identity(const std::string& lun_key) { return derive_lun_identity(lun_key); }

@@ -17,11 +17,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "ceph/rados_connection.h"
@@ -85,6 +85,7 @@ class RadosClusterState final : public ClusterState {
   explicit RadosClusterState(RadosClusterOptions options);
   void heartbeat_loop();
   void announce_access_state_changes();  // heartbeat thread
+  void set_proven_until(std::chrono::steady_clock::time_point until);
 
   RadosClusterOptions options_;
   std::shared_ptr<Pool> pool_;
@@ -94,8 +95,8 @@ class RadosClusterState final : public ClusterState {
   std::atomic<int64_t> proven_until_ns_{INT64_MAX};  // steady_clock
   uint16_t target_port_group_ = 0;
   uint16_t relative_port_id_ = 0;
-  // Heartbeat thread only: the groups' states at the last look.
-  std::vector<std::pair<uint16_t, AluaState>> access_states_;  // sorted by group id
+  // Heartbeat thread only: each group's state at the last look.
+  std::map<uint16_t, AluaState> access_states_;
 
   std::mutex heartbeat_mutex_;
   std::condition_variable heartbeat_wake_;

@@ -101,20 +101,9 @@ start_gateway() {
   log "gateway $name pid ${GATEWAY_PIDS[$name]} listening on $host:$PORT"
 }
 
-# stop_gateway NAME: SIGTERM, then requires exit status 0 within the bounded wait.
-stop_gateway() {
-  local name=$1 pid=${GATEWAY_PIDS[$1]:?stop_gateway: $1 is not running}
-  kill -TERM "$pid"
-  local deadline=$((SECONDS + PORTICO_WAIT_S)) rc=0
-  while kill -0 "$pid" 2>/dev/null; do
-    ((SECONDS < deadline)) || die "gateway $name did not exit within ${PORTICO_WAIT_S}s of SIGTERM"
-    sleep 0.1
-  done
-  wait "$pid" || rc=$?
-  unset "GATEWAY_PIDS[$name]"
-  ((rc == 0)) || die "gateway $name exited with status $rc after SIGTERM (expected 0)"
-  log "gateway $name exited 0 on SIGTERM"
-}
+GATEWAY_STOP_WAIT_S=$PORTICO_WAIT_S
+# shellcheck source=../lib/gateway_processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gateway_processes.sh"
 
 on_exit() {
   local rc=$? name

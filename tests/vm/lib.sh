@@ -68,20 +68,9 @@ start_gateway() {
   log "gateway $name (pid ${GATEWAY_PIDS[$name]}) accepts on $host:$port"
 }
 
-# stop_gateway NAME: SIGTERM; the gateway must exit 0 within 30 s.
-stop_gateway() {
-  local name=$1 pid=${GATEWAY_PIDS[$1]:?stop_gateway: $1 is not running} rc=0 deadline
-  kill -TERM "$pid"
-  deadline=$(($(date +%s) + 30))
-  while kill -0 "$pid" 2>/dev/null; do
-    (($(date +%s) < deadline)) || die "gateway $name did not exit within 30 s of SIGTERM"
-    sleep 0.2
-  done
-  wait "$pid" || rc=$?
-  unset "GATEWAY_PIDS[$name]"
-  ((rc == 0)) || die "gateway $name exited with status $rc after SIGTERM (expected 0)"
-  log "gateway $name exited 0 on SIGTERM"
-}
+GATEWAY_STOP_WAIT_S=30
+# shellcheck source=../lib/gateway_processes.sh
+source "$PORTICO_ROOT/tests/lib/gateway_processes.sh"
 
 # kill_gateway NAME: SIGKILL, as a crash.
 kill_gateway() {

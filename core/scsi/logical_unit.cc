@@ -386,6 +386,7 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
     case LunEvent::Kind::access_state_changed:
       refresh_access_states();
       raise_unit_attention_for_all(asc::kAsymmetricAccessStateChanged);
+      fail_orphaned_sanitize();  // the gateway running one may be the one that went away
       break;
     case LunEvent::Kind::reservation_changed:
       on_reservation_event(event, std::move(applied));

@@ -164,6 +164,15 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Ends any SPC-2 reservation because of a LOGICAL UNIT RESET or target reset asked for by
   // `origin_nexus`; `done(stored)` on any thread.
   void release_spc2_reservation_on_reset(const std::string& origin_nexus, std::function<void(bool)> done);
+  // The sanitize operation in the same record: `change` edits it and says whether it changed
+  // anything; the change is stored (guarded, retried on a concurrent change) and applied on every
+  // gateway before `done(stored)` runs, on any thread.
+  void update_shared_sanitize(std::function<bool(std::optional<SharedSanitize>&)> change,
+                              std::function<void(bool)> done);
+  // SBC-3 4.11.4: an operation whose gateway is gone (its target port group unavailable, or this
+  // gateway restarted while running it) left the medium partly sanitized: the record becomes
+  // failed, so that every gateway reports it and EXIT FAILURE MODE / a new SANITIZE can end it.
+  void fail_orphaned_sanitize();
 
  private:
   LogicalUnit(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
@@ -243,6 +252,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
 
   mutable std::mutex reservation_mutex_;
   ReservationState reservations_;
+  std::atomic<bool> orphan_check_in_flight_{false};
   std::atomic<bool> reservations_restrict_{false};  // a reservation or SPC-2 holder exists
   std::atomic<bool> channel_lost_{false};         // between state_unknown and state_current
   std::atomic<bool> reservations_stale_{false};   // the last re-read failed

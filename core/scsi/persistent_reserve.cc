@@ -152,9 +152,14 @@ void LogicalUnit::set_reservations(ReservationState state) {
     mode.software_write_protect = state.mode->software_write_protect;
     set_mode(mode);
   }
-  std::lock_guard lock(reservation_mutex_);
-  reservations_restrict_ = restricts(state);
-  reservations_ = std::move(state);
+  sanitize_.apply_shared(state.sanitize, cluster_.local_target_port_group());
+  const bool check_orphan = state.sanitize && state.sanitize->running;
+  {
+    std::lock_guard lock(reservation_mutex_);
+    reservations_restrict_ = restricts(state);
+    reservations_ = std::move(state);
+  }
+  if (check_orphan) fail_orphaned_sanitize();
 }
 
 bool LogicalUnit::reservation_conflict(const ScsiTask& task, const NexusState& nexus) const {
@@ -230,6 +235,44 @@ void LogicalUnit::store_mode(ScsiTask& task, const ModeParameters& mode) {
     if (out.changed) out.unit_attention_for_others = asc::kModeParametersChanged;
     return out;
   });
+}
+
+void LogicalUnit::update_shared_sanitize(std::function<bool(std::optional<SharedSanitize>&)> change,
+                                         std::function<void(bool)> done) {
+  run_release(
+      *this, {}, [change = std::move(change)](ReservationState& state) { return change(state.sanitize); },
+      std::move(done));
+}
+
+void LogicalUnit::fail_orphaned_sanitize() {
+  const auto shared = reservations().sanitize;
+  if (!shared || !shared->running) return;
+  const uint16_t owner = shared->owner_group;
+  bool orphaned = false;
+  if (owner == cluster_.local_target_port_group()) {
+    orphaned = !sanitize_.running_here();
+  } else {
+    // A group this gateway does not know (yet) is not judged: only one seen unavailable.
+    for (const auto& group : cluster_.target_port_groups()) {
+      if (group.id == owner) orphaned = group.state == AluaState::unavailable;
+    }
+  }
+  if (!orphaned || orphan_check_in_flight_.exchange(true)) return;
+  spdlog::warn("{}: the sanitize running on target port group {} ended with its gateway; the unit is now in the "
+               "sanitize failed state",
+               config_.name, owner);
+  auto self = shared_from_this();
+  update_shared_sanitize(
+      [shared](std::optional<SharedSanitize>& record) {
+        // Only the operation judged orphaned: not one started since, nor one already marked.
+        if (!record || !record->running || record->owner_group != shared->owner_group) return false;
+        record->running = false;
+        return true;
+      },
+      [self](bool stored) {
+        self->orphan_check_in_flight_.store(false);
+        if (!stored) spdlog::error("{}: cannot store the failed state of an orphaned sanitize", self->config().name);
+      });
 }
 
 void handle_persistent_reserve_in(LogicalUnit& unit, ScsiTask& task) {

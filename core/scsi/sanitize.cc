@@ -7,6 +7,11 @@
 // ABORT TASK / LUN RESET / connection loss, SBC-3 4.11.1: a sanitize operation is not stopped by
 // a task management function or a reset). Meanwhile the gate in LogicalUnit::execute() answers
 // other commands NOT READY, SANITIZE IN PROGRESS with the progress indication.
+//
+// The unit is the same on every gateway, so the operation is also recorded in the cluster's
+// record of the unit (guarded update, applied everywhere before the command goes on): the other
+// gateways refuse medium access while it runs, with the progress it last stored, and report the
+// failed state wherever it is; an operation whose gateway died reads as failed (SBC-3 4.11.4).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -29,6 +34,8 @@ namespace {
 constexpr uint64_t kOverwriteChunkBytes = 1u << 20;
 constexpr uint64_t kEraseChunkBytes = 16u << 20;
 constexpr uint16_t kParameterListLengthByte = 7;
+// How often the running gateway stores its progress for the other gateways' progress indication.
+constexpr auto kSharedProgressInterval = std::chrono::seconds(5);
 
 // Commands that read or write user data: refused while the unit is in the failed state.
 bool reads_or_writes_medium(std::span<const uint8_t> cdb) {
@@ -72,6 +79,7 @@ class SanitizeOperation : public std::enable_shared_from_this<SanitizeOperation>
   void start() {
     capacity_ = unit->device().capacity_bytes();
     started_ = std::chrono::steady_clock::now();
+    progress_stored_ = started_;
     step();
   }
 
@@ -121,7 +129,9 @@ class SanitizeOperation : public std::enable_shared_from_this<SanitizeOperation>
     }
     const uint64_t total = capacity_ * passes;
     const uint64_t done = capacity_ * pass_ + position_;
-    unit->sanitize_state().set_progress(static_cast<uint16_t>(std::min<uint64_t>(0xffff, done * 0x10000 / total)));
+    const auto progress = static_cast<uint16_t>(std::min<uint64_t>(0xffff, done * 0x10000 / total));
+    unit->sanitize_state().set_progress(progress);
+    store_progress(progress);
     // Through the executor, never inline: the loop serves other work between chunks and a
     // backend that completes inline does not grow the stack. Paced to the unit's sanitize
     // rate, if it has one.
@@ -134,7 +144,48 @@ class SanitizeOperation : public std::enable_shared_from_this<SanitizeOperation>
     }
   }
 
+  void store_progress(uint16_t progress) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - progress_stored_ < kSharedProgressInterval) return;
+    progress_stored_ = now;
+    const uint16_t group = unit->cluster().local_target_port_group();
+    unit->update_shared_sanitize(
+        [group, progress](std::optional<SharedSanitize>& record) {
+          if (!record || !record->running || record->owner_group != group) return false;
+          record->progress = progress;
+          return true;
+        },
+        [](bool) {});  // best effort: only the other gateways' progress indication lags
+  }
+
+  // The record first, so that no gateway (this one included) ever reads the operation as
+  // running after it ended, nor as orphaned while it ends.
   void finish(bool ok) {
+    const uint16_t group = unit->cluster().local_target_port_group();
+    const bool unrestricted = ause;
+    unit->update_shared_sanitize(
+        [group, ok, unrestricted](std::optional<SharedSanitize>& record) {
+          // Another gateway judged this one gone meanwhile (and maybe a new operation began):
+          // only this operation's own record is ended here.
+          if (!record || record->owner_group != group) return false;
+          if (ok) {
+            record.reset();  // SBC-3 4.11.4: success also leaves any failed state
+          } else {
+            *record = SharedSanitize{false, unrestricted, group, record->progress};
+          }
+          return true;
+        },
+        [self = shared_from_this(), ok](bool stored) {
+          if (!stored) {
+            spdlog::error("{}: the end of the sanitize could not be stored in the cluster; other gateways see it "
+                          "running until this one restarts",
+                          self->unit->config().name);
+          }
+          self->executor->post([self, ok]() { self->end(ok); });
+        });
+  }
+
+  void end(bool ok) {
     unit->sanitize_state().finish(ok, ause);
     spdlog::info("{}: sanitize {}", unit->config().name, ok ? "completed" : "failed");
     if (ScsiTask* waiting = std::exchange(task, nullptr)) {
@@ -148,6 +199,7 @@ class SanitizeOperation : public std::enable_shared_from_this<SanitizeOperation>
   }
 
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point progress_stored_;
   uint64_t capacity_ = 0;
   uint64_t position_ = 0;
   uint32_t pass_ = 0;
@@ -215,6 +267,31 @@ std::optional<SenseData> SanitizeState::pending_condition() const {
   return SenseData{SenseKey::not_ready, asc::kSanitizeInProgress, std::nullopt, std::nullopt, progress()};
 }
 
+namespace {
+
+// SBC-3 5.30.1 EXIT FAILURE MODE, on every gateway: the failed state leaves the cluster's record.
+void exit_failure_mode(LogicalUnit& unit, ScsiTask& task) {
+  unit.update_shared_sanitize(
+      [](std::optional<SharedSanitize>& record) {
+        if (!record || record->running) return false;
+        record.reset();
+        return true;
+      },
+      [self = unit.shared_from_this(), &task](bool stored) {
+        task.core.executor->post([self, &task, stored]() {
+          if (!stored) {
+            self->fail(task, SenseData{SenseKey::aborted_command, asc::kLogicalUnitCommunicationFailure, std::nullopt,
+                                       std::nullopt});
+            return;
+          }
+          self->sanitize_state().exit_failure_mode();
+          self->complete(task);
+        });
+      });
+}
+
+}  // namespace
+
 void handle_sanitize(LogicalUnit& unit, ScsiTask& task) {
   const auto cdb = task.cdb();
   const bool immed = (cdb[1] & 0x80) != 0;
@@ -266,7 +343,8 @@ void handle_sanitize(LogicalUnit& unit, ScsiTask& task) {
           unit.fail(task, invalid_field_in_cdb(1, 4));
           return;
         }
-        state.exit_failure_mode();
+        exit_failure_mode(unit, task);
+        return;
       }
       unit.complete(task);
       return;
@@ -288,16 +366,45 @@ void handle_sanitize(LogicalUnit& unit, ScsiTask& task) {
   operation->unit = unit.shared_from_this();
   operation->executor = task.core.executor;
   operation->ause = ause;
-  spdlog::info("{}: sanitize (service action {:#04x}) started by {}", unit.config().name, service_action,
-               task.core.nexus->nexus().key());
-  if (immed) {
-    // SBC-3 5.30.1: IMMED=1 returns status once the command is validated; the progress is then
-    // read with REQUEST SENSE.
-    unit.complete(task);
-  } else {
-    operation->task = &task;
-  }
-  operation->start();
+  // Recorded in the cluster before the first block changes; refused when another gateway began
+  // one first.
+  const uint16_t group = unit.cluster().local_target_port_group();
+  auto elsewhere = std::make_shared<std::optional<SharedSanitize>>();
+  unit.update_shared_sanitize(
+      [group, ause, elsewhere](std::optional<SharedSanitize>& record) {
+        if (record && record->running) {
+          *elsewhere = record;
+          return false;
+        }
+        record = SharedSanitize{true, ause, group, 0};
+        return true;
+      },
+      [operation, &task, immed, service_action, elsewhere](bool stored) {
+        task.core.executor->post([operation, &task, immed, service_action, elsewhere, stored]() {
+          LogicalUnit& lu = *operation->unit;
+          if (!stored || elsewhere->has_value()) {
+            lu.sanitize_state().abandon();
+            if (!stored) {
+              lu.fail(task, SenseData{SenseKey::aborted_command, asc::kLogicalUnitCommunicationFailure,
+                                        std::nullopt, std::nullopt});
+            } else {
+              lu.fail(task, SenseData{SenseKey::not_ready, asc::kSanitizeInProgress, std::nullopt, std::nullopt,
+                                        (*elsewhere)->progress});
+            }
+            return;
+          }
+          spdlog::info("{}: sanitize (service action {:#04x}) started by {}", lu.config().name, service_action,
+                       task.core.nexus->nexus().key());
+          if (immed) {
+            // SBC-3 5.30.1: IMMED=1 returns status once the command is validated; the progress
+            // is then read with REQUEST SENSE.
+            lu.complete(task);
+          } else {
+            operation->task = &task;
+          }
+          operation->start();
+        });
+      });
 }
 
 }  // namespace portico::scsi

@@ -59,13 +59,14 @@ class MultiGateway : public ::testing::Test {
     if (admin_ && !image_.empty()) admin_->remove_image(image_);
   }
 
-  // Starts gw1..gw<count> one after the other on this test's image.
-  void start_gateways(int count) {
+  // Starts gw1..gw<count> one after the other on this test's image (`lun_options`: see
+  // clustered_gateway_yaml).
+  void start_gateways(int count, const std::string& lun_options = {}) {
     for (int index = 1; index <= count; ++index) {
       auto& gateway = gateways_[static_cast<size_t>(index - 1)];
       gateway = std::make_unique<GatewayProcess>(index, dir_.path(), portal_port());
       std::string error;
-      const auto yaml = clustered_gateway_yaml(*gateway, absolute_ceph_conf(), admin_->pool(), image_);
+      const auto yaml = clustered_gateway_yaml(*gateway, absolute_ceph_conf(), admin_->pool(), image_, lun_options);
       ASSERT_TRUE(gateway->start(yaml, std::chrono::seconds(60), &error)) << error;
     }
   }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -322,7 +323,8 @@ std::string GatewayProcess::log_tail(size_t lines) const {
 std::string membership_object(const std::string& image) { return "portico.gateways." + image; }
 
 std::string clustered_gateway_yaml(const GatewayProcess& gateway, const std::string& ceph_conf,
-                                   const std::string& pool, const std::string& image) {
+                                   const std::string& pool, const std::string& image,
+                                   const std::string& lun_options) {
   std::string yaml;
   yaml += "log:\n  level: info\n";
   yaml += "gateway:\n  name: " + gateway.name() + "\n  portals: [\"" + gateway.portal() + "\"]\n";
@@ -333,6 +335,11 @@ std::string clustered_gateway_yaml(const GatewayProcess& gateway, const std::str
   yaml += "  notify_timeout_ms: " + std::to_string(ClusterTimings::notify_timeout.count()) + "\n";
   yaml += "targets:\n  - iqn: iqn.2026-11.io.portico:shared\n    luns:\n";
   yaml += "      - lun: 0\n        backend: rbd\n        image: " + pool + "/" + image + "\n";
+  for (size_t at = 0; at < lun_options.size();) {
+    const size_t end = std::min(lun_options.find('\n', at), lun_options.size());
+    yaml += "        " + lun_options.substr(at, end - at) + "\n";
+    at = end + 1;
+  }
   return yaml;
 }
 

@@ -139,9 +139,11 @@ class GatewayProcess {
 std::string membership_object(const std::string& image);
 
 // The configuration of gateway `gateway` serving `pool/image` as LUN 0 of the shared target,
-// with the cluster section of these tests (ClusterTimings).
+// with the cluster section of these tests (ClusterTimings); `lun_options`: more keys of the LUN,
+// one "key: value" per line.
 std::string clustered_gateway_yaml(const GatewayProcess& gateway, const std::string& ceph_conf,
-                                   const std::string& pool, const std::string& image);
+                                   const std::string& pool, const std::string& image,
+                                   const std::string& lun_options = {});
 
 // Environment with defaults: PORTICOD ("" when unset) and PORTICO_MGW_PORT.
 std::string porticod_path();

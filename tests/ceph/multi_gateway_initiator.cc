@@ -190,6 +190,11 @@ ScsiResult Initiator::test_unit_ready() {
   return command(cdb, SCSI_XFER_NONE, 0);
 }
 
+ScsiResult Initiator::sanitize(uint8_t byte1) {
+  const uint8_t cdb[10] = {0x48, byte1};
+  return command(cdb, SCSI_XFER_NONE, 0);
+}
+
 ScsiResult Initiator::read(uint64_t lba, uint32_t blocks) {
   uint8_t cdb[16] = {0x88};
   put_be64(cdb + 2, lba);

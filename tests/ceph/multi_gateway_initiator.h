@@ -33,6 +33,7 @@ inline constexpr int kTaskAborted = 0x40;
 
 namespace sense_key {
 inline constexpr uint8_t kNotReady = 0x02;
+inline constexpr uint8_t kMediumError = 0x03;
 inline constexpr uint8_t kUnitAttention = 0x06;
 inline constexpr uint8_t kMiscompare = 0x0e;
 }  // namespace sense_key
@@ -94,6 +95,9 @@ class Initiator {
   ScsiResult command(std::span<const uint8_t> cdb, int xfer_dir, uint32_t expected_in,
                      std::span<const uint8_t> data_out = {});
   ScsiResult test_unit_ready();
+  // SANITIZE (SBC-3 5.30) without a parameter list: BLOCK ERASE, CRYPTOGRAPHIC ERASE or EXIT
+  // FAILURE MODE; `byte1` carries IMMED, AUSE and the service action.
+  ScsiResult sanitize(uint8_t byte1);
   ScsiResult read(uint64_t lba, uint32_t blocks);
   ScsiResult write(uint64_t lba, std::span<const uint8_t> data);
   // COMPARE AND WRITE (SBC-3 5.2): `expected` and `replacement` are whole blocks of equal size.

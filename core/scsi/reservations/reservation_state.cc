@@ -95,6 +95,10 @@ std::string serialize(const ReservationState& state) {
     out << "mode " << (state.mode->descriptor_sense ? 1 : 0) << " " << (state.mode->task_aborted_status ? 1 : 0) << " "
         << (state.mode->write_cache_enabled ? 1 : 0) << " " << (state.mode->software_write_protect ? 1 : 0) << "\n";
   }
+  if (state.sanitize) {
+    out << "sanitize " << (state.sanitize->running ? "running" : "failed") << " " << (state.sanitize->ause ? 1 : 0)
+        << " " << state.sanitize->owner_group << " " << state.sanitize->progress << "\n";
+  }
   if (state.reservation) {
     out << "reservation " << static_cast<unsigned>(state.reservation->type) << " "
         << or_dash(state.reservation->holder_initiator) << " " << or_dash(state.reservation->holder_target_port)
@@ -155,6 +159,17 @@ Result<ReservationState> parse_reservation_state(std::string_view text) {
         if (f != 0 && f != 1) return bad("bad mode parameters");
       }
       state.mode = SharedModeParameters{flags[0] == 1, flags[1] == 1, flags[2] == 1, flags[3] == 1};
+    } else if (word == "sanitize") {
+      std::string what;
+      int ause = 0;
+      unsigned owner = 0;
+      unsigned progress = 0;
+      if (!(fields >> what >> ause >> owner >> progress) || (what != "running" && what != "failed") ||
+          (ause != 0 && ause != 1) || owner > 0xffff || progress > 0xffff) {
+        return bad("bad sanitize state");
+      }
+      state.sanitize = SharedSanitize{what == "running", ause == 1, static_cast<uint16_t>(owner),
+                                      static_cast<uint16_t>(progress)};
     } else if (word == "registrant") {
       Registrant r;
       std::string key;

@@ -65,6 +65,19 @@ struct SharedModeParameters {
   bool operator==(const SharedModeParameters&) const = default;
 };
 
+// A sanitize operation (SBC-3 4.11) as every gateway must see it: medium access is refused on
+// every gateway while it runs on one, and after it failed until a successful sanitize or EXIT
+// FAILURE MODE, wherever those are sent. Kept in the same record and changed under the same
+// guarded update.
+struct SharedSanitize {
+  bool running = false;      // false: it failed (or its gateway died before it ended)
+  bool ause = false;         // requested with AUSE=1: EXIT FAILURE MODE may leave the failed state
+  uint16_t owner_group = 0;  // target port group of the gateway running it
+  uint16_t progress = 0;     // fraction done over 65536, as last stored by that gateway
+
+  bool operator==(const SharedSanitize&) const = default;
+};
+
 struct ReservationState {
   uint32_t generation = 0;  // PRgeneration (SPC-4 6.15.2)
   bool aptpl = false;       // activate persist through power loss
@@ -72,6 +85,7 @@ struct ReservationState {
   std::optional<PersistentReservation> reservation;
   std::string spc2_holder;  // ItNexus::key() of an SPC-2 RESERVE holder, "" when none
   std::optional<SharedModeParameters> mode;  // empty until the first MODE SELECT: the defaults
+  std::optional<SharedSanitize> sanitize;    // empty: none running, none failed
 
   [[nodiscard]] const Registrant* registration_of(const ItNexus& nexus) const;
   [[nodiscard]] bool is_registered(const ItNexus& nexus) const { return registration_of(nexus) != nullptr; }

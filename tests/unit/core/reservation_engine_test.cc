@@ -176,6 +176,24 @@ TEST(ReservationState, SerializeParseRoundTrip) {
   EXPECT_FALSE(parse_reservation_state("bogus 1\n").ok());
 }
 
+TEST(ReservationState, TheSanitizeStateRoundTripsAndAMalformedOneNamesItsLine) {
+  ReservationState state;
+  state.sanitize = SharedSanitize{true, true, 3, 0x8000};
+  auto parsed = parse_reservation_state(serialize(state));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, state);
+  state.sanitize = SharedSanitize{false, false, 65535, 0};
+  parsed = parse_reservation_state(serialize(state));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, state);
+  for (const char* bad : {"sanitize paused 0 1 0", "sanitize running 2 1 0", "sanitize running 0 65536 0",
+                          "sanitize failed 1 1", "sanitize running 0 1 70000"}) {
+    auto result = parse_reservation_state(std::string("portico-pr 1\n") + bad + "\n");
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_NE(result.status().message().find("line 2"), std::string::npos) << result.status().message();
+  }
+}
+
 TEST(ReservationsThroughTheTarget, WriteExclusiveConflictsOtherInitiatorsAndPreemptAndAbortEndsTheirTasks) {
   testing::TargetFixture f;
   auto a = f.target.attach(testing::make_nexus("iqn.a"));

@@ -303,5 +303,97 @@ TEST(SanitizePacing, APacedUnitWaitsBetweenChunks) {
   for (auto delay : f.executor.delays) EXPECT_GT(delay.count(), 0);
 }
 
+// The operation as the cluster's record of the unit holds it: what other gateways see and do.
+namespace shared {
+
+std::optional<SharedSanitize> stored_sanitize(testing::TargetFixture& f) {
+  VersionedRecord stored;
+  f.cluster.read_reservation(f.unit->cluster_key(), [&stored](Result<VersionedRecord> r) { stored = *r; });
+  auto state = parse_reservation_state(stored.bytes);
+  EXPECT_TRUE(state.ok());
+  return state.ok() ? state->sanitize : std::nullopt;
+}
+
+// What another gateway does: a guarded write of the record, then the event every gateway applies.
+void store_as_another_gateway(testing::TargetFixture& f, std::optional<SharedSanitize> sanitize) {
+  VersionedRecord stored;
+  f.cluster.read_reservation(f.unit->cluster_key(), [&stored](Result<VersionedRecord> r) { stored = *r; });
+  auto state = parse_reservation_state(stored.bytes);
+  ASSERT_TRUE(state.ok());
+  state->sanitize = sanitize;
+  bool written = false;
+  f.cluster.write_reservation(f.unit->cluster_key(), stored.version, serialize(*state), false,
+                              [&written](Status s) { written = s.ok(); });
+  ASSERT_TRUE(written);
+  LunEvent event;
+  event.kind = LunEvent::Kind::reservation_changed;
+  bool published = false;
+  f.cluster.publish(f.unit->cluster_key(), event, [&published](Status s) { published = s.ok(); });
+  ASSERT_TRUE(published);
+}
+
+constexpr uint16_t kOtherGroup = 7;
+
+TEST_F(Sanitize, OneRunningOnAnotherGatewayRefusesMediumAccessHereWithItsStoredProgress) {
+  ASSERT_NE(f.cluster.local_target_port_group(), kOtherGroup);
+  store_as_another_gateway(f, SharedSanitize{true, false, kOtherGroup, 0x4000});
+  for (const auto& cdb : {kRead10Lba0, kTestUnitReady, sanitize_cdb(kBlockErase)}) {
+    auto refused = f.run(*a, cdb);
+    ASSERT_EQ(refused.task->status, ScsiStatus::check_condition);
+    EXPECT_EQ(sense_key(*refused.task), 0x02);
+    EXPECT_EQ(asc_of(*refused.task), std::make_pair(uint8_t{0x04}, uint8_t{0x1b}));
+    EXPECT_EQ(refused.task->sense[15] & 0x80, 0x80);
+    EXPECT_EQ(load_be16(refused.task->sense.data() + 16), 0x4000);
+  }
+  EXPECT_EQ(f.run(*a, {0x12, 0, 0, 0, 36, 0}).task->status, ScsiStatus::good);  // INQUIRY is served
+  EXPECT_EQ(stored_sanitize(f)->owner_group, kOtherGroup);  // the refused SANITIZE changed nothing
+
+  store_as_another_gateway(f, std::nullopt);  // it completed there
+  EXPECT_EQ(f.run(*a, kRead10Lba0).task->status, ScsiStatus::good);
+}
+
+TEST_F(Sanitize, AFailureOnAnotherGatewayIsReportedHereAndExitFailureModeHereEndsItInTheRecord) {
+  store_as_another_gateway(f, SharedSanitize{false, true, kOtherGroup, 0x1000});
+  auto refused = f.run(*a, kRead10Lba0);
+  ASSERT_EQ(refused.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(sense_key(*refused.task), 0x03);
+  EXPECT_EQ(asc_of(*refused.task), std::make_pair(uint8_t{0x31}, uint8_t{0x03}));
+  EXPECT_EQ(f.run(*a, sanitize_cdb(kExitFailureMode)).task->status, ScsiStatus::good);
+  EXPECT_FALSE(stored_sanitize(f).has_value());
+  EXPECT_EQ(f.run(*a, kRead10Lba0).task->status, ScsiStatus::good);
+}
+
+TEST_F(Sanitize, ALocalOperationIsInTheRecordWhileItRunsAndLeavesItWhenItCompletes) {
+  f.device->hold = true;
+  auto sanitize = f.submit(*a, sanitize_cdb(kAuse | kBlockErase));
+  auto running = stored_sanitize(f);
+  ASSERT_TRUE(running.has_value());
+  EXPECT_TRUE(running->running);
+  EXPECT_TRUE(running->ause);
+  EXPECT_EQ(running->owner_group, f.cluster.local_target_port_group());
+  f.device->hold = false;
+  run_to_end();
+  EXPECT_TRUE(*sanitize.finished);
+  EXPECT_EQ(sanitize.task->status, ScsiStatus::good);
+  EXPECT_FALSE(stored_sanitize(f).has_value());
+  EXPECT_FALSE(f.unit->sanitize_state().in_progress());
+}
+
+TEST_F(Sanitize, ARecordSayingThisGatewayRunsOneItDoesNotRunIsStoredAsFailed) {
+  // This gateway restarted while running one: the medium was left partly sanitized.
+  store_as_another_gateway(f, SharedSanitize{true, true, f.cluster.local_target_port_group(), 0x2000});
+  auto stored = stored_sanitize(f);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored->running);
+  EXPECT_TRUE(stored->ause);
+  auto refused = f.run(*a, kRead10Lba0);
+  ASSERT_EQ(refused.task->status, ScsiStatus::check_condition);
+  EXPECT_EQ(asc_of(*refused.task), std::make_pair(uint8_t{0x31}, uint8_t{0x03}));
+  EXPECT_EQ(f.run(*a, sanitize_cdb(kExitFailureMode)).task->status, ScsiStatus::good);
+  EXPECT_EQ(f.run(*a, kRead10Lba0).task->status, ScsiStatus::good);
+}
+
+}  // namespace shared
+
 }  // namespace
 }  // namespace portico::scsi

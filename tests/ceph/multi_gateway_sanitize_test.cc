@@ -1,0 +1,117 @@
+// SANITIZE (SBC-3 4.11) is an operation of the logical unit, so of every gateway: while it runs on
+// one, medium access through every other is NOT READY, SANITIZE IN PROGRESS; an operation whose
+// gateway dies leaves the unit in the failed state everywhere, which EXIT FAILURE MODE through any
+// gateway ends.
+#include <thread>
+
+#include "tests/ceph/multi_gateway_fixture.h"
+
+namespace portico::testing::mgw {
+namespace {
+
+constexpr uint8_t kImmed = 0x80;
+constexpr uint8_t kAuse = 0x20;
+constexpr uint8_t kBlockErase = 0x02;
+constexpr uint8_t kExitFailureMode = 0x1f;
+
+bool sanitizing(const ScsiResult& r) { return r.has_sense(sense_key::kNotReady, 0x04, 0x1b); }
+bool sanitize_failed(const ScsiResult& r) { return r.has_sense(sense_key::kMediumError, 0x31, 0x03); }
+
+// A command retried past unit attentions (an access state change raises one on every nexus).
+template <typename Command>
+ScsiResult past_unit_attentions(Command command) {
+  ScsiResult result = command();
+  for (int i = 0; i < 8 && result.has_sense(sense_key::kUnitAttention); ++i) result = command();
+  return result;
+}
+
+class SanitizeAcrossGateways : public MultiGateway {
+ protected:
+  // gw1 and gw2 with the LUN's sanitize rate `rate`, a session through each (a: gw1, b: gw2)
+  // past its power-on unit attention.
+  void start_paced(const std::string& rate) {
+    ASSERT_NO_FATAL_FAILURE(start_gateways(2, "sanitize_rate: " + rate));
+    a = login(1, "host-a");
+    b = login(2, "host-b");
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(past_unit_attentions([&] { return a->test_unit_ready(); }).good());
+    ASSERT_TRUE(past_unit_attentions([&] { return b->test_unit_ready(); }).good());
+  }
+
+  std::unique_ptr<Initiator> a;
+  std::unique_ptr<Initiator> b;
+};
+
+TEST_F(SanitizeAcrossGateways, OneThroughGw1KeepsGw2NotReadyUntilItEnds) {
+  ASSERT_NO_FATAL_FAILURE(start_paced("16MiB"));  // 64 MiB at 16 MiB/s: about four seconds
+  const auto data = pattern(5, 1000, 1, 8);
+  ASSERT_TRUE(b->write(1000, data).good());
+
+  const auto started = Clock::now();
+  const auto sanitize = a->sanitize(kImmed | kBlockErase);
+  ASSERT_TRUE(sanitize.good()) << sanitize.describe();
+  // The command completed only after every gateway applied the record: gw2 refuses at once.
+  const auto read = b->read(1000, 8);
+  EXPECT_TRUE(sanitizing(read)) << "READ through gw2 during the sanitize: " << read.describe();
+  const auto second = b->sanitize(kImmed | kBlockErase);
+  EXPECT_TRUE(sanitizing(second)) << "a second SANITIZE through gw2: " << second.describe();
+
+  ScsiResult ready;
+  double ready_ms = 0;
+  while (ms_since(started) < 60'000) {
+    ready = b->test_unit_ready();
+    if (!sanitizing(ready)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ready_ms = ms_since(started);
+  EXPECT_TRUE(ready.good()) << "gw2 after the sanitize: " << ready.describe();
+  EXPECT_GT(ready_ms, 2'000.0) << "gw2 served again before the paced sanitize could have ended";
+  const auto erased = b->read(1000, 8);
+  ASSERT_TRUE(erased.good()) << erased.describe();
+  EXPECT_EQ(erased.data, std::vector<uint8_t>(data.size(), 0)) << "gw2 reads " << describe_pattern(erased.data);
+  EXPECT_TRUE(a->read(1000, 8).good());
+  std::printf("[ figures ] sanitize through gw1: gw2 NOT READY (SANITIZE IN PROGRESS) until %.0f ms after it "
+              "started\n",
+              ready_ms);
+}
+
+TEST_F(SanitizeAcrossGateways, OneWhoseGatewayDiesLeavesTheUnitFailedOnTheOthersUntilExitFailureMode) {
+  ASSERT_NO_FATAL_FAILURE(start_paced("1MiB"));  // 64 MiB at 1 MiB/s: still running when gw1 is killed
+  ASSERT_TRUE(a->sanitize(kImmed | kAuse | kBlockErase).good());
+  const auto during = b->read(0, 8);
+  ASSERT_TRUE(sanitizing(during)) << "READ through gw2 during the sanitize: " << during.describe();
+
+  const auto killed_at = Clock::now();
+  gateway(1).kill_hard();
+  ScsiResult read;
+  while (ms_since(killed_at) < 30'000) {
+    read = past_unit_attentions([&] { return b->read(0, 8); });
+    if (!sanitizing(read)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double failed_ms = ms_since(killed_at);
+  EXPECT_TRUE(sanitize_failed(read)) << "READ through gw2 after gw1's death: " << read.describe();
+  EXPECT_TRUE(b->test_unit_ready().good());  // only medium access is refused in the failed state
+
+  const auto exit = past_unit_attentions([&] { return b->sanitize(kExitFailureMode); });
+  EXPECT_TRUE(exit.good()) << "EXIT FAILURE MODE through gw2: " << exit.describe();
+  const auto after = b->read(0, 8);
+  EXPECT_TRUE(after.good()) << "READ through gw2 after EXIT FAILURE MODE: " << after.describe();
+
+  // gw1 again: it reads the cluster's record, not its memory of the operation.
+  std::string error;
+  ASSERT_TRUE(gateway(1).start(clustered_gateway_yaml(gateway(1), absolute_ceph_conf(), admin_->pool(), image_,
+                                                      "sanitize_rate: 1MiB"),
+                               std::chrono::seconds(60), &error))
+      << error;
+  auto again = login(1, "host-a");
+  ASSERT_TRUE(again);
+  const auto restarted = past_unit_attentions([&] { return again->read(0, 8); });
+  EXPECT_TRUE(restarted.good()) << "READ through the restarted gw1: " << restarted.describe();
+  std::printf("[ figures ] sanitize orphaned by kill -9 of gw1: gw2 reported the failed state %.0f ms after the "
+              "kill (lease %lld ms)\n",
+              failed_ms, static_cast<long long>(ClusterTimings::lease.count()));
+}
+
+}  // namespace
+}  // namespace portico::testing::mgw

@@ -38,6 +38,21 @@ class SanitizeAcrossGateways : public MultiGateway {
     ASSERT_TRUE(past_unit_attentions([&] { return b->test_unit_ready(); }).good());
   }
 
+  // gw1 started again on the same configuration (its previous process is gone). The kernel
+  // closes a killed process's listening socket only once its io_uring is torn down, shortly
+  // after the exit: until then the portal still accepts, and start() refuses it.
+  void restart_gw1(const std::string& rate) {
+    const auto yaml = clustered_gateway_yaml(gateway(1), absolute_ceph_conf(), admin_->pool(), image_,
+                                             "sanitize_rate: " + rate);
+    const auto since = Clock::now();
+    std::string error;
+    while (!gateway(1).start(yaml, std::chrono::seconds(60), &error)) {
+      ASSERT_NE(error.find("already serves"), std::string::npos) << error;
+      ASSERT_LT(ms_since(since), 10'000.0) << error;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
   std::unique_ptr<Initiator> a;
   std::unique_ptr<Initiator> b;
 };
@@ -99,11 +114,7 @@ TEST_F(SanitizeAcrossGateways, OneWhoseGatewayDiesLeavesTheUnitFailedOnTheOthers
   EXPECT_TRUE(after.good()) << "READ through gw2 after EXIT FAILURE MODE: " << after.describe();
 
   // gw1 again: it reads the cluster's record, not its memory of the operation.
-  std::string error;
-  ASSERT_TRUE(gateway(1).start(clustered_gateway_yaml(gateway(1), absolute_ceph_conf(), admin_->pool(), image_,
-                                                      "sanitize_rate: 1MiB"),
-                               std::chrono::seconds(60), &error))
-      << error;
+  ASSERT_NO_FATAL_FAILURE(restart_gw1("1MiB"));
   auto again = login(1, "host-a");
   ASSERT_TRUE(again);
   const auto restarted = past_unit_attentions([&] { return again->read(0, 8); });
@@ -111,6 +122,35 @@ TEST_F(SanitizeAcrossGateways, OneWhoseGatewayDiesLeavesTheUnitFailedOnTheOthers
   std::printf("[ figures ] sanitize orphaned by kill -9 of gw1: gw2 reported the failed state %.0f ms after the "
               "kill (lease %lld ms)\n",
               failed_ms, static_cast<long long>(ClusterTimings::lease.count()));
+}
+
+TEST_F(SanitizeAcrossGateways, OneWhoseGatewayRestartsBeforeAnyoneNoticesIsFailedEverywhereAfterTheRestart) {
+  ASSERT_NO_FATAL_FAILURE(start_paced("1MiB"));
+  ASSERT_TRUE(a->sanitize(kImmed | kAuse | kBlockErase).good());
+  // Killed and back within the lease: gw2 never sees gw1's group unavailable, so only the
+  // restarted gw1 can tell that the operation in the record is not running any more.
+  const auto killed_at = Clock::now();
+  gateway(1).kill_hard();
+  ASSERT_NO_FATAL_FAILURE(restart_gw1("1MiB"));
+  const double restarted_ms = ms_since(killed_at);
+  auto again = login(1, "host-a");
+  ASSERT_TRUE(again);
+  ScsiResult through_gw1;
+  ScsiResult through_gw2;
+  while (ms_since(killed_at) < 30'000) {
+    through_gw1 = past_unit_attentions([&] { return again->read(0, 8); });
+    through_gw2 = past_unit_attentions([&] { return b->read(0, 8); });
+    if (!sanitizing(through_gw1) && !sanitizing(through_gw2)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(sanitize_failed(through_gw1)) << "READ through the restarted gw1: " << through_gw1.describe();
+  EXPECT_TRUE(sanitize_failed(through_gw2)) << "READ through gw2: " << through_gw2.describe();
+  const auto exit = past_unit_attentions([&] { return again->sanitize(kExitFailureMode); });
+  EXPECT_TRUE(exit.good()) << "EXIT FAILURE MODE through gw1: " << exit.describe();
+  EXPECT_TRUE(past_unit_attentions([&] { return b->read(0, 8); }).good());
+  std::printf("[ figures ] gw1 killed mid-sanitize and serving again %.0f ms later; both gateways in the failed "
+              "state by %.0f ms\n",
+              restarted_ms, ms_since(killed_at));
 }
 
 }  // namespace

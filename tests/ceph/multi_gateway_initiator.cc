@@ -47,6 +47,7 @@ ScsiResult result_of(iscsi_context* iscsi, int status, const scsi_task* task) {
     result.sense_key = static_cast<uint8_t>(task->sense.key);
     result.asc = static_cast<uint8_t>(task->sense.ascq >> 8);
     result.ascq = static_cast<uint8_t>(task->sense.ascq);
+    if (task->sense.sense_specific) result.sense_specific = task->sense.field_pointer;
   } else if (status == SCSI_STATUS_ERROR || status == SCSI_STATUS_CANCELLED || status == SCSI_STATUS_TIMEOUT) {
     result.transport_error = iscsi_get_error(iscsi);
   }

@@ -55,6 +55,9 @@ struct ScsiResult {
   uint8_t sense_key = 0;
   uint8_t asc = 0;
   uint8_t ascq = 0;
+  // The sense-key specific field when SKSV is set (e.g. the progress indication of NOT READY,
+  // SPC-4 4.5.2.4.4), else -1.
+  int sense_specific = -1;
   std::vector<uint8_t> data;    // Data-In
   std::string transport_error;  // libiscsi's text when the command got no SCSI status
 

@@ -19,8 +19,6 @@ namespace portico::scsi {
 namespace {
 
 constexpr int kMaxAttempts = 32;
-const SenseData kClusterUnavailable{SenseKey::aborted_command, asc::kLogicalUnitCommunicationFailure, std::nullopt,
-                                    std::nullopt};
 
 // One state change, from the first read to the command's completion — or, for a change that
 // no command asked for (a reset, a lost nexus), to `settled`.
@@ -88,7 +86,7 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
                   task != nullptr ? "command refused" : "change not stored");
     outcome = PrOutOutcome{};
     outcome.status = ScsiStatus::check_condition;
-    outcome.sense = kClusterUnavailable;
+    outcome.sense = cluster_state_unavailable();
     finish();
   }
 

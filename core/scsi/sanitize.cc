@@ -252,7 +252,7 @@ std::optional<SenseData> SanitizeState::refusal(std::span<const uint8_t> cdb) co
     // SBC-3 4.11.2: only INQUIRY, REPORT LUNS and REQUEST SENSE are served during a sanitize
     // (the last two never reach a logical unit's gate).
     if (cdb[0] == op::kInquiry) return std::nullopt;
-    return SenseData{SenseKey::not_ready, asc::kSanitizeInProgress, std::nullopt, std::nullopt, progress()};
+    return sanitize_in_progress(progress());
   }
   // SBC-3 4.11.4: after a failed sanitize, medium access waits for a successful one or for
   // EXIT FAILURE MODE.
@@ -264,7 +264,7 @@ std::optional<SenseData> SanitizeState::refusal(std::span<const uint8_t> cdb) co
 
 std::optional<SenseData> SanitizeState::pending_condition() const {
   if (!in_progress()) return std::nullopt;
-  return SenseData{SenseKey::not_ready, asc::kSanitizeInProgress, std::nullopt, std::nullopt, progress()};
+  return sanitize_in_progress(progress());
 }
 
 namespace {
@@ -280,8 +280,7 @@ void exit_failure_mode(LogicalUnit& unit, ScsiTask& task) {
       [self = unit.shared_from_this(), &task](bool stored) {
         task.core.executor->post([self, &task, stored]() {
           if (!stored) {
-            self->fail(task, SenseData{SenseKey::aborted_command, asc::kLogicalUnitCommunicationFailure, std::nullopt,
-                                       std::nullopt});
+            self->fail(task, cluster_state_unavailable());
             return;
           }
           self->sanitize_state().exit_failure_mode();
@@ -359,8 +358,7 @@ void handle_sanitize(LogicalUnit& unit, ScsiTask& task) {
     return;
   }
   if (!state.begin()) {
-    unit.fail(task, SenseData{SenseKey::not_ready, asc::kSanitizeInProgress, std::nullopt, std::nullopt,
-                              state.progress()});
+    unit.fail(task, sanitize_in_progress(state.progress()));
     return;
   }
   operation->unit = unit.shared_from_this();
@@ -384,13 +382,7 @@ void handle_sanitize(LogicalUnit& unit, ScsiTask& task) {
           LogicalUnit& lu = *operation->unit;
           if (!stored || elsewhere->has_value()) {
             lu.sanitize_state().abandon();
-            if (!stored) {
-              lu.fail(task, SenseData{SenseKey::aborted_command, asc::kLogicalUnitCommunicationFailure,
-                                        std::nullopt, std::nullopt});
-            } else {
-              lu.fail(task, SenseData{SenseKey::not_ready, asc::kSanitizeInProgress, std::nullopt, std::nullopt,
-                                        (*elsewhere)->progress});
-            }
+            lu.fail(task, stored ? sanitize_in_progress((*elsewhere)->progress) : cluster_state_unavailable());
             return;
           }
           spdlog::info("{}: sanitize (service action {:#04x}) started by {}", lu.config().name, service_action,

@@ -103,5 +103,13 @@ inline SenseData invalid_field_in_cdb(uint16_t byte, std::optional<uint8_t> bit 
 inline SenseData invalid_field_in_parameter_list(uint16_t byte, std::optional<uint8_t> bit = std::nullopt) {
   return {SenseKey::illegal_request, asc::kInvalidFieldInParameterList, FieldPointer{false, byte, bit}, std::nullopt};
 }
+// The cluster's record of the unit could not be read or changed: the command did nothing.
+inline SenseData cluster_state_unavailable() {
+  return {SenseKey::aborted_command, asc::kLogicalUnitCommunicationFailure, std::nullopt, std::nullopt};
+}
+// SBC-3 4.11.2: NOT READY while a sanitize runs, with its progress indication.
+inline SenseData sanitize_in_progress(uint16_t progress) {
+  return {SenseKey::not_ready, asc::kSanitizeInProgress, std::nullopt, std::nullopt, progress};
+}
 
 }  // namespace portico::scsi

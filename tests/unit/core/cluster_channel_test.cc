@@ -47,15 +47,14 @@ TEST(ClusterChannel, StateCurrent_RaisesRegistrationsPreemptedForARegistrationLo
   deliver(f, LunEvent::Kind::state_unknown);
 
   // Meanwhile another gateway removed the registration (its notify never reached this one).
-  VersionedRecord stored;
-  f.cluster.read_reservation(f.unit->cluster_key(), [&stored](Result<VersionedRecord> r) { stored = *r; });
-  auto state = parse_reservation_state(stored.bytes);
-  ASSERT_TRUE(state.ok());
-  ASSERT_EQ(state->registrants.size(), 1u);
-  state->registrants.clear();
-  ++state->generation;
+  auto stored = f.stored_record();
+  ASSERT_TRUE(stored.has_value());
+  auto& [version, state] = *stored;
+  ASSERT_EQ(state.registrants.size(), 1u);
+  state.registrants.clear();
+  ++state.generation;
   bool written = false;
-  f.cluster.write_reservation(f.unit->cluster_key(), stored.version, serialize(*state), false,
+  f.cluster.write_reservation(f.unit->cluster_key(), version, serialize(state), false,
                               [&written](Status s) { written = s.ok(); });
   ASSERT_TRUE(written);
 

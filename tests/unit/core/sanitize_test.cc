@@ -307,22 +307,19 @@ TEST(SanitizePacing, APacedUnitWaitsBetweenChunks) {
 namespace shared {
 
 std::optional<SharedSanitize> stored_sanitize(testing::TargetFixture& f) {
-  VersionedRecord stored;
-  f.cluster.read_reservation(f.unit->cluster_key(), [&stored](Result<VersionedRecord> r) { stored = *r; });
-  auto state = parse_reservation_state(stored.bytes);
-  EXPECT_TRUE(state.ok());
-  return state.ok() ? state->sanitize : std::nullopt;
+  auto stored = f.stored_record();
+  EXPECT_TRUE(stored.has_value()) << "the stored record does not parse";
+  return stored ? stored->second.sanitize : std::nullopt;
 }
 
 // What another gateway does: a guarded write of the record, then the event every gateway applies.
 void store_as_another_gateway(testing::TargetFixture& f, std::optional<SharedSanitize> sanitize) {
-  VersionedRecord stored;
-  f.cluster.read_reservation(f.unit->cluster_key(), [&stored](Result<VersionedRecord> r) { stored = *r; });
-  auto state = parse_reservation_state(stored.bytes);
-  ASSERT_TRUE(state.ok());
-  state->sanitize = sanitize;
+  auto stored = f.stored_record();
+  ASSERT_TRUE(stored.has_value());
+  auto& [version, state] = *stored;
+  state.sanitize = sanitize;
   bool written = false;
-  f.cluster.write_reservation(f.unit->cluster_key(), stored.version, serialize(*state), false,
+  f.cluster.write_reservation(f.unit->cluster_key(), version, serialize(state), false,
                               [&written](Status s) { written = s.ok(); });
   ASSERT_TRUE(written);
   LunEvent event;

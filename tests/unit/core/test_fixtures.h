@@ -6,6 +6,8 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "cluster/local/local_cluster_state.h"
@@ -153,6 +155,16 @@ struct TargetFixture {
     store_be64(params.data(), key);
     store_be64(params.data() + 8, sa_key);
     return run(nexus, {0x5f, action, type, 0, 0, 0, 0, 0, 24, 0}, params);
+  }
+
+  // The cluster's record of LUN 0 as stored (what another gateway would read): its version and
+  // its state; std::nullopt if it does not parse.
+  std::optional<std::pair<uint64_t, scsi::ReservationState>> stored_record() {
+    VersionedRecord stored;
+    cluster.read_reservation(unit->cluster_key(), [&stored](Result<VersionedRecord> r) { stored = *r; });
+    auto state = scsi::parse_reservation_state(stored.bytes);
+    if (!state.ok()) return std::nullopt;
+    return std::make_pair(stored.version, std::move(*state));
   }
 
   cluster::LocalClusterState cluster;

@@ -9,9 +9,11 @@
 # The image (1 GiB) is written in full first, so reads hit real objects.
 #
 # Each comparison runs BENCH_REPEAT times (3), alternating the two sides, and the tables give
-# medians. It runs twice: with every process free to use every core, and with the OSD alone on
-# CPU 0 and the client side (rbd bench, or gateway and initiator) on the other CPUs, as when
-# gateways and OSDs are separate machines. Last, the iSCSI round trip alone (a memory LUN).
+# medians, with the CPU each side used per operation (rbd bench's process; the gateway's process
+# and the load generator's together). It runs twice: with every process free to use every core,
+# and with the OSD alone on CPU 0 and the client side (rbd bench, or gateway and initiator) on
+# the other CPUs, as when gateways and OSDs are separate machines. Last, the iSCSI round trip
+# alone (a memory LUN), and what it leaves of the depth-1 read ratio.
 #
 # Environment: BENCH_SCALE (1: operation counts are multiplied by it), PORTICO_BUILD
 # (build/release), BENCH_PORT (3290: gateways on 127.0.0.1 and 127.0.0.2), BENCH_CEPH_PORT (21800).
@@ -30,7 +32,7 @@ work=$(mktemp -d /tmp/portico-bench-rbd.XXXXXX)
 cluster=$work/ceph
 conf=$cluster/ceph.conf
 iqn=iqn.2026-11.io.portico:bench-rbd
-results=$work/results.tsv  # section workload side iops p50 p99
+results=$work/results.tsv  # section workload side iops p50 p99 cpu_us_per_op
 declare -A gateway_pids=()
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -84,14 +86,29 @@ stop_gateway() {
   unset "gateway_pids[gw$1]"
 }
 
-record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7:--}" >>"$results"; }
 
-# rbd_bench TYPE DEPTH OPS [PREFIX...] -> "iops" (PREFIX: e.g. taskset -c 1)
+# timed_cpu FILE COMMAND...: runs COMMAND (its output unchanged) and writes the CPU seconds it used
+# (user and system, start-up included) to FILE.
+timed_cpu() {
+  local file=$1 TIMEFORMAT='%3U %3S'
+  shift
+  { time "$@" 2>&3; } 3>&2 2>"$file"
+}
+
+# cpu_us_per_op FILE OPS: the CPU of a timed_cpu FILE in microseconds per operation.
+cpu_us_per_op() { awk -v ops="$2" '{ printf "%.0f", ($1 + $2) * 1e6 / ops }' "$1"; }
+
+# cpu_ticks PID: the user and system CPU ticks PID has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+
+# rbd_bench TYPE DEPTH OPS [PREFIX...] -> "iops cpu_us_per_op" (PREFIX: e.g. taskset -c 1)
 rbd_bench() {
   local out
-  out=$("${@:4}" rbd -c "$conf" bench --io-type "$1" --io-size 4K --io-threads "$2" --io-total $(($3 * 4096)) \
-          --io-pattern rand rbd/bench 2>&1 | tail -1)
-  sed -n 's/.*ops\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
+  out=$(timed_cpu "$work/rbd.cpu" "${@:4}" rbd -c "$conf" bench --io-type "$1" --io-size 4K --io-threads "$2" \
+          --io-total $(($3 * 4096)) --io-pattern rand rbd/bench 2>&1 | tail -1)
+  echo "$(sed -n 's/.*ops\/sec: *\([0-9.]*\).*/\1/p' <<<"$out") $(cpu_us_per_op "$work/rbd.cpu" "$3")"
 }
 
 echo "== micro cluster (1 mon, 1 OSD on a sparse file) in $cluster" >&2
@@ -115,16 +132,21 @@ workloads=(
 # porticod alternating; records every run (the tables show medians). With CLIENT_CPUS, rbd bench,
 # the gateway and the load generator run on those CPUs and the OSD on CPU 0.
 compare_with_librbd() {
-  local placement=$1 cpus=${2:-} pin=() w name type rw qd ops i raw out
+  local placement=$1 cpus=${2:-} pin=() w name type rw qd ops i raw raw_cpu out before gateway_us initiator_us
   [[ -n "$cpus" ]] && pin=(taskset -c "$cpus")
   for w in "${workloads[@]}"; do
     read -r name type rw qd ops <<<"$w"
     for ((i = 1; i <= repeat; ++i)); do
-      raw=$(rbd_bench "$type" "$qd" "$ops" "${pin[@]}")
-      out=$("${pin[@]}" "$loadgen" --url "$(url 1)" --rw "$rw" --qd "$qd" --ios "$ops")
-      echo "   [$placement] $name run $i: rbd bench $raw IOPS; porticod $out" >&2
-      record "librbd:$placement" "$name" "rbd bench" "$raw" - -
-      record "librbd:$placement" "$name" porticod "$(field iops "$out")" "$(field p50_us "$out")" "$(field p99_us "$out")"
+      read -r raw raw_cpu < <(rbd_bench "$type" "$qd" "$ops" "${pin[@]}")
+      before=$(cpu_ticks "${gateway_pids[gw1]}")
+      out=$(timed_cpu "$work/loadgen.cpu" "${pin[@]}" "$loadgen" --url "$(url 1)" --rw "$rw" --qd "$qd" --ios "$ops")
+      gateway_us=$((($(cpu_ticks "${gateway_pids[gw1]}") - before) * tick_us / ops))
+      initiator_us=$(cpu_us_per_op "$work/loadgen.cpu" "$ops")
+      echo "   [$placement] $name run $i: rbd bench $raw IOPS, ${raw_cpu} us CPU/op;" \
+           "porticod $out, CPU/op gateway ${gateway_us} us + initiator ${initiator_us} us" >&2
+      record "librbd:$placement" "$name" "rbd bench" "$raw" - - "$raw_cpu"
+      record "librbd:$placement" "$name" porticod "$(field iops "$out")" "$(field p50_us "$out")" "$(field p99_us "$out")" \
+        "$((gateway_us + initiator_us))"
     done
   done
 }
@@ -204,20 +226,24 @@ median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 
-# librbd_table PLACEMENT TITLE: medians of each side and their ratio, per workload.
+# librbd_table PLACEMENT TITLE: medians of each side and their ratio, per workload, with the CPU
+# each side used per operation (rbd bench; gateway and initiator together).
 librbd_table() {
-  local w name raw ours p50 p99
+  local w name raw ours p50 p99 raw_cpu our_cpu
   grep -q "^librbd:$1" "$results" || return 0
   echo "$2"
-  printf '%-20s %12s %12s %9s %9s %9s\n' workload "rbd IOPS" "portico IOPS" ratio p50_us p99_us
+  printf '%-20s %10s %12s %7s %7s %7s %11s %13s\n' workload "rbd IOPS" "portico IOPS" ratio p50_us p99_us \
+    "rbd CPU/op" "portico CPU/op"
   for w in "${workloads[@]}"; do
     read -r name _ <<<"$w"
     raw=$(median "librbd:$1" "$name" "rbd bench" 4)
     ours=$(median "librbd:$1" "$name" porticod 4)
     p50=$(median "librbd:$1" "$name" porticod 5)
     p99=$(median "librbd:$1" "$name" porticod 6)
-    awk -v w="$name" -v r="$raw" -v p="$ours" -v a="$p50" -v b="$p99" \
-      'BEGIN { printf "%-20s %12.0f %12.0f %8.2fx %9s %9s\n", w, r, p, (r > 0 ? p / r : 0), a, b }'
+    raw_cpu=$(median "librbd:$1" "$name" "rbd bench" 7)
+    our_cpu=$(median "librbd:$1" "$name" porticod 7)
+    awk -v w="$name" -v r="$raw" -v p="$ours" -v a="$p50" -v b="$p99" -v rc="$raw_cpu" -v pc="$our_cpu" \
+      'BEGIN { printf "%-20s %10.0f %12.0f %6.2fx %7s %7s %8s us %10s us\n", w, r, p, (r > 0 ? p / r : 0), a, b, rc, pc }'
   done
   echo
 }
@@ -225,6 +251,13 @@ librbd_table() {
 librbd_table shared "porticod (one gateway, 1 I/O thread) on RBD against rbd bench on the same image, medians of $repeat runs; every process on every core:"
 librbd_table osd-own-core "The same with the OSD alone on CPU 0, rbd bench or gateway and initiator on the other CPUs:"
 echo "iSCSI round trip alone (memory LUN, 4 KiB read, depth 1; part of every depth-1 figure above): $hop"
+# What the iSCSI hop alone allows at depth 1: the ratio a gateway would reach if its own path to
+# the OSD cost exactly what librbd's does (rbd bench's read latency plus the hop).
+rbd_qd1=$(median librbd:shared randread-4k-qd1 "rbd bench" 4)
+awk -v iops="$rbd_qd1" -v hop="$(field p50_us "$hop")" 'BEGIN {
+  lat = 1e6 / iops
+  printf "Depth-1 read: rbd bench %.0f us per read; with the iSCSI round trip (%.1f us) added, a gateway whose own path to the OSD cost what librbd does would reach %.2fx\n", lat, hop, lat / (lat + hop)
+}'
 echo
 echo "Two gateways serving the image together against one (same total operations):"
 printf '%-20s %-14s %12s\n' workload side IOPS

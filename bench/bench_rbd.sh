@@ -137,7 +137,8 @@ compare_with_librbd() {
   for w in "${workloads[@]}"; do
     read -r name type rw qd ops <<<"$w"
     for ((i = 1; i <= repeat; ++i)); do
-      read -r raw raw_cpu < <(rbd_bench "$type" "$qd" "$ops" "${pin[@]}")
+      raw=$(rbd_bench "$type" "$qd" "$ops" "${pin[@]}")
+      read -r raw raw_cpu <<<"$raw"
       before=$(cpu_ticks "${gateway_pids[gw1]}")
       out=$(timed_cpu "$work/loadgen.cpu" "${pin[@]}" "$loadgen" --url "$(url 1)" --rw "$rw" --qd "$qd" --ios "$ops")
       gateway_us=$((($(cpu_ticks "${gateway_pids[gw1]}") - before) * tick_us / ops))

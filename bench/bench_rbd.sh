@@ -12,9 +12,8 @@
 # medians, with the CPU each side used per operation (rbd bench's process; the gateway's process
 # and the load generator's together). It runs twice: with every process free to use every core,
 # and with the OSD alone on CPU 0 and the client side (rbd bench, or gateway and initiator) on
-# the other CPUs, as when gateways and OSDs are separate machines. Then the iSCSI round trip
-# alone (a memory LUN) and what it leaves of the depth-1 read ratio, and what librados's own
-# completion hand-off costs (tools/portico-rados-latency).
+# the other CPUs, as when gateways and OSDs are separate machines. Last, the iSCSI round trip
+# alone (a memory LUN), and what it leaves of the depth-1 read ratio.
 #
 # Environment: BENCH_SCALE (1: operation counts are multiplied by it), PORTICO_BUILD
 # (build/release), BENCH_PORT (3290: gateways on 127.0.0.1 and 127.0.0.2), BENCH_CEPH_PORT (21800).
@@ -28,7 +27,6 @@ repeat=${BENCH_REPEAT:-3}
 port=${BENCH_PORT:-3290}
 ceph_port=${BENCH_CEPH_PORT:-21800}
 loadgen=$build/tools/portico-loadgen
-rados_latency=$build/tools/portico-rados-latency
 porticod=$build/daemon/porticod
 work=$(mktemp -d /tmp/portico-bench-rbd.XXXXXX)
 cluster=$work/ceph
@@ -45,7 +43,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-[[ -x "$loadgen" && -x "$porticod" && -x "$rados_latency" ]] || die "build first: scripts/build.sh release"
+[[ -x "$loadgen" && -x "$porticod" ]] || die "build first: scripts/build.sh release"
 
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 url() { echo "iscsi://127.0.0.$1:$port/$iqn/0"; }
@@ -163,9 +161,6 @@ pin_all() {
 
 echo "== porticod against rbd bench, $repeat runs each; OSD, gateways and initiator share all cores" >&2
 compare_with_librbd shared
-echo "== librados alone: 4 KiB reads at depth 1, the caller waiting on the completion or woken by its callback" >&2
-handoff=$("$rados_latency" --conf "$conf" --reads $((4000 * scale)))
-echo "   $handoff" >&2
 cores=$(nproc)
 osd_pid=$(cat "$cluster/run/osd.0.pid")
 if ((cores >= 2)); then
@@ -263,9 +258,6 @@ rbd_qd1=$(median librbd:shared randread-4k-qd1 "rbd bench" 4)
 awk -v iops="$rbd_qd1" -v hop="$(field p50_us "$hop")" 'BEGIN {
   lat = 1e6 / iops
   printf "Depth-1 read: rbd bench %.0f us per read; with the iSCSI round trip (%.1f us) added, a gateway whose own path to the OSD cost what librbd does would reach %.2fx\n", lat, hop, lat / (lat + hop)
-}'
-awk -v w="$(field wait_p50_us "$handoff")" -v c="$(field callback_p50_us "$handoff")" 'BEGIN {
-  printf "librados alone, 4 KiB read at depth 1 (p50): %.1f us when the caller waits on the completion, %.1f us when its callback wakes the caller (%.1f us hand-off)\n", w, c, c - w
 }'
 echo
 echo "Two gateways serving the image together against one (same total operations):"

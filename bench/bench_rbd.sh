@@ -12,8 +12,9 @@
 # medians, with the CPU each side used per operation (rbd bench's process; the gateway's process
 # and the load generator's together). It runs twice: with every process free to use every core,
 # and with the OSD alone on CPU 0 and the client side (rbd bench, or gateway and initiator) on
-# the other CPUs, as when gateways and OSDs are separate machines. Last, the iSCSI round trip
-# alone (a memory LUN), and what it leaves of the depth-1 read ratio.
+# the other CPUs, as when gateways and OSDs are separate machines. Then the iSCSI round trip
+# alone (a memory LUN), and a memory LUN that completes as late as rbd bench's depth-1 read: the
+# depth-1 ratio that a backend as fast as librbd would reach through this gateway.
 #
 # Environment: BENCH_SCALE (1: operation counts are multiplied by it), PORTICO_BUILD
 # (build/release), BENCH_PORT (3290: gateways on 127.0.0.1 and 127.0.0.2), BENCH_CEPH_PORT (21800).
@@ -87,6 +88,12 @@ stop_gateway() {
 }
 
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7:--}" >>"$results"; }
+
+# median SECTION WORKLOAD SIDE COLUMN: the median of that column over the recorded runs.
+median() {
+  awk -F'\t' -v s="$1" -v w="$2" -v side="$3" -v c="$4" '$1 == s && $2 == w && $3 == side { print $c }' "$results" |
+    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
 
 # timed_cpu FILE COMMAND...: runs COMMAND (its output unchanged) and writes the CPU seconds it used
 # (user and system, start-up included) to FILE.
@@ -172,7 +179,12 @@ if ((cores >= 2)); then
   pin_all "0-$((cores - 1))" "$osd_pid" "${gateway_pids[gw1]}"
 fi
 
-# The iSCSI hop alone: the same load generator against a memory LUN, no Ceph in the path.
+# The iSCSI hop alone: the same load generator against a memory LUN, no Ceph in the path. Then
+# the hop at librbd's pace: a memory LUN whose every completion arrives rbd bench's depth-1 read
+# latency late, from another thread, as a librados completion does. Its ratio to rbd bench is what
+# a backend exactly as fast as librbd would give through this gateway at depth 1.
+rbd_qd1_iops=$(median librbd:shared randread-4k-qd1 "rbd bench" 4)
+librbd_us=$(awk -v iops="$rbd_qd1_iops" 'BEGIN { printf "%.0f", 1e6 / iops }')
 cat >"$work/memory.yaml" <<YAML
 log: {level: warn}
 gateway:
@@ -183,12 +195,15 @@ targets:
   - iqn: $iqn
     luns:
       - {lun: 0, backend: memory, size: 1GiB}
+      - {lun: 1, backend: memory, size: 1GiB, completion_delay_us: $librbd_us}
 YAML
 "$porticod" --config "$work/memory.yaml" >"$work/memory.log" 2>&1 &
 gateway_pids[memory]=$!
 wait_for_portal 127.0.0.3 "${gateway_pids[memory]}" "$work/memory.log"
 hop=$("$loadgen" --url "$(url 3)" --rw randread --qd 1 --ios $((20000 * scale)))
 echo "   iSCSI round trip, memory LUN, 4 KiB read QD1: $hop" >&2
+paced=$("$loadgen" --url "iscsi://127.0.0.3:$port/$iqn/1" --rw randread --qd 1 --ios $((4000 * scale)))
+echo "   memory LUN completing $librbd_us us late, 4 KiB read QD1: $paced" >&2
 kill -TERM "${gateway_pids[memory]}"
 wait "${gateway_pids[memory]}" || die "the memory-LUN gateway did not exit cleanly"
 unset "gateway_pids[memory]"
@@ -221,11 +236,6 @@ record pr "register (1 gateway)" porticod "$(field iops "$one")" "$(field p50_us
 stop_gateway 1
 
 echo
-# median SECTION WORKLOAD SIDE COLUMN: the median of that column over the recorded runs.
-median() {
-  awk -F'\t' -v s="$1" -v w="$2" -v side="$3" -v c="$4" '$1 == s && $2 == w && $3 == side { print $c }' "$results" |
-    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
-}
 
 # librbd_table PLACEMENT TITLE: medians of each side and their ratio, per workload, with the CPU
 # each side used per operation (rbd bench; gateway and initiator together).
@@ -252,12 +262,8 @@ librbd_table() {
 librbd_table shared "porticod (one gateway, 1 I/O thread) on RBD against rbd bench on the same image, medians of $repeat runs; every process on every core:"
 librbd_table osd-own-core "The same with the OSD alone on CPU 0, rbd bench or gateway and initiator on the other CPUs:"
 echo "iSCSI round trip alone (memory LUN, 4 KiB read, depth 1; part of every depth-1 figure above): $hop"
-# What the iSCSI hop alone allows at depth 1: the ratio a gateway would reach if its own path to
-# the OSD cost exactly what librbd's does (rbd bench's read latency plus the hop).
-rbd_qd1=$(median librbd:shared randread-4k-qd1 "rbd bench" 4)
-awk -v iops="$rbd_qd1" -v hop="$(field p50_us "$hop")" 'BEGIN {
-  lat = 1e6 / iops
-  printf "Depth-1 read: rbd bench %.0f us per read; with the iSCSI round trip (%.1f us) added, a gateway whose own path to the OSD cost what librbd does would reach %.2fx\n", lat, hop, lat / (lat + hop)
+awk -v iops="$rbd_qd1_iops" -v us="$librbd_us" -v ours="$(field iops "$paced")" -v p50="$(field p50_us "$paced")" 'BEGIN {
+  printf "Depth-1 read bound: a memory LUN completing %s us late (rbd bench: %.0f IOPS) gives %.0f IOPS, p50 %s us, through porticod: %.2fx\n", us, iops, ours, p50, ours / iops
 }'
 echo
 echo "Two gateways serving the image together against one (same total operations):"

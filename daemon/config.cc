@@ -134,7 +134,7 @@ void read_number(const YAML::Node& node, const std::string& where, const char* n
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
   reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "image", "serial", "product",
-                                     "read_only", "physical_block_size", "sanitize_rate"});
+                                     "read_only", "physical_block_size", "sanitize_rate", "completion_delay_us"});
   LunConfig lun;
   if (!node["lun"]) fail(where + ".lun", "is required");
   lun.lun = get_unsigned(node["lun"], where + ".lun", 16383);  // SAM-5 flat space addressing
@@ -165,6 +165,12 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
     auto rate = parse_size(node["sanitize_rate"].as<std::string>());
     if (!rate.ok()) fail(where + ".sanitize_rate", rate.status().message());
     lun.sanitize_rate = *rate;
+  }
+  if (node["completion_delay_us"]) {
+    // A memory LUN standing in for a networked backend (bench/bench_rbd.sh); at most 1 s.
+    if (lun.backend != BackendKind::memory) fail(where + ".completion_delay_us", "is only valid for the memory backend");
+    lun.completion_delay_us =
+        static_cast<uint32_t>(get_unsigned(node["completion_delay_us"], where + ".completion_delay_us", 1000000));
   }
   if (lun.backend == BackendKind::file) {
     lun.path = get_string(node, "path", where);

@@ -34,6 +34,7 @@ struct LunConfig {
   bool read_only = false;     // write protected
   uint32_t physical_block_size = 0;  // reported physical block in bytes; 0 = the backend's
   uint64_t sanitize_rate = 0;        // bytes per second a SANITIZE may process; 0 = unpaced
+  uint32_t completion_delay_us = 0;  // memory backend: every completion this late (benchmarks); 0 = inline
 };
 
 struct TargetConfig {

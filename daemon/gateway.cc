@@ -10,6 +10,7 @@
 #include <map>
 
 #include "backends/file/file_block_device.h"
+#include "backends/memory/delayed_block_device.h"
 #include "backends/memory/memory_block_device.h"
 #include "backends/rbd/rbd_block_device.h"
 #include "ceph/rados_connection.h"
@@ -45,7 +46,10 @@ Result<std::shared_ptr<BlockDevice>> open_backend(const TargetConfig& target, co
     case BackendKind::memory: {
       auto device = backends::MemoryBlockDevice::create(lun.size_bytes, lun.block_size, seed);
       if (!device.ok()) return device.status();
-      return std::shared_ptr<BlockDevice>(std::move(*device));
+      std::shared_ptr<BlockDevice> memory(std::move(*device));
+      if (lun.completion_delay_us == 0) return memory;
+      return std::shared_ptr<BlockDevice>(std::make_shared<backends::DelayedBlockDevice>(
+          std::move(memory), std::chrono::microseconds(lun.completion_delay_us)));
     }
     case BackendKind::file: {
       auto device = backends::FileBlockDevice::open(lun.path, lun.size_bytes, lun.block_size, true, lun.path);

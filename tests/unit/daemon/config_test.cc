@@ -128,6 +128,24 @@ targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size:
 )").rfind("targets[0].luns[0].sanitize_rate: ", 0), 0u);
 }
 
+TEST(Config, CompletionDelayIsForMemoryLunsAndBounded) {
+  auto config = parse_config(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB, completion_delay_us: 228}]}]
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->targets[0].luns[0].completion_delay_us, 228u);
+  EXPECT_EQ(parse_config(kMinimal)->targets[0].luns[0].completion_delay_us, 0u);
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: file, path: /tmp/x, size: 1MiB, completion_delay_us: 5}]}]
+)"), "targets[0].luns[0].completion_delay_us: is only valid for the memory backend");
+  EXPECT_EQ(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets: [{iqn: iqn.2026-11.io.portico:a, luns: [{lun: 0, backend: memory, size: 1MiB, completion_delay_us: 1000001}]}]
+)").rfind("targets[0].luns[0].completion_delay_us: ", 0), 0u);
+}
+
 TEST(Config, ParseSizeUnits) {
   EXPECT_EQ(*parse_size("4096"), 4096u);
   EXPECT_EQ(*parse_size("1GiB"), 1ull << 30);

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "core/common/big_endian.h"
+#include "core/scsi/buffer_estimate.h"
 #include "core/scsi/commands.h"
 #include "core/scsi/logical_unit.h"
 #include "core/scsi/lun_format.h"
@@ -177,6 +178,12 @@ void ScsiTarget::admit(ScsiTask& task) {
     task.core.admitted = true;
     task.core.arrival_abort_epoch = unit->abort_epoch();
   }
+}
+
+uint64_t ScsiTarget::buffer_estimate(const ScsiTask& task) const {
+  const LogicalUnit* unit = impl_->find(task.lun);
+  if (unit == nullptr) return kSmallCommandBufferBytes;  // answered without a unit
+  return core_buffer_bytes(task.cdb(), unit->block_size(), unit->device().info().max_transfer_bytes);
 }
 
 void ScsiTarget::execute(NexusState& nexus, ScsiTask& task, Executor& executor, UniqueFunction<void()> done) {

@@ -45,6 +45,10 @@ class ScsiTarget {
   // an abort covering it ends it (as aborted, nothing written) when it is executed.
   void admit(ScsiTask& task);
 
+  // An upper bound of the memory the core allocates to execute `task` (buffer_estimate.h), from
+  // its CDB and its logical unit's block size and largest transfer.
+  [[nodiscard]] uint64_t buffer_estimate(const ScsiTask& task) const;
+
   // Runs a task management function for `lun` (ignored by target-wide functions). For ABORT TASK
   // and QUERY TASK `referenced_tag` names the task. `done` runs after every affected task that the
   // core had started has ended (an aborted write is never acknowledged and never lands after the

@@ -237,14 +237,31 @@ TargetConfig parse_target(const YAML::Node& node, const std::string& where) {
     target.any_initiator = false;
     if (acl.size() == 0) fail(acl_key, "must list at least one initiator, or be 'any'");
     for (size_t i = 0; i < acl.size(); ++i) {
+      const std::string entry_key = acl_key + "[" + std::to_string(i) + "]";
+      if (acl[i].IsMap()) {
+        // {name: <iqn>, chap: {...}}: an initiator with credentials of its own.
+        reject_unknown_keys(acl[i], entry_key, {"name", "chap"});
+        const std::string name = get_iscsi_name(acl[i], "name", entry_key);
+        target.allowed_initiators.push_back(name);
+        if (acl[i]["chap"]) target.initiator_chap[name] = parse_chap(acl[i]["chap"], entry_key + ".chap");
+        continue;
+      }
       YAML::Node holder;
       holder["name"] = acl[i];
-      target.allowed_initiators.push_back(get_iscsi_name(holder, "name", acl_key + "[" + std::to_string(i) + "]"));
+      target.allowed_initiators.push_back(get_iscsi_name(holder, "name", entry_key));
     }
   } else {
     fail(acl_key, "must be 'any' or a list of initiator names");
   }
   if (node["chap"]) target.chap = parse_chap(node["chap"], where + ".chap");
+  // An initiator's own secret is its identity: shared with another initiator, or with the
+  // target's secret that every other initiator knows, it would prove nothing.
+  std::map<std::string, std::string> secret_owner;
+  if (target.chap) secret_owner[target.chap->secret] = "the target's chap.secret";
+  for (const auto& [name, chap] : target.initiator_chap) {
+    const auto [it, inserted] = secret_owner.emplace(chap.secret, name);
+    if (!inserted) fail(acl_key, "the CHAP secret of " + name + " is also " + it->second + "'s: each must be its own");
+  }
   const auto luns = node["luns"];
   if (!luns || !luns.IsSequence() || luns.size() == 0) fail(where + ".luns", "must be a non-empty list");
   std::set<uint64_t> seen;
@@ -263,7 +280,8 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
   reject_unknown_keys(node, where,
                       {"name", "io_threads", "portals", "nop_in_interval_s", "nop_in_timeout_s", "max_sessions",
                        "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
-                       "max_queued_commands"});
+                       "max_queued_commands", "max_session_buffer", "max_buffer", "login_timeout_s",
+                       "max_connections", "max_connections_per_address", "max_discovery_sessions"});
   GatewayConfig gw;
   if (node["name"]) gw.name = get_string(node, "name", where);
   if (node["io_threads"]) {
@@ -288,9 +306,25 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
   number("max_burst_length", gw.max_burst_length, 512, 16777215);
   number("first_burst_length", gw.first_burst_length, 512, 16777215);
   number("max_queued_commands", gw.max_queued_commands, 1, 4096);
+  number("login_timeout_s", gw.login_timeout_s, 1, 3600);
+  number("max_connections", gw.max_connections, 1, 65535);
+  number("max_connections_per_address", gw.max_connections_per_address, 1, 65535);
+  number("max_discovery_sessions", gw.max_discovery_sessions, 1, 65535);
   if (gw.first_burst_length > gw.max_burst_length) {
     fail("gateway.first_burst_length", "must not exceed gateway.max_burst_length");
   }
+  // Buffer budgets, with the units of `size`. The gateway's must hold the largest single command
+  // (16 MiB of data-out and the core's 8 MiB transfer limit) or that command could never run.
+  auto size = [&](const char* name, uint64_t& field, uint64_t min) {
+    if (!node[name]) return;
+    const auto key = where + "." + name;
+    auto value = parse_size(node[name].as<std::string>());
+    if (!value.ok()) fail(key, value.status().message());
+    if (*value < min) fail(key, "must be at least " + std::to_string(min >> 20) + "MiB");
+    field = *value;
+  };
+  size("max_session_buffer", gw.max_session_buffer, 1u << 20);
+  size("max_buffer", gw.max_buffer, 32u << 20);
   return gw;
 }
 

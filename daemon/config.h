@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ struct TargetConfig {
   bool any_initiator = true;
   std::vector<std::string> allowed_initiators;
   std::optional<ChapConfig> chap;
+  // CHAP credentials of one initiator of the ACL (allowed_initiators[].chap): its secret proves
+  // that name, where the target's shared secret proves only knowledge of the target's.
+  std::map<std::string, ChapConfig> initiator_chap;
   std::vector<LunConfig> luns;
 };
 
@@ -57,6 +61,12 @@ struct GatewayConfig {
   uint32_t max_burst_length = 1048576;
   uint32_t first_burst_length = 262144;
   unsigned max_queued_commands = 128;  // per session: MaxCmdSN window
+  uint64_t max_session_buffer = 64u << 20;  // bytes of command buffers per session
+  uint64_t max_buffer = 1u << 30;           // bytes of command buffers of the whole gateway
+  unsigned login_timeout_s = 15;            // a connection must be in the full feature phase by then
+  unsigned max_connections = 1024;          // per portal
+  unsigned max_connections_per_address = 64;  // from one initiator address, all portals together
+  unsigned max_discovery_sessions = 64;
 };
 
 // The Ceph cluster that several gateways share (the RADOS cluster state and RBD images).

@@ -25,6 +25,10 @@
 namespace portico::daemon {
 namespace {
 
+iscsi::ChapCredentials to_credentials(const ChapConfig& c) {
+  return {c.username, c.secret, c.mutual_username, c.mutual_secret};
+}
+
 // How long SIGTERM waits for commands already in a backend before closing connections anyway.
 constexpr std::chrono::milliseconds kShutdownGrace{10000};
 
@@ -121,10 +125,13 @@ class RunningGateway final : public Gateway {
     settings.max_recv_data_segment_length = config.gateway.max_recv_data_segment_length;
     settings.max_burst_length = config.gateway.max_burst_length;
     settings.first_burst_length = config.gateway.first_burst_length;
-    if (config.discovery_chap) {
-      const auto& c = *config.discovery_chap;
-      settings.discovery_chap = iscsi::ChapCredentials{c.username, c.secret, c.mutual_username, c.mutual_secret};
-    }
+    settings.max_session_buffer_bytes = config.gateway.max_session_buffer;
+    settings.max_buffer_bytes = config.gateway.max_buffer;
+    settings.login_timeout = std::chrono::seconds(config.gateway.login_timeout_s);
+    settings.max_connections_per_portal = config.gateway.max_connections;
+    settings.max_connections_per_address = config.gateway.max_connections_per_address;
+    settings.max_discovery_sessions = config.gateway.max_discovery_sessions;
+    if (config.discovery_chap) settings.discovery_chap = to_credentials(*config.discovery_chap);
     for (const auto& target : config.targets) {
       auto scsi_target = std::make_shared<scsi::ScsiTarget>();
       for (const auto& lun : target.luns) {
@@ -162,10 +169,8 @@ class RunningGateway final : public Gateway {
       t.alias = target.alias;
       t.any_initiator = target.any_initiator;
       t.allowed_initiators = target.allowed_initiators;
-      if (target.chap) {
-        const auto& c = *target.chap;
-        t.chap = iscsi::ChapCredentials{c.username, c.secret, c.mutual_username, c.mutual_secret};
-      }
+      for (const auto& [name, chap] : target.initiator_chap) t.initiator_chap.emplace(name, to_credentials(chap));
+      if (target.chap) t.chap = to_credentials(*target.chap);
       t.scsi_target = std::move(scsi_target);
       settings.targets.push_back(std::move(t));
     }

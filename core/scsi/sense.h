@@ -62,6 +62,7 @@ inline constexpr Asc kNotAccessibleStandby{0x04, 0x0b};
 inline constexpr Asc kNotAccessibleUnavailable{0x04, 0x0c};
 inline constexpr Asc kInvalidMessageError{0x49, 0x00};
 inline constexpr Asc kDataPhaseError{0x4b, 0x00};
+inline constexpr Asc kProtocolServiceCrcError{0x47, 0x05};
 inline constexpr Asc kWriteProtected{0x27, 0x00};
 // EXTENDED COPY (SPC-4 6.4) refusals and copy failures.
 inline constexpr Asc kOperationInProgress{0x00, 0x16};

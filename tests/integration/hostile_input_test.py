@@ -223,9 +223,10 @@ class Initiator:
 
     _next_isid = 1
 
-    def __init__(self, port, label):
+    def __init__(self, port, label, source=None):
         self.label = label
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=scaled(10))
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=scaled(10),
+                                             source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.header_digest = False
         self.data_digest = False
@@ -845,11 +846,18 @@ def main():
     porticod = Porticod(args.pid)
     ctx = Context(args.port, args.target, porticod)
     porticod.assert_alive("before the first case")
-    for case in CASES:
+    return run_cases(ctx, CASES)
+
+
+def run_cases(ctx, cases):
+    """Runs each case in turn; 0 when all passed and porticod still runs, else 1 after a FAIL line."""
+    porticod = ctx.porticod
+    for case in cases:
         name = case.__name__
-        log(f"---- {name}")
+        log(f"---- {name} (porticod holds {porticod.open_fds()} file descriptors)")
         try:
             case(ctx)
+            porticod.assert_alive(f"after {name}")
         except TestFailure as e:
             print(f"FAIL: {name}: {e}", file=sys.stderr, flush=True)
             return 1
@@ -857,13 +865,12 @@ def main():
             alive = "still running" if porticod.alive() else "NOT RUNNING (crashed?)"
             print(f"FAIL: {name}: {type(e).__name__}: {e} (porticod {alive})", file=sys.stderr, flush=True)
             return 1
-        porticod.assert_alive(f"after {name}")
         log(f"ok: {name}")
     ctx.bystander.close()
     if not porticod.alive():
         print("FAIL: porticod is not running at the end", file=sys.stderr)
         return 1
-    log(f"all {len(CASES)} cases passed; porticod (pid {args.pid}) still running")
+    log(f"all {len(cases)} cases passed; porticod (pid {porticod.pid}) still running")
     return 0
 
 

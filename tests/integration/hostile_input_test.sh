@@ -14,6 +14,9 @@ log:
 gateway:
   name: it-$PORT
   portals: ["127.0.0.1:$PORT"]
+  # The login flood opens 200 connections from 127.0.0.1: above the default cap per address,
+  # which resource_bounds_test.sh checks on its own.
+  max_connections_per_address: 512
 targets:
   - iqn: $iqn
     luns:

@@ -15,6 +15,8 @@ constexpr uint32_t kReservedTag = 0xffffffff;
 // core answers the command from the CDB (a READ/WRITE longer than the Block Limits maximum is
 // refused there with INVALID FIELD IN CDB).
 constexpr uint32_t kMaxDataOutBuffer = 16u << 20;
+// Immediate SCSI commands outstanding at once (RFC 7143 §4.2.2.1 asks for at least one).
+constexpr unsigned kMaxImmediateCommands = 4;
 
 }  // namespace
 
@@ -23,6 +25,12 @@ bool Connection::on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, s
   if (check_cmd_sn(bhs) == CmdSnCheck::drop) return true;
   if (tasks_.count(bhs.itt) != 0 || bhs.itt == kReservedTag) {
     send_reject(kRejectInvalidPduField, bhs.raw);
+    return true;
+  }
+  if (bhs.immediate && immediate_tasks_ >= kMaxImmediateCommands) {
+    // §4.2.2.1: immediate commands stand outside the CmdSN window, so they get a bound of their
+    // own; beyond it the initiator is told to wait (§11.17.1, reason 06h).
+    send_reject(kRejectImmediateCommandReject, bhs.raw);
     return true;
   }
   const auto command = decode_scsi_command(bhs, ahs);
@@ -60,12 +68,20 @@ bool Connection::on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, s
     task.scsi.direction = scsi::DataDirection::from_device;
   }
   tasks_.emplace(task.itt, std::move(owned));
+  if (task.immediate) ++immediate_tasks_;
 
   if (!task.is_write) {
     if (!data.empty()) {
       // §11.2.1.1: immediate data only with the W bit; keep going but refuse the PDU.
       send_reject(kRejectProtocolError, bhs.raw);
       release_task(task.itt);
+      return true;
+    }
+    if (!reserve_buffers(task)) {
+      // Over budget: the command waits (outside the core, so an abort still covers it) and
+      // the CmdSN window stops growing until buffers come back.
+      target_->scsi_target->admit(task.scsi);
+      park(task);
       return true;
     }
     submit_to_core(task);
@@ -78,16 +94,12 @@ bool Connection::on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, s
   target_->scsi_target->admit(task.scsi);
   const uint32_t edtl = task.expected_length;
   task.data_out_capacity = std::min(edtl, kMaxDataOutBuffer);
-  task.data_out = IoBuffer(task.data_out_capacity);
   const auto immediate_length = static_cast<uint32_t>(data.size());
   if (immediate_length > 0 && (!params_.immediate_data || immediate_length > params_.first_burst_length ||
                                immediate_length > edtl)) {
     send_reject(kRejectProtocolError, bhs.raw);
     release_task(task.itt);
     return true;
-  }
-  if (immediate_length > 0) {
-    std::memcpy(task.data_out.data(), data.data(), std::min(immediate_length, task.data_out_capacity));
   }
   task.received = immediate_length;
   if (!params_.initial_r2t && !bhs.final_bit) {
@@ -99,12 +111,95 @@ bool Connection::on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, s
     task.unsolicited_end = task.received;
   }
   task.next_r2t_offset = task.unsolicited_end;
+  // The data-out buffer is allocated only within the budget. Data that the initiator may send
+  // unasked (immediate, unsolicited) cannot be held back: without room the command ends at
+  // once with TASK SET FULL (SAM-5 5.3), which hosts retry, and that data is dropped on
+  // arrival as belonging to no task. Data we solicit simply waits: no R2T goes out before the
+  // buffer exists.
+  if (!reserve_buffers(task)) {
+    if (task.unsolicited_end > 0) {
+      spdlog::debug("iscsi: connection {}: no buffer budget for ITT 0x{:08x} ({} bytes in use): TASK SET FULL", id_,
+                    task.itt, buffers_.used());
+      task.scsi.status = scsi::ScsiStatus::task_set_full;
+      task.scsi.sense.clear();
+      task.scsi.data_in_length = 0;
+      send_scsi_result(task);
+      release_task(task.itt);
+      return true;
+    }
+    park(task);
+    return true;
+  }
+  if (immediate_length > 0) {
+    std::memcpy(task.data_out.data(), data.data(), std::min(immediate_length, task.data_out_capacity));
+  }
   if (task.received >= edtl) {
-    submit_to_core(task);
+    finish_data_out(task);
     return true;
   }
   send_r2ts(task);
   return true;
+}
+
+bool Connection::reserve_buffers(IscsiTask& task) {
+  const uint64_t bytes = uint64_t{task.is_write ? task.data_out_capacity : 0} +
+                         target_->scsi_target->buffer_estimate(task.scsi);
+  auto charge = buffers_.try_charge(bytes);
+  if (!charge) return false;
+  task.charge = std::move(*charge);
+  if (task.is_write) task.data_out = IoBuffer(task.data_out_capacity);
+  return true;
+}
+
+void Connection::park(IscsiTask& task) {
+  task.parked = true;
+  parked_.push_back(task.itt);
+  schedule_parked_retry();
+}
+
+void Connection::resume_parked() {
+  // Commands completing inline inside submit_to_core come back here: one pass at a time.
+  if (resuming_parked_ || phase_ != Phase::full_feature) return;
+  resuming_parked_ = true;
+  while (!parked_.empty() && phase_ == Phase::full_feature) {
+    auto it = tasks_.find(parked_.front());
+    if (it == tasks_.end() || !it->second->parked) {  // aborted meanwhile (or an ITT reused)
+      parked_.pop_front();
+      continue;
+    }
+    IscsiTask& task = *it->second;
+    if (!reserve_buffers(task)) break;  // arrival order: nobody overtakes the oldest
+    parked_.pop_front();
+    task.parked = false;
+    if (task.is_write) {
+      send_r2ts(task);
+    } else {
+      submit_to_core(task);
+    }
+  }
+  resuming_parked_ = false;
+  if (!parked_.empty()) schedule_parked_retry();
+}
+
+void Connection::schedule_parked_retry() {
+  // Budget given back by this connection resumes its commands at once (on_sent, on_core_done);
+  // budget given back to the gateway-wide pool by other connections is noticed by this timer.
+  if (parked_timer_ != 0 || phase_ != Phase::full_feature) return;
+  parked_timer_ = loop_.schedule_after(std::chrono::milliseconds(5), [this]() {
+    parked_timer_ = 0;
+    resume_parked();
+  });
+}
+
+void Connection::finish_data_out(IscsiTask& task) {
+  if (task.data_digest_failed) {
+    // §7.8 option b at ERL 0: all the data is in, so the command ends here, unwritten.
+    spdlog::info("iscsi: connection {}: data digest error in ITT 0x{:08x}: command failed", id_, task.itt);
+    fail_before_core(task, scsi::SenseData{scsi::SenseKey::aborted_command, scsi::asc::kProtocolServiceCrcError,
+                                           std::nullopt, std::nullopt});
+    return;
+  }
+  submit_to_core(task);
 }
 
 void Connection::send_r2ts(IscsiTask& task) {
@@ -134,14 +229,20 @@ void Connection::send_r2ts(IscsiTask& task) {
   }
 }
 
-bool Connection::on_data_out(const Bhs& bhs, std::span<const uint8_t> data) {
+bool Connection::on_data_out(const Bhs& bhs, std::span<const uint8_t> data, PayloadDigest digest) {
   auto it = tasks_.find(bhs.itt);
   if (it == tasks_.end() || it->second->submitted || !it->second->is_write) {
-    // §11.7: Data-Out for no such task (e.g. aborted): drop it silently; a stale TTT is not
-    // worth a Reject that would confuse an initiator racing an abort.
+    // §11.7: Data-Out for no such task (e.g. aborted, or already handed to the core): drop
+    // it silently; a stale TTT is not worth a Reject that would confuse an initiator racing
+    // an abort. A task in the core is never touched here: its buffers are the core's.
     return true;
   }
   IscsiTask& task = *it->second;
+  if (task.parked) {
+    // Parked tasks have had no R2T yet and expect no unsolicited data (those never park).
+    send_reject(kRejectProtocolError, bhs.raw);
+    return true;
+  }
   auto seq = std::find_if(task.open_sequences.begin(), task.open_sequences.end(),
                           [&](const IscsiTask::Sequence& s) { return s.ttt == bhs.ttt; });
   const auto length = static_cast<uint32_t>(data.size());
@@ -164,7 +265,9 @@ bool Connection::on_data_out(const Bhs& bhs, std::span<const uint8_t> data) {
     return true;
   }
   ++seq->next_data_sn;
-  if (offset < task.data_out_capacity) {
+  if (digest == PayloadDigest::failed) {
+    task.data_digest_failed = true;
+  } else if (offset < task.data_out_capacity) {
     const uint32_t stored = std::min(length, task.data_out_capacity - offset);
     std::memcpy(task.data_out.data() + offset, data.data(), stored);
   }
@@ -179,7 +282,7 @@ bool Connection::on_data_out(const Bhs& bhs, std::span<const uint8_t> data) {
     task.open_sequences.erase(seq);
   }
   if (task.received >= task.expected_length && task.open_sequences.empty()) {
-    submit_to_core(task);
+    finish_data_out(task);
   } else {
     send_r2ts(task);
   }
@@ -207,6 +310,7 @@ void Connection::on_core_done(IscsiTask* task) {
     release_task(task->itt);
   }
   advance_window();
+  if (!parked_.empty()) resume_parked();
   if (draining_ && tasks_in_core_ == 0) close("gateway shutting down");
 }
 
@@ -252,7 +356,10 @@ void Connection::send_scsi_result(IscsiTask& task) {
       std::array<uint8_t, 48> header{};
       encode_data_in(din, header);
       OutPdu pdu = make_pdu(header, std::span<const uint8_t>(base + offset, length));
-      if (last) pdu.owned_buffer = std::move(st.data_in);  // keeps the bytes alive until sent
+      if (last) {
+        pdu.owned_buffer = std::move(st.data_in);  // keeps the bytes alive until sent
+        if (status_in_data) pdu.charge = std::move(task.charge);
+      }
       queue_pdu(std::move(pdu));
       offset += length;
     }
@@ -279,6 +386,7 @@ void Connection::send_scsi_result(IscsiTask& task) {
   encode_scsi_response(rsp, header);
   OutPdu pdu = make_pdu(header, sense_segment);
   pdu.owned_bytes = std::move(sense_segment);  // a moved vector keeps its buffer
+  pdu.charge = std::move(task.charge);         // the budget comes back once the status is out
   queue_pdu(std::move(pdu));
 }
 
@@ -292,6 +400,14 @@ void Connection::fail_before_core(IscsiTask& task, const scsi::SenseData& sense)
   advance_window();
 }
 
-void Connection::release_task(uint32_t itt) { tasks_.erase(itt); }
+void Connection::release_task(uint32_t itt) {
+  auto it = tasks_.find(itt);
+  if (it != tasks_.end()) erase_task(it);
+}
+
+Connection::TaskMap::iterator Connection::erase_task(TaskMap::iterator it) {
+  if (it->second->immediate) --immediate_tasks_;
+  return tasks_.erase(it);
+}
 
 }  // namespace portico::iscsi

@@ -29,7 +29,8 @@ Connection::Connection(ServerContext& context, runtime::EventLoop& loop, int fd,
       fd_(fd),
       id_(id),
       local_address_(std::move(local_address)),
-      peer_address_(std::move(peer_address)) {}
+      peer_address_(std::move(peer_address)),
+      buffers_(context.buffers, context.settings.max_session_buffer_bytes) {}
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
@@ -39,23 +40,43 @@ void Connection::start(UniqueFunction<void(uint64_t)> on_closed) {
   on_closed_ = std::move(on_closed);
   login_ = std::make_unique<LoginState>(make_login_policy(context_), local_portal_group_tag());
   spdlog::debug("iscsi: connection {} from {} to {}", id_, peer_address_, local_address_);
+  // A peer that connects and never logs in (or lingers in the login phase) costs a descriptor
+  // and a buffer: it gets login_timeout to reach the full feature phase.
+  const auto timeout = context_.settings.login_timeout;
+  login_timer_ = loop_.schedule_after(std::chrono::duration_cast<std::chrono::milliseconds>(timeout), [this, timeout]() {
+    login_timer_ = 0;
+    if (!logged_in_) close("no login within " + std::to_string(timeout.count()) + " s");
+  });
   post_recv();
 }
 
 void Connection::close(const std::string& reason) {
   if (phase_ == Phase::closing) return;
   if (!reason.empty()) {
-    spdlog::info("iscsi: connection {} ({}{}{}) closed: {}", id_, peer_address_, session_key_.initiator_name.empty() ? "" : " ",
-                 session_key_.initiator_name, reason);
+    if (logged_in_) {
+      spdlog::info("iscsi: connection {} ({} {}) closed: {}", id_, peer_address_, session_key_.initiator_name, reason);
+    } else if (const auto log = context_.unauthenticated_log.allow(); log.write) {
+      // Anyone can connect: what peers that never logged in cause is rate-limited.
+      spdlog::info("iscsi: connection {} ({}) closed before login: {}{}", id_, peer_address_, reason,
+                   runtime::suppressed_note(log.suppressed_before));
+    }
   }
   phase_ = Phase::closing;
   close_reason_ = reason;
+  if (counts_as_discovery_) {
+    counts_as_discovery_ = false;
+    context_.discovery_sessions.fetch_sub(1);
+  }
+  if (login_timer_ != 0) loop_.cancel_timer(std::exchange(login_timer_, 0));
+  if (login_reply_timer_ != 0) loop_.cancel_timer(std::exchange(login_reply_timer_, 0));
   if (nop_timer_ != 0) loop_.cancel_timer(std::exchange(nop_timer_, 0));
+  if (parked_timer_ != 0) loop_.cancel_timer(std::exchange(parked_timer_, 0));
+  parked_.clear();
   ::shutdown(fd_, SHUT_RDWR);  // completes the pending recv and send with an error or EOF
   loop_.cancel_fd(fd_);
   // Tasks still waiting for data-out never reach the core; those in the core finish there.
   for (auto it = tasks_.begin(); it != tasks_.end();) {
-    it = it->second->submitted ? std::next(it) : tasks_.erase(it);
+    it = it->second->submitted ? std::next(it) : erase_task(it);
   }
   maybe_finish_close();
 }
@@ -68,7 +89,10 @@ void Connection::drain() {
 }
 
 void Connection::maybe_finish_close() {
-  if (phase_ != Phase::closing || recv_pending_ || send_pending_ || tasks_in_core_ > 0 || closed_notified_) return;
+  if (phase_ != Phase::closing || recv_pending_ || send_pending_ || holds_ > 0 || tasks_in_core_ > 0 ||
+      closed_notified_) {
+    return;
+  }
   closed_notified_ = true;
   if (registered_) context_.sessions.remove(session_key_, id_);
   if (nexus_ && target_ != nullptr) target_->scsi_target->detach(nexus_);
@@ -83,7 +107,7 @@ void Connection::maybe_finish_close() {
 
 void Connection::post_recv() {
   if (phase_ == Phase::closing || recv_pending_) return;
-  if (tx_.queued_bytes() > kMaxQueuedTxBytes) return;  // resumed by on_sent()
+  if (rx_paused_ || tx_.queued_bytes() > kMaxQueuedTxBytes) return;  // resumed by on_sent()
   auto space = rx_.writable();
   recv_pending_ = true;
   loop_.recv(fd_, space, [self = this](int result) { self->on_recv(result); });
@@ -101,21 +125,30 @@ void Connection::on_recv(int result) {
   }
   activity_since_nop_ = true;
   rx_.commit(static_cast<size_t>(result));
-  // A PDU may close the connection; recv_pending_ stays set meanwhile so that the close cannot
-  // finish (and destroy this object) underneath process_rx. It finishes here instead.
-  recv_pending_ = true;
-  process_rx();
-  recv_pending_ = false;
-  if (phase_ == Phase::closing) {
-    maybe_finish_close();
-    return;
-  }
+  if (!run_held(&Connection::process_rx)) return;
   post_recv();
+}
+
+bool Connection::run_held(void (Connection::*step)()) {
+  // The step may close the connection; the hold keeps the close from finishing (and destroying
+  // this object) underneath it. It finishes here instead.
+  ++holds_;
+  (this->*step)();
+  --holds_;
+  if (phase_ != Phase::closing) return true;
+  maybe_finish_close();
+  return false;
 }
 
 void Connection::process_rx() {
   const uint32_t max_data = phase_ == Phase::login ? kLoginMaxDataSegment : params_.max_recv_data_segment_length_target;
   while (phase_ != Phase::closing) {
+    if (tx_.queued_bytes() > kMaxQueuedTxBytes) {
+      // The initiator does not read its responses: stop taking its PDUs, even those already
+      // received in this batch; on_sent() resumes here once the queue drains.
+      rx_paused_ = true;
+      return;
+    }
     auto bytes = rx_.readable();
     if (bytes.size() < kBhsLength) {
       rx_.reserve_for(kBhsLength);
@@ -146,12 +179,20 @@ void Connection::process_rx() {
     if (data_digest_ && layout->data_length > 0) {
       const uint32_t expected = load_le32(bytes.data() + layout->data_digest_offset);
       if (crc32c(bytes.subspan(layout->data_offset, layout->padded_data_length)) != expected) {
-        // §7.8 / §11.17: data digest error → Reject with reason 02h; the initiator retries the
-        // command (ERL 0 has no SNACK recovery). The task it belonged to is ended.
+        // §7.8: a payload digest error is answered with a Reject (reason 02h) and the payload
+        // is discarded. A command PDU is then as if never sent: the initiator retries it. A
+        // Data-Out's header is intact (it has its own digest or none), so its task goes on
+        // collecting data and ends with PROTOCOL SERVICE CRC ERROR once all of it is in
+        // (on_data_out); nothing of it is written.
         send_reject(kRejectDataDigestError, header);
         const auto bhs_for_task = decode_bhs(header);
-        if (bhs_for_task.ok() && bhs_for_task->opcode == Opcode::scsi_data_out) release_task(bhs_for_task->itt);
+        bool keep_reading = true;
+        if (bhs_for_task.ok() && bhs_for_task->opcode == Opcode::scsi_data_out && phase_ == Phase::full_feature &&
+            !discovery_) {
+          keep_reading = on_data_out(*bhs_for_task, data, PayloadDigest::failed);
+        }
         rx_.consume(layout->total_length);
+        if (!keep_reading) return;
         continue;
       }
     }
@@ -270,12 +311,18 @@ void Connection::on_sent(int result) {
     close(std::string("send failed: ") + std::strerror(-result));
     return;
   }
-  tx_.consume(static_cast<size_t>(result));
+  const uint64_t releases_before = buffers_.releases();
+  tx_.consume(static_cast<size_t>(result));  // sent PDUs return their buffer budget
+  if (!parked_.empty() && buffers_.releases() != releases_before && !run_held(&Connection::resume_parked)) return;
   if (tx_.empty() && phase_ == Phase::logging_out) {
     close("");  // logout response delivered (§11.14)
     return;
   }
   flush_tx();
+  if (rx_paused_ && tx_.queued_bytes() <= kMaxQueuedTxBytes) {
+    rx_paused_ = false;  // PDUs received before the pause come first
+    if (!run_held(&Connection::process_rx)) return;
+  }
   post_recv();  // in case reading was paused for a full send queue
 }
 

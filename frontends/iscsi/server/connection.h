@@ -59,6 +59,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void post_recv();
   void on_recv(int result);
   void process_rx();
+  // Runs `step` so that a close inside it cannot finish underneath it; false (the close then
+  // finished or waits for what is pending) when the connection is closing afterwards.
+  bool run_held(void (Connection::*step)());
   // Handles one complete PDU; returns false when the connection must stop reading.
   bool dispatch(const Bhs& bhs, std::span<const uint8_t> ahs, std::span<const uint8_t> data);
 
@@ -84,14 +87,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // --- commands (command_flow.cc) ---
   bool on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, std::span<const uint8_t> data);
-  bool on_data_out(const Bhs& bhs, std::span<const uint8_t> data);
+  enum class PayloadDigest { ok, failed };
+  bool on_data_out(const Bhs& bhs, std::span<const uint8_t> data, PayloadDigest digest = PayloadDigest::ok);
   void send_r2ts(IscsiTask& task);
   void submit_to_core(IscsiTask& task);
+  // All data-out is in: the core gets the command, or it ends here (digest error).
+  void finish_data_out(IscsiTask& task);
+  // Takes the command's buffer budget (and allocates its data-out buffer); false if there is
+  // no room now.
+  bool reserve_buffers(IscsiTask& task);
+  // A command waits for budget (its R2Ts or its execution); resumed in arrival order.
+  void park(IscsiTask& task);
+  void resume_parked();
+  void schedule_parked_retry();
   void on_core_done(IscsiTask* task);
   void send_scsi_result(IscsiTask& task);
   // Ends a task the core never saw with CHECK CONDITION (fixed-format sense).
   void fail_before_core(IscsiTask& task, const scsi::SenseData& sense);
   void release_task(uint32_t itt);
+  // Removes a task the core does not hold (never submitted, or its `done` has run).
+  using TaskMap = std::unordered_map<uint32_t, std::unique_ptr<IscsiTask>>;
+  TaskMap::iterator erase_task(TaskMap::iterator it);
 
   // --- CmdSN window, NOP, TMF, reject (session_flow.cc) ---
   enum class CmdSnCheck { accept, drop };
@@ -115,17 +131,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Phase phase_ = Phase::login;
   bool recv_pending_ = false;
+  bool rx_paused_ = false;  // received PDUs wait until the send queue drains
+  unsigned holds_ = 0;      // run_held() frames on the stack
   bool send_pending_ = false;
   bool closed_notified_ = false;
   bool draining_ = false;
   std::string close_reason_;
 
+  // Declared before everything that holds a charge (tasks, queued PDUs): destroyed after them.
+  runtime::BufferAccount buffers_;
   RxBuffer rx_;
   TxQueue tx_;
   msghdr tx_msg_{};
 
   // Login.
   std::unique_ptr<LoginState> login_;
+  bool logged_in_ = false;                         // reached the full feature phase
+  bool counts_as_discovery_ = false;               // holds one of the discovery session slots
+  runtime::EventLoop::TimerId login_timer_ = 0;    // the login timeout
+  runtime::EventLoop::TimerId login_reply_timer_ = 0;  // a failed authentication's delayed answer
   std::vector<uint8_t> login_pdu_data_;  // login data spanning several PDUs (C bit)
   bool login_responded_ = false;         // StatSN starts at the first Login Response
 
@@ -147,8 +171,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint32_t advertised_max_cmd_sn_ = 0;  // never moves backwards (§4.2.2.1)
 
   // Tasks by ITT. A task stays here until its final response is queued.
-  std::unordered_map<uint32_t, std::unique_ptr<IscsiTask>> tasks_;
+  TaskMap tasks_;
   unsigned tasks_in_core_ = 0;
+  unsigned immediate_tasks_ = 0;   // immediate SCSI commands among tasks_ (bounded, §4.2.2.1)
+  unsigned tmfs_in_flight_ = 0;    // task management functions the core is running
+  std::deque<uint32_t> parked_;    // ITTs waiting for buffer budget, oldest first
+  bool resuming_parked_ = false;
+  runtime::EventLoop::TimerId parked_timer_ = 0;
   uint32_t next_ttt_ = 1;
 
   // Text request continuation (RFC 7143 §11.10.4).

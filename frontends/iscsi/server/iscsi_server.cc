@@ -49,9 +49,10 @@ class IscsiServerImpl final : public IscsiServer {
       context_->portal_addresses.push_back(address->to_string());
       spdlog::info("iscsi: listening on {}", address->to_string());
     }
+    portal_connections_ = std::make_unique<std::atomic<unsigned>[]>(listen_fds_.size());
     auto& accept_loop = loops_.loop(0);
-    for (int fd : listen_fds_) {
-      accept_loop.post([this, fd]() { accept_next(fd); });
+    for (size_t i = 0; i < listen_fds_.size(); ++i) {
+      accept_loop.post([this, i]() { accept_next(i); });
     }
     return {};
   }
@@ -107,9 +108,10 @@ class IscsiServerImpl final : public IscsiServer {
   }
 
  private:
-  void accept_next(int listen_fd) {
+  void accept_next(size_t portal) {
     if (context_->stopping) return;
-    loops_.loop(0).accept(listen_fd, [this, listen_fd](int result) {
+    const int listen_fd = listen_fds_[portal];
+    loops_.loop(0).accept(listen_fd, [this, portal](int result) {
       if (context_->stopping) {
         if (result >= 0) ::close(result);
         return;
@@ -117,30 +119,56 @@ class IscsiServerImpl final : public IscsiServer {
       if (result < 0) {
         if (result == -EMFILE || result == -ENFILE) {
           spdlog::error("iscsi: accept: out of file descriptors; retrying in 100 ms");
-          loops_.loop(0).schedule_after(std::chrono::milliseconds(100), [this, listen_fd]() { accept_next(listen_fd); });
+          loops_.loop(0).schedule_after(std::chrono::milliseconds(100), [this, portal]() { accept_next(portal); });
           return;
         }
         if (result != -ECANCELED && result != -EINVAL) spdlog::warn("iscsi: accept failed: {}", std::strerror(-result));
         if (result == -ECANCELED || result == -EINVAL || result == -EBADF) return;
       } else {
-        hand_off(result);
+        hand_off(result, portal);
       }
-      accept_next(listen_fd);
+      accept_next(portal);
     });
   }
 
-  void hand_off(int fd) {
+  // Caps connections per portal and per source address before a Connection exists: beyond a
+  // cap the socket is closed at once, costing one descriptor for an instant.
+  bool admit_connection(int fd, size_t portal, const std::string& peer, const std::string& host) {
+    const auto& settings = context_->settings;
+    std::string refused;
+    if (portal_connections_[portal].load() >= settings.max_connections_per_portal) {
+      refused = std::to_string(settings.max_connections_per_portal) + " connections on this portal";
+    } else if (!context_->connections_by_address.try_add(host)) {
+      refused = std::to_string(settings.max_connections_per_address) + " connections from this address";
+    } else {
+      return true;
+    }
+    if (const auto log = context_->unauthenticated_log.allow(); log.write) {
+      spdlog::warn("iscsi: refused a connection from {} to {}: limit of {} reached{}", peer,
+                   context_->portal_addresses[portal], refused, runtime::suppressed_note(log.suppressed_before));
+    }
+    ::close(fd);
+    return false;
+  }
+
+  void hand_off(int fd, size_t portal) {
+    std::string peer = runtime::peer_address_of(fd);
+    std::string host = runtime::host_of(peer);
+    if (!admit_connection(fd, portal, peer, host)) return;
+    ++portal_connections_[portal];
     runtime::set_tcp_nodelay(fd);
     const uint64_t id = next_connection_id_++;
     const size_t index = next_shard_++ % shards_.size();
     ++open_connections_;
-    shards_[index].loop->post([this, fd, id, index]() {
+    shards_[index].loop->post([this, fd, id, index, portal, peer = std::move(peer), host = std::move(host)]() {
       LoopShard& shard = shards_[index];
-      auto connection = std::make_shared<Connection>(*context_, *shard.loop, fd, id, runtime::local_address_of(fd),
-                                                     runtime::peer_address_of(fd));
+      auto connection =
+          std::make_shared<Connection>(*context_, *shard.loop, fd, id, runtime::local_address_of(fd), peer);
       shard.connections.emplace(id, connection);
-      connection->start([this, index](uint64_t closed_id) {
+      connection->start([this, index, portal, host](uint64_t closed_id) {
         shards_[index].connections.erase(closed_id);
+        context_->connections_by_address.remove(host);
+        --portal_connections_[portal];
         --open_connections_;
       });
     });
@@ -150,6 +178,7 @@ class IscsiServerImpl final : public IscsiServer {
   std::unique_ptr<ServerContext> context_;
   std::vector<LoopShard> shards_;
   std::vector<int> listen_fds_;
+  std::unique_ptr<std::atomic<unsigned>[]> portal_connections_;  // open connections per portal
   uint64_t next_connection_id_ = 1;
   size_t next_shard_ = 0;
   std::atomic<size_t> open_connections_{0};

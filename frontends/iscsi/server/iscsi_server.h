@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,7 +32,10 @@ struct IscsiTargetSettings {
   std::string alias;
   bool any_initiator = true;
   std::vector<std::string> allowed_initiators;
-  std::optional<ChapCredentials> chap;
+  std::optional<ChapCredentials> chap;  // for initiators without credentials of their own
+  // Per-initiator CHAP (RFC 7143 §12.1.3): the secret proves the initiator name, so no host can
+  // log in as another one (and end its session, or use its reservations).
+  std::map<std::string, ChapCredentials, std::less<>> initiator_chap;
   std::shared_ptr<scsi::ScsiTarget> scsi_target;
 };
 
@@ -43,6 +47,17 @@ struct IscsiServerSettings {
   std::chrono::seconds nop_in_timeout{30};
   unsigned max_sessions = 256;
   unsigned max_queued_commands = 128;  // per session: the CmdSN window
+  // Buffers that peers make us allocate (data-out, data-in, the core's scratch): per session,
+  // and for the whole gateway. Beyond them commands wait and the CmdSN window stops growing.
+  uint64_t max_session_buffer_bytes = 64u << 20;
+  uint64_t max_buffer_bytes = 1u << 30;
+  // Peers that have not logged in yet: the login must be complete within login_timeout, and
+  // connections are capped per portal and per initiator address (accepted, then closed at
+  // once beyond a cap), discovery sessions in total.
+  std::chrono::seconds login_timeout{15};
+  unsigned max_connections_per_portal = 1024;
+  unsigned max_connections_per_address = 64;
+  unsigned max_discovery_sessions = 64;
   uint32_t max_recv_data_segment_length = 262144;
   uint32_t max_burst_length = 1048576;
   uint32_t first_burst_length = 262144;

@@ -7,6 +7,7 @@
 
 #include "core/io_buffer.h"
 #include "core/scsi/scsi_task.h"
+#include "runtime/buffer_budget.h"
 
 namespace portico::iscsi {
 
@@ -36,6 +37,13 @@ struct IscsiTask {
   };
   std::vector<Sequence> open_sequences;
 
+  // A Data-Out of this task failed its data digest: the rest is collected, then the command
+  // ends with PROTOCOL SERVICE CRC ERROR instead of reaching the core (RFC 7143 §7.8).
+  bool data_digest_failed = false;
+  // The buffer budget this command holds (data-out buffer plus the core's estimate); taken
+  // before its buffer is allocated, handed to its final PDU.
+  runtime::BufferCharge charge;
+  bool parked = false;     // waiting for budget before its R2Ts go out / it reaches the core
   bool submitted = false;  // handed to the core; the core owns the outcome now
   bool abort_requested = false;
 

@@ -77,7 +77,11 @@ LoginPolicy make_login_policy(const ServerContext& context) {
     if (it == ctx->targets_by_iqn.end()) return std::nullopt;
     LoginTargetInfo info;
     info.initiator_allowed = acl_allows(*it->second, initiator);
-    if (it->second->chap) info.chap = to_secrets(*it->second->chap);
+    if (const auto own = it->second->initiator_chap.find(initiator); own != it->second->initiator_chap.end()) {
+      info.chap = to_secrets(own->second);
+    } else if (it->second->chap) {
+      info.chap = to_secrets(*it->second->chap);
+    }
     info.alias = it->second->alias;
     return info;
   };
@@ -131,15 +135,42 @@ bool Connection::on_login_request(const Bhs& bhs, std::span<const uint8_t> data)
   }
   // On failure register_session turns the step into a failed one.
   if (step.outcome == LoginOutcome::complete_normal) (void)register_session(step, request);
+  if (step.outcome == LoginOutcome::complete_discovery) {
+    if (context_.discovery_sessions.fetch_add(1) >= context_.settings.max_discovery_sessions) {
+      context_.discovery_sessions.fetch_sub(1);
+      step = login_->fail(request, login_status::kOutOfResources,
+                          "discovery session limit of " + std::to_string(context_.settings.max_discovery_sessions) +
+                              " reached");
+    } else {
+      counts_as_discovery_ = true;
+    }
+  }
+  if (step.outcome == LoginOutcome::failed) {
+    const uint16_t status = static_cast<uint16_t>((step.response.status_class << 8) | step.response.status_detail);
+    if (const auto log = context_.unauthenticated_log.allow(); log.write) {
+      spdlog::info("iscsi: connection {} from {}: login failed (status 0x{:04x}): {}{}", id_, peer_address_, status,
+                   step.failure_reason, runtime::suppressed_note(log.suppressed_before));
+    }
+    phase_ = Phase::logging_out;  // the send path closes once the response is out (§6.9 ff.)
+    if (status == login_status::kAuthenticationFailure) {
+      // A wrong secret is answered late, later with every failure from the same address, so
+      // that secrets cannot be guessed at wire speed. Nothing more is read meanwhile.
+      const auto delay = context_.auth_failures.record_failure(runtime::host_of(peer_address_));
+      login_reply_timer_ = loop_.schedule_after(delay, [this, step = std::move(step), request]() mutable {
+        login_reply_timer_ = 0;
+        send_login_response(step, request);
+      });
+      return false;
+    }
+    send_login_response(step, request);
+    return false;
+  }
   send_login_response(step, request);
   switch (step.outcome) {
     case LoginOutcome::in_progress:
       return true;
     case LoginOutcome::failed:
-      spdlog::info("iscsi: connection {} from {}: login failed (status 0x{:04x}): {}", id_, peer_address_,
-                   (step.response.status_class << 8) | step.response.status_detail, step.failure_reason);
-      phase_ = Phase::logging_out;  // the send path closes once the response is out (§6.9 ff.)
-      return false;
+      return false;  // answered above
     case LoginOutcome::complete_normal:
     case LoginOutcome::complete_discovery:
       return finish_login();
@@ -198,6 +229,8 @@ bool Connection::finish_login() {
   header_digest_ = params_.header_digest;
   data_digest_ = params_.data_digest;
   phase_ = Phase::full_feature;
+  logged_in_ = true;
+  if (login_timer_ != 0) loop_.cancel_timer(std::exchange(login_timer_, 0));
   login_.reset();
   spdlog::info("iscsi: connection {}: {} logged in{}{} from {} (digests {}/{}, MaxRecvDataSegmentLength {})", id_,
                session_key_.initiator_name, discovery_ ? " for discovery" : " to ", session_key_.target_name,

@@ -10,16 +10,25 @@
 
 #include "frontends/iscsi/server/iscsi_server.h"
 #include "frontends/iscsi/server/session_registry.h"
+#include "runtime/buffer_budget.h"
+#include "runtime/peer_limits.h"
 
 namespace portico::iscsi {
 
 struct ServerContext {
-  explicit ServerContext(IscsiServerSettings s) : settings(std::move(s)), sessions(settings.max_sessions) {}
+  explicit ServerContext(IscsiServerSettings s)
+      : settings(std::move(s)), sessions(settings.max_sessions), buffers(settings.max_buffer_bytes) {}
 
   IscsiServerSettings settings;
   std::map<std::string, const IscsiTargetSettings*, std::less<>> targets_by_iqn;
   std::vector<std::string> portal_addresses;  // "127.0.0.1:3260", "[::1]:3260" as bound
   SessionRegistry sessions;
+  runtime::BufferPool buffers;  // every connection's buffers together (buffer_budget.h)
+  // What peers cost before they have logged in (peer_limits.h).
+  runtime::ConnectionCounter connections_by_address{settings.max_connections_per_address};
+  runtime::AuthFailureThrottle auth_failures;
+  runtime::LogRateLimiter unauthenticated_log{20};  // lines per second
+  std::atomic<unsigned> discovery_sessions{0};
   std::atomic<bool> stopping{false};
 };
 

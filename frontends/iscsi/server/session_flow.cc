@@ -9,6 +9,8 @@ namespace portico::iscsi {
 namespace {
 
 constexpr uint32_t kReservedTag = 0xffffffff;
+// Task management functions one connection may have running in the core at once.
+constexpr unsigned kMaxTmfsInFlight = 16;
 
 // RFC 1982 serial number arithmetic, as RFC 7143 §4.2.2.1 requires for CmdSN comparisons.
 bool serial_lt(uint32_t a, uint32_t b) { return a != b && static_cast<int32_t>(a - b) < 0; }
@@ -48,8 +50,11 @@ uint8_t to_iscsi_response(scsi::TmfResponse response) {
 }  // namespace
 
 Connection::CmdSnCheck Connection::check_cmd_sn(const Bhs& bhs) {
-  if (bhs.immediate) return CmdSnCheck::accept;  // immediate delivery does not advance CmdSN
-  if (bhs.cmd_sn == exp_cmd_sn_) {
+  // Immediate delivery does not advance CmdSN; the callers bound immediate commands.
+  if (bhs.immediate) return CmdSnCheck::accept;
+  // §4.2.2.1: only the next command, and only inside the window we advertised
+  // [ExpCmdSN, MaxCmdSN]; MaxCmdSN = ExpCmdSN - 1 is a closed window.
+  if (bhs.cmd_sn == exp_cmd_sn_ && !serial_lt(advertised_max_cmd_sn_, bhs.cmd_sn)) {
     ++exp_cmd_sn_;
     return CmdSnCheck::accept;
   }
@@ -63,7 +68,9 @@ Connection::CmdSnCheck Connection::check_cmd_sn(const Bhs& bhs) {
 uint32_t Connection::max_cmd_sn() {
   const auto limit = context_.settings.max_queued_commands;
   const auto in_use = static_cast<uint32_t>(tasks_.size());
-  const uint32_t free_slots = limit > in_use ? limit - in_use : 0;
+  // Commands waiting for buffer budget hold the window where it is: the initiator learns of
+  // room again only once they move (back-pressure instead of memory).
+  const uint32_t free_slots = !parked_.empty() ? 0 : limit > in_use ? limit - in_use : 0;
   const uint32_t candidate = exp_cmd_sn_ + free_slots - 1;
   if (serial_lt(advertised_max_cmd_sn_, candidate)) advertised_max_cmd_sn_ = candidate;
   return advertised_max_cmd_sn_;
@@ -152,12 +159,18 @@ bool Connection::on_task_management(const Bhs& bhs) {
     send_tmf_response(itt, 5);
     return true;
   }
+  if (tmfs_in_flight_ >= kMaxTmfsInFlight) {
+    // Task management functions (immediate or not) take no place in the CmdSN window; this
+    // bounds what one connection can have the core wait on.
+    send_tmf_response(itt, 255);  // §11.6.1: function rejected
+    return true;
+  }
   // Tasks still collecting data-out are the front-end's own: end them here (they never reached
   // the core, so nothing of theirs was written).
   if (core_function == scsi::TmfFunction::abort_task) {
     auto it = tasks_.find(referenced);
     if (it != tasks_.end() && !it->second->submitted) {
-      tasks_.erase(it);
+      erase_task(it);
       send_tmf_response(itt, 0);
       return true;
     }
@@ -168,13 +181,15 @@ bool Connection::on_task_management(const Bhs& bhs) {
                               core_function == scsi::TmfFunction::i_t_nexus_reset;
     for (auto it = tasks_.begin(); it != tasks_.end();) {
       const bool match = !it->second->submitted && (whole_target || it->second->scsi.lun == lun);
-      it = match ? tasks_.erase(it) : std::next(it);
+      it = match ? erase_task(it) : std::next(it);
     }
   }
   ++tasks_in_core_;
+  ++tmfs_in_flight_;
   target_->scsi_target->task_management(
       *nexus_, core_function, lun, referenced, loop_, [this, itt, core_function](scsi::TmfResponse response) {
         --tasks_in_core_;
+        --tmfs_in_flight_;
         if (phase_ == Phase::closing) {
           maybe_finish_close();
           return;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/io_buffer.h"
+#include "runtime/buffer_budget.h"
 
 namespace portico::iscsi {
 
@@ -24,6 +25,7 @@ struct OutPdu {
   uint8_t trailer_length = 0;
   std::vector<uint8_t> owned_bytes;   // storage for small payloads (text, sense)
   IoBuffer owned_buffer;              // storage for a data-in buffer, freed once sent
+  runtime::BufferCharge charge;       // the command's buffer budget, returned once sent
 
   // Total bytes on the wire.
   [[nodiscard]] size_t wire_size() const { return header_length + data.size() + trailer_length; }

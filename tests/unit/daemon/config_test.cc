@@ -58,6 +58,93 @@ targets:
   EXPECT_EQ(config->gateway.io_threads, 2u);
 }
 
+TEST(Config, InitiatorsOfTheAclMayHaveCredentialsOfTheirOwn) {
+  auto config = parse_config(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets:
+  - iqn: iqn.2026-11.io.portico:shared
+    allowed_initiators:
+      - {name: iqn.2026-11.io.portico:host1, chap: {username: host1, secret: host1-secret-12}}
+      - name: iqn.2026-11.io.portico:host2
+        chap: {username: host2, secret: host2-secret-12, mutual_username: tgt, mutual_secret: target-secret-2}
+      - iqn.2026-11.io.portico:host3
+    chap: {username: shared, secret: shared-secret-1}
+    luns: [{lun: 0, backend: memory, size: 1GiB}]
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  const auto& target = config->targets[0];
+  EXPECT_EQ(target.allowed_initiators.size(), 3u);
+  ASSERT_EQ(target.initiator_chap.size(), 2u);
+  EXPECT_EQ(target.initiator_chap.at("iqn.2026-11.io.portico:host1").secret, "host1-secret-12");
+  EXPECT_EQ(target.initiator_chap.at("iqn.2026-11.io.portico:host2").mutual_username, "tgt");
+  EXPECT_EQ(target.initiator_chap.count("iqn.2026-11.io.portico:host3"), 0u);  // the target's secret
+}
+
+TEST(Config, AnInitiatorSecretSharedWithAnotherOrWithTheTargetIsRefused) {
+  const std::string shared_with_host = R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets:
+  - iqn: iqn.2026-11.io.portico:shared
+    allowed_initiators:
+      - {name: iqn.2026-11.io.portico:host1, chap: {username: a, secret: same-secret-123}}
+      - {name: iqn.2026-11.io.portico:host2, chap: {username: b, secret: same-secret-123}}
+    luns: [{lun: 0, backend: memory, size: 1GiB}]
+)";
+  EXPECT_NE(error_of(shared_with_host).find("is also iqn.2026-11.io.portico:host1's"), std::string::npos)
+      << error_of(shared_with_host);
+  const std::string shared_with_target = R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets:
+  - iqn: iqn.2026-11.io.portico:shared
+    allowed_initiators:
+      - {name: iqn.2026-11.io.portico:host1, chap: {username: a, secret: same-secret-123}}
+    chap: {username: t, secret: same-secret-123}
+    luns: [{lun: 0, backend: memory, size: 1GiB}]
+)";
+  EXPECT_NE(error_of(shared_with_target).find("the target's chap.secret"), std::string::npos);
+  EXPECT_NE(error_of(R"(
+gateway: {portals: ["127.0.0.1:3260"]}
+targets:
+  - iqn: iqn.2026-11.io.portico:shared
+    allowed_initiators: [{name: iqn.2026-11.io.portico:host1, secret: x}]
+    luns: [{lun: 0, backend: memory, size: 1GiB}]
+)").find("allowed_initiators[0]"), std::string::npos);
+}
+
+TEST(Config, PeerBoundsAndBufferBudgetsAreParsedAndValidated) {
+  auto config = parse_config(R"(
+gateway:
+  portals: ["127.0.0.1:3260"]
+  login_timeout_s: 5
+  max_connections: 100
+  max_connections_per_address: 8
+  max_discovery_sessions: 4
+  max_session_buffer: 8MiB
+  max_buffer: 256MiB
+targets:
+  - iqn: iqn.2026-11.io.portico:quickstart
+    luns: [{lun: 0, backend: memory, size: 1GiB}]
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->gateway.login_timeout_s, 5u);
+  EXPECT_EQ(config->gateway.max_connections, 100u);
+  EXPECT_EQ(config->gateway.max_connections_per_address, 8u);
+  EXPECT_EQ(config->gateway.max_discovery_sessions, 4u);
+  EXPECT_EQ(config->gateway.max_session_buffer, 8u << 20);
+  EXPECT_EQ(config->gateway.max_buffer, 256u << 20);
+  auto defaults = parse_config(kMinimal);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->gateway.login_timeout_s, 15u);
+  EXPECT_EQ(defaults->gateway.max_buffer, 1u << 30);
+  const auto with = [](const std::string& line) {
+    return "gateway:\n  portals: [\"127.0.0.1:3260\"]\n  " + line +
+           "\ntargets:\n  - iqn: iqn.2026-11.io.portico:q\n    luns: [{lun: 0, backend: memory, size: 1GiB}]\n";
+  };
+  EXPECT_NE(error_of(with("max_buffer: 16MiB")).find("gateway.max_buffer"), std::string::npos);
+  EXPECT_NE(error_of(with("max_session_buffer: lots")).find("gateway.max_session_buffer"), std::string::npos);
+  EXPECT_NE(error_of(with("login_timeout_s: 0")).find("gateway.login_timeout_s"), std::string::npos);
+}
+
 TEST(Config, ErrorsNameTheKey) {
   EXPECT_EQ(error_of(R"(
 gateway: {portals: ["127.0.0.1:3260"]}

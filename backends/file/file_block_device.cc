@@ -21,16 +21,18 @@ namespace {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-// The loop to submit on, when the call comes from the loop thread that owns `executor`.
-runtime::EventLoop* ring_of(Executor& executor) {
-  auto* loop = dynamic_cast<runtime::EventLoop*>(&executor);
-  return loop != nullptr && loop->in_executor_thread() ? loop : nullptr;
+int errno_of(int ring_result) { return ring_result < 0 ? -ring_result : 0; }
+
+// What a file system without hole punching gets written instead, a chunk at a time.
+std::span<const uint8_t> zero_chunk() {
+  static const std::vector<uint8_t> zeroes(1u << 20, 0);
+  return zeroes;
 }
 
 }  // namespace
 
-// One read or write of a whole range, resubmitted after short transfers. `complete` runs once
-// with 0 or an errno; transfer() deletes the object after it returns.
+// One read or write of a whole range, continued after short transfers. `complete` runs once, on
+// the call's executor, with 0 or an errno; the object is deleted just before.
 struct FileBlockDevice::Transfer {
   bool write = false;
   int rw_flags = 0;  // RWF_DSYNC for FUA
@@ -41,6 +43,12 @@ struct FileBlockDevice::Transfer {
   size_t moved = 0;
   iovec iov{};
   UniqueFunction<void(int)> complete;
+
+  static void finish(Transfer* t, int err) {
+    UniqueFunction<void(int)> complete = std::move(t->complete);
+    delete t;
+    complete(err);
+  }
 };
 
 Result<std::unique_ptr<FileBlockDevice>> FileBlockDevice::open(const std::string& path, uint64_t size_bytes,
@@ -109,7 +117,10 @@ FileBlockDevice::FileBlockDevice(int fd, bool block_device, uint64_t size, uint3
   info_.identity_seed = std::move(identity_seed);
 }
 
-FileBlockDevice::~FileBlockDevice() { ::close(fd_); }
+FileBlockDevice::~FileBlockDevice() {
+  workers_.stop();  // nothing may still be using the descriptor
+  ::close(fd_);
+}
 
 int FileBlockDevice::check_range(uint64_t offset, uint64_t length) const {
   if (offset > size_ || length > size_ - offset) return EINVAL;
@@ -117,66 +128,115 @@ int FileBlockDevice::check_range(uint64_t offset, uint64_t length) const {
   return 0;
 }
 
-void FileBlockDevice::transfer(Executor& executor, Transfer* t) {
-  runtime::EventLoop* loop = ring_of(executor);
+void FileBlockDevice::issue(Executor& executor, UniqueFunction<void(runtime::EventLoop*)> work) {
+  auto* loop = dynamic_cast<runtime::EventLoop*>(&executor);
   if (loop == nullptr) {
-    // Synchronous path.
-    int err = 0;
-    while (t->moved < t->length) {
-      const auto position = static_cast<off_t>(t->offset + t->moved);
-      const size_t remaining = t->length - t->moved;
-      ssize_t n;
-      if (t->write) {
-        iovec iov{const_cast<uint8_t*>(t->src + t->moved), remaining};  // NOLINT: pwritev2 takes a non-const iovec
-        n = ::pwritev2(fd_, &iov, 1, position, t->rw_flags);
-      } else {
-        n = ::pread(fd_, t->dst + t->moved, remaining, position);
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        err = errno;
-        break;
-      }
-      if (n == 0) {
-        // Beyond the end of the file (a file shrunk behind our back): reads see zeroes.
-        if (t->write) {
-          err = EIO;
-        } else {
-          std::memset(t->dst + t->moved, 0, remaining);
-          t->moved = t->length;
-        }
-        break;
-      }
-      t->moved += static_cast<size_t>(n);
-    }
-    t->complete(err);
-    delete t;
+    workers_.run([work = std::move(work)]() mutable { work(nullptr); });
+  } else if (loop->in_executor_thread()) {
+    work(loop);
+  } else {
+    loop->post([loop, work = std::move(work)]() mutable { work(loop); });
+  }
+}
+
+template <typename Submit>
+void FileBlockDevice::on_ring(runtime::EventLoop& loop, Call call, Completion done, Submit submit) {
+  if (const int err = injected(call); err != 0) {
+    loop.post([done = std::move(done), err]() mutable { done(-err); });
     return;
   }
-  auto on_done = [this, &executor, t](int result) {
-    if (result == -EINTR || result == -EAGAIN) return transfer(executor, t);
-    if (result < 0 || (result == 0 && t->write)) {
-      t->complete(result < 0 ? -result : EIO);
-      delete t;
-      return;
-    }
+  submit(std::move(done));
+}
+
+void FileBlockDevice::one_call(Executor& executor, Call call, RingSubmit submit, UniqueFunction<int()> syscall,
+                               UniqueFunction<void(int)> done) {
+  if (submit && dynamic_cast<runtime::EventLoop*>(&executor) != nullptr) {
+    issue(executor, [this, call, submit = std::move(submit), done = std::move(done)](runtime::EventLoop* loop) mutable {
+      on_ring(
+          *loop, call, [done = std::move(done)](int result) mutable { done(errno_of(result)); },
+          [&](Completion completion) { submit(*loop, std::move(completion)); });
+    });
+    return;
+  }
+  workers_.run([this, &executor, call, syscall = std::move(syscall), done = std::move(done)]() mutable {
+    int err = injected(call);
+    if (err == 0 && syscall() != 0) err = errno;
+    executor.post([done = std::move(done), err]() mutable { done(err); });
+  });
+}
+
+void FileBlockDevice::with_exclusive_range(Executor& executor, uint64_t offset, uint64_t length,
+                                           UniqueFunction<void(UniqueFunction<void(int)>)> body, IoCallback done) {
+  const uint64_t stripes = RangeLock::stripes_of(offset, length);
+  auto finish = [this, stripes, done = std::move(done)](int err) mutable {
+    range_lock_.release(stripes, true);
+    done(IoStatus{err});
+  };
+  range_lock_.acquire(stripes, true, executor,
+                      [body = std::move(body), finish = std::move(finish)]() mutable { body(std::move(finish)); });
+}
+
+size_t FileBlockDevice::next_chunk(const Transfer& t) const {
+  const size_t remaining = t.length - t.moved;
+  return faults_.max_transfer_bytes == 0 ? remaining : std::min(remaining, faults_.max_transfer_bytes);
+}
+
+void FileBlockDevice::transfer(Executor& executor, Transfer* t) {
+  issue(executor, [this, &executor, t](runtime::EventLoop* loop) {
+    if (loop != nullptr) return submit_transfer(*loop, t);
+    const int err = transfer_blocking(*t);
+    executor.post([t, err] { Transfer::finish(t, err); });
+  });
+}
+
+void FileBlockDevice::submit_transfer(runtime::EventLoop& loop, Transfer* t) {
+  auto on_done = [this, &loop, t](int result) {
+    if (result == -EINTR || result == -EAGAIN) return submit_transfer(loop, t);
+    if (result < 0 || (result == 0 && t->write)) return Transfer::finish(t, result < 0 ? -result : EIO);
     if (result == 0) {
+      // Beyond the end of the file (a file shrunk behind our back): reads see zeroes.
       std::memset(t->dst + t->moved, 0, t->length - t->moved);
       t->moved = t->length;
     }
     t->moved += static_cast<size_t>(result);
-    if (t->moved < t->length) return transfer(executor, t);
-    t->complete(0);
-    delete t;
+    if (t->moved < t->length) return submit_transfer(loop, t);  // a short transfer: the rest
+    Transfer::finish(t, 0);
   };
   const uint64_t position = t->offset + t->moved;
-  const size_t remaining = t->length - t->moved;
+  const size_t length = next_chunk(*t);
   if (t->write) {
-    t->iov = iovec{const_cast<uint8_t*>(t->src + t->moved), remaining};  // NOLINT: writev takes a non-const iovec
-    loop->writev_flags(fd_, &t->iov, 1, position, t->rw_flags, std::move(on_done));
+    t->iov = iovec{const_cast<uint8_t*>(t->src + t->moved), length};  // NOLINT: writev takes a non-const iovec
+    on_ring(loop, Call::write, std::move(on_done),
+            [&](Completion done) { loop.writev_flags(fd_, &t->iov, 1, position, t->rw_flags, std::move(done)); });
   } else {
-    loop->read(fd_, std::span<uint8_t>(t->dst + t->moved, remaining), position, std::move(on_done));
+    on_ring(loop, Call::read, std::move(on_done), [&](Completion done) {
+      loop.read(fd_, std::span<uint8_t>(t->dst + t->moved, length), position, std::move(done));
+    });
   }
+}
+
+int FileBlockDevice::transfer_blocking(Transfer& t) {
+  while (t.moved < t.length) {
+    const auto position = static_cast<off_t>(t.offset + t.moved);
+    const size_t length = next_chunk(t);
+    if (const int err = injected(t.write ? Call::write : Call::read); err != 0) return err;
+    ssize_t n;
+    if (t.write) {
+      iovec iov{const_cast<uint8_t*>(t.src + t.moved), length};  // NOLINT: pwritev2 takes a non-const iovec
+      n = ::pwritev2(fd_, &iov, 1, position, t.rw_flags);
+    } else {
+      n = ::pread(fd_, t.dst + t.moved, length, position);
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) {
+      if (t.write) return EIO;
+      std::memset(t.dst + t.moved, 0, t.length - t.moved);  // beyond the end of the file
+      return 0;
+    }
+    t.moved += static_cast<size_t>(n);
+  }
+  return 0;
 }
 
 void FileBlockDevice::read(Executor& executor, uint64_t offset, std::span<uint8_t> dst, IoCallback done) {
@@ -217,65 +277,82 @@ void FileBlockDevice::locked_write(Executor& executor, uint64_t offset, std::spa
 }
 
 void FileBlockDevice::flush(Executor& executor, IoCallback done) {
-  if (runtime::EventLoop* loop = ring_of(executor)) {
-    loop->fsync(fd_, true, [done = std::move(done)](int result) mutable { done(IoStatus{result < 0 ? -result : 0}); });
-    return;
-  }
-  done(IoStatus{::fdatasync(fd_) == 0 ? 0 : errno});
+  one_call(
+      executor, Call::fsync, [this](runtime::EventLoop& loop, Completion c) { loop.fsync(fd_, true, std::move(c)); },
+      [this] { return ::fdatasync(fd_); }, [done = std::move(done)](int err) mutable { done(IoStatus{err}); });
 }
 
 void FileBlockDevice::discard(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) {
   if (const int e = check_range(offset, length); e != 0) return done(IoStatus{e});
-  if (block_device_) {
-    // Advisory on a block device (not advertised as zeroing): a device without discard is fine.
-    uint64_t range[2] = {offset, length};
-    const int err = ::ioctl(fd_, BLKDISCARD, range) == 0 || errno == EOPNOTSUPP ? 0 : errno;
-    return done(IoStatus{err});
-  }
+  if (block_device_) return block_device_ioctl(executor, Call::discard_ioctl, offset, length, std::move(done));
   deallocate(executor, offset, length, std::move(done));
 }
 
 void FileBlockDevice::write_zeroes(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) {
   if (const int e = check_range(offset, length); e != 0) return done(IoStatus{e});
-  if (block_device_) {
-    uint64_t range[2] = {offset, length};
-    return done(IoStatus{::ioctl(fd_, BLKZEROOUT, range) == 0 ? 0 : errno});
-  }
+  if (block_device_) return block_device_ioctl(executor, Call::zeroout_ioctl, offset, length, std::move(done));
   deallocate(executor, offset, length, std::move(done));
 }
 
-// Punches a hole (reads return zeroes, the space is freed). The range is held exclusively so no
-// compare-and-write sees it half punched.
+// BLKDISCARD or BLKZEROOUT, which io_uring cannot issue on Linux 6.1: on a worker thread.
+void FileBlockDevice::block_device_ioctl(Executor& executor, Call call, uint64_t offset, uint64_t length,
+                                         IoCallback done) {
+  with_exclusive_range(
+      executor, offset, length,
+      [this, &executor, call, offset, length](UniqueFunction<void(int)> finish) {
+        const unsigned long request = call == Call::discard_ioctl ? BLKDISCARD : BLKZEROOUT;
+        one_call(
+            executor, call, nullptr,
+            [this, request, offset, length] {
+              uint64_t range[2] = {offset, length};
+              return ::ioctl(fd_, request, range);
+            },
+            [call, finish = std::move(finish)](int err) mutable {
+              // Discard is advisory on a block device (not advertised as zeroing): a device without
+              // it is fine.
+              finish(call == Call::discard_ioctl && err == EOPNOTSUPP ? 0 : err);
+            });
+      },
+      std::move(done));
+}
+
+// Punches a hole (reads return zeroes, the space is freed).
 void FileBlockDevice::deallocate(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) {
-  const uint64_t stripes = RangeLock::stripes_of(offset, length);
-  auto finish = [this, stripes, offset, length, done = std::move(done)](int err) mutable {
-    if (err == EOPNOTSUPP) {
-      // A file system without hole punching: write the zeroes instead.
-      std::vector<uint8_t> zeroes(std::min<uint64_t>(length, 1u << 20), 0);
-      err = 0;
-      for (uint64_t at = 0; at < length && err == 0;) {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(zeroes.size(), length - at));
-        const ssize_t written = ::pwrite(fd_, zeroes.data(), n, static_cast<off_t>(offset + at));
-        if (written < 0 && errno == EINTR) continue;
-        if (written <= 0) err = written < 0 ? errno : EIO;
-        else at += static_cast<uint64_t>(written);
-      }
-    }
-    range_lock_.release(stripes, true);
-    done(IoStatus{err});
+  constexpr int kMode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+  with_exclusive_range(
+      executor, offset, length,
+      [this, &executor, offset, length](UniqueFunction<void(int)> finish) {
+        one_call(
+            executor, Call::punch_hole,
+            [this, offset, length](runtime::EventLoop& loop, Completion c) {
+              loop.fallocate(fd_, kMode, offset, length, std::move(c));
+            },
+            [this, offset, length] {
+              return ::fallocate(fd_, kMode, static_cast<off_t>(offset), static_cast<off_t>(length));
+            },
+            [this, &executor, offset, length, finish = std::move(finish)](int err) mutable {
+              // A file system without hole punching: write the zeroes instead.
+              if (err != EOPNOTSUPP) return finish(err);
+              write_zero_blocks(executor, offset, length, std::move(finish));
+            });
+      },
+      std::move(done));
+}
+
+// Writes zeroes over the range a chunk at a time, each chunk started from the last one's completion.
+void FileBlockDevice::write_zero_blocks(Executor& executor, uint64_t offset, uint64_t length,
+                                        UniqueFunction<void(int)> done) {
+  const std::span<const uint8_t> zeroes = zero_chunk();
+  auto* t = new Transfer;
+  t->write = true;
+  t->src = zeroes.data();
+  t->offset = offset;
+  t->length = static_cast<size_t>(std::min<uint64_t>(length, zeroes.size()));
+  t->complete = [this, &executor, offset, length, chunk = t->length, done = std::move(done)](int err) mutable {
+    if (err != 0 || chunk == length) return done(err);
+    write_zero_blocks(executor, offset + chunk, length - chunk, std::move(done));
   };
-  range_lock_.acquire(stripes, true, executor,
-                      [this, &executor, offset, length, finish = std::move(finish)]() mutable {
-                        constexpr int kMode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-                        if (runtime::EventLoop* loop = ring_of(executor)) {
-                          loop->fallocate(fd_, kMode, offset, length, [finish = std::move(finish)](int result) mutable {
-                            finish(result < 0 ? -result : 0);
-                          });
-                          return;
-                        }
-                        const int rc = ::fallocate(fd_, kMode, static_cast<off_t>(offset), static_cast<off_t>(length));
-                        finish(rc == 0 ? 0 : errno);
-                      });
+  transfer(executor, t);
 }
 
 void FileBlockDevice::compare_and_write(Executor& executor, uint64_t offset, std::span<const uint8_t> expected,
@@ -332,40 +409,6 @@ void FileBlockDevice::write_atomic(Executor& executor, uint64_t offset, std::spa
   if (const int e = check_range(offset, src.size()); e != 0) return done(IoStatus{e});
   if (src.empty()) return done(IoStatus{});
   locked_write(executor, offset, src, fua, true, std::move(done));
-}
-
-bool FileBlockDevice::is_allocated(uint64_t offset, uint64_t length, uint64_t& run_length) const {
-  const uint64_t block = info_.block_size;
-  const uint64_t end = std::min(size_, offset + std::max(length, block));
-  if (block_device_ || offset >= size_) {
-    run_length = end > offset ? end - offset : block;
-    return true;
-  }
-  // lseek moves the file position, which no I/O here uses (pread/pwrite and io_uring offsets).
-  const off_t data = ::lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
-  bool allocated;
-  uint64_t boundary;
-  if (data < 0) {
-    if (errno != ENXIO) {  // no SEEK_DATA support: report mapped
-      run_length = end - offset;
-      return true;
-    }
-    allocated = false;  // only a hole from here to the end
-    boundary = end;
-  } else if (static_cast<uint64_t>(data) > offset) {
-    allocated = false;
-    boundary = static_cast<uint64_t>(data);
-  } else {
-    allocated = true;
-    const off_t hole = ::lseek(fd_, static_cast<off_t>(offset), SEEK_HOLE);
-    boundary = hole < 0 ? end : static_cast<uint64_t>(hole);
-  }
-  // Whole blocks: a block partly written counts as mapped, so a hole run ends early rounded down
-  // and a data run ends rounded up.
-  boundary = std::min(boundary, end);
-  boundary = allocated ? (boundary + block - 1) / block * block : boundary / block * block;
-  run_length = std::max(std::min(boundary, end) - offset, block);
-  return allocated;
 }
 
 }  // namespace portico::backends

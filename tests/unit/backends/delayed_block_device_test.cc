@@ -3,65 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "backends/memory/memory_block_device.h"
+#include "tests/unit/backends/backend_test_support.h"
 
 namespace portico::backends {
 namespace {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
-
-// An executor whose tasks run on the test's thread, in run_one(); posts may come from any thread.
-class QueueExecutor final : public Executor {
- public:
-  void post(UniqueFunction<void()> fn) override {
-    {
-      std::lock_guard lock(mutex_);
-      tasks_.push_back(std::move(fn));
-      posted_from_.push_back(std::this_thread::get_id());
-    }
-    changed_.notify_all();
-  }
-  void post_after(milliseconds, UniqueFunction<void()> fn) override { post(std::move(fn)); }
-  [[nodiscard]] bool in_executor_thread() const override { return std::this_thread::get_id() == owner_; }
-
-  // Runs the next task, waiting at most `limit` for it; false when none came.
-  bool run_one(milliseconds limit = milliseconds(5000)) {
-    UniqueFunction<void()> task;
-    {
-      std::unique_lock lock(mutex_);
-      if (!changed_.wait_for(lock, limit, [this] { return !tasks_.empty(); })) return false;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
-    task();
-    return true;
-  }
-  [[nodiscard]] size_t posted() {
-    std::lock_guard lock(mutex_);
-    return posted_from_.size();
-  }
-  [[nodiscard]] bool all_posted_from_other_threads() {
-    std::lock_guard lock(mutex_);
-    for (auto id : posted_from_) {
-      if (id == owner_) return false;
-    }
-    return true;
-  }
-
- private:
-  std::thread::id owner_ = std::this_thread::get_id();
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<UniqueFunction<void()>> tasks_;
-  std::vector<std::thread::id> posted_from_;
-};
+using testing::QueueExecutor;
 
 std::shared_ptr<BlockDevice> memory_device() {
   auto device = MemoryBlockDevice::create(1 << 20, 512, "delayed-test");

@@ -11,46 +11,20 @@
 #include <thread>
 #include <vector>
 
-#include "tests/unit/backends/backend_test_support.h"
-#include "tests/unit/runtime/loop_runner.h"
+#include "tests/unit/backends/file_test_support.h"
 
 namespace portico::backends {
 namespace {
 
 using runtime::testing::LoopRunner;
 using testing::InlineExecutor;
+using testing::kMiB;
+using testing::on_loop;
+using testing::open_file;
 using testing::read_sync;
+using testing::TempPath;
 using testing::wait_io;
 using testing::write_sync;
-
-constexpr uint64_t kMiB = 1u << 20;
-
-struct TempPath {
-  std::string path;
-  TempPath() {
-    char name[] = "/tmp/portico-file-backend-XXXXXX";
-    const int fd = ::mkstemp(name);
-    EXPECT_GE(fd, 0);
-    ::close(fd);
-    ::unlink(name);  // the backend creates it
-    path = name;
-  }
-  ~TempPath() { ::unlink(path.c_str()); }
-};
-
-std::unique_ptr<FileBlockDevice> open_file(const std::string& path, uint64_t size = 8 * kMiB) {
-  auto opened = FileBlockDevice::open(path, size, 512, true, path);
-  EXPECT_TRUE(opened.ok()) << opened.status().message();
-  return opened.ok() ? std::move(*opened) : nullptr;
-}
-
-// Runs a backend call on the loop thread (so it goes through io_uring) and waits for it.
-IoStatus on_loop(LoopRunner& runner, const std::function<void(Executor&, IoCallback)>& start) {
-  return wait_io([&](IoCallback done) {
-    auto shared = std::make_shared<IoCallback>(std::move(done));
-    runner.loop().post([&runner, &start, shared] { start(runner.loop(), std::move(*shared)); });
-  });
-}
 
 TEST(FileBlockDevice, CreatesASparseFileOfTheLunSize) {
   TempPath tmp;
@@ -86,7 +60,7 @@ TEST(FileBlockDevice, ASecondOpenOfTheSameFileIsRefused) {
   EXPECT_EQ(second.status().code(), ErrorCode::busy);
 }
 
-TEST(FileBlockDevice, SynchronousPathWritesAndReadsBack) {
+TEST(FileBlockDevice, WithoutALoopWorkerThreadsWriteAndReadBack) {
   TempPath tmp;
   auto device = open_file(tmp.path);
   InlineExecutor executor;

@@ -231,9 +231,10 @@ void RbdBlockDevice::on_header_update(void* arg) {
 
 void RbdBlockDevice::finish(Operation* op, IoStatus status) {
   std::unique_ptr<Operation> owned(op);
-  // The device outlives its operations (the destructor waits for them).
-  op->device->note_error(status.error);
   op->executor->post([done = std::move(op->done), status]() mutable { done(status); });
+  // After the post: the gateway's stop drains the same loop, so this I/O is answered (with its
+  // sense) before the session closes. The device outlives its operations.
+  op->device->note_error(status.error);
 }
 
 void RbdBlockDevice::on_complete(void* completion, void* arg) {

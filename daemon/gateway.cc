@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <map>
 
@@ -31,6 +32,18 @@ iscsi::ChapCredentials to_credentials(const ChapConfig& c) {
 
 // How long SIGTERM waits for commands already in a backend before closing connections anyway.
 constexpr std::chrono::milliseconds kShutdownGrace{10000};
+
+// Another gateway blocklisted this one (heard by the cluster state, or by an image whose I/O
+// failed with EBLOCKLISTED): nothing it sends reaches the OSDs any more. main() stops serving
+// and exits; a service manager starts a new incarnation with a new RADOS client.
+void on_fenced(const std::string& why) {
+  static std::atomic<bool> reported{false};
+  if (reported.exchange(true)) return;
+  spdlog::critical("cluster: this gateway was blocklisted by another one ({}): nothing it does reaches the OSDs "
+                   "any more",
+                   why);
+  ::kill(::getpid(), kFencedSignal);
+}
 
 Result<std::shared_ptr<BlockDevice>> open_backend(const TargetConfig& target, const LunConfig& lun,
                                                   const std::shared_ptr<ceph::RadosConnection>& ceph,
@@ -89,12 +102,7 @@ class RunningGateway final : public Gateway {
       cluster_options.pool = c.pool;
       cluster_options.gateway_name = config.gateway.name;
       cluster_options.gateways_object = c.gateways_object;
-      cluster_options.on_fenced = [](const std::string& why) {
-        spdlog::critical("cluster: this gateway was blocklisted by another one ({}): nothing it does reaches the "
-                         "OSDs any more",
-                         why);
-        ::kill(::getpid(), kFencedSignal);  // main() exits; a service manager starts a new incarnation
-      };
+      cluster_options.on_fenced = on_fenced;
       cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
       cluster_options.lease = std::chrono::milliseconds(c.lease_ms);
       cluster_options.notify_timeout = std::chrono::milliseconds(c.notify_timeout_ms);
@@ -159,6 +167,7 @@ class RunningGateway final : public Gateway {
               u->raise_unit_attention_for_all(scsi::asc::kCapacityDataChanged);
             }
           });
+          rbd->set_blocklisted_listener(on_fenced);
         }
         scsi_target->add_lun(lun.lun, std::move(*unit));
         spdlog::info("target {}: LUN {} = {} backend, {} bytes", target.iqn, lun.lun,

@@ -59,6 +59,7 @@ void RbdBlockDevice::allocation(Executor& executor, uint64_t offset, uint64_t le
     const int ret = rbd_diff_iterate2(static_cast<rbd_image_t>(image_), nullptr, offset, end - offset,
                                       /*include_parent=*/1, /*whole_object=*/0, &on_extent, &c);
     if (ret >= 0) c.add(end - c.next, false);
+    if (ret < 0) note_error(-ret);
     if (c.extents.size() > max_extents) c.extents.resize(max_extents);
     executor.post([done, ret, extents = std::move(c.extents)]() mutable {
       (*done)(ret < 0 ? -ret : 0, std::move(extents));

@@ -180,6 +180,23 @@ void RbdBlockDevice::set_capacity_listener(std::function<void(uint64_t new_bytes
   capacity_listener_ = std::move(listener);
 }
 
+void RbdBlockDevice::set_blocklisted_listener(std::function<void(const std::string& why)> listener) {
+  const std::lock_guard lock(listener_mutex_);
+  blocklisted_listener_ = std::move(listener);
+}
+
+void RbdBlockDevice::note_error(int error) {
+  if (error != kBlocklisted || blocklisted_reported_.exchange(true)) return;
+  spdlog::error("rbd: {}: an I/O failed with {}: this gateway's RADOS client is blocklisted", name_,
+                ceph::rados_error_text(-kBlocklisted));
+  std::function<void(const std::string&)> listener;
+  {
+    const std::lock_guard lock(listener_mutex_);
+    listener = blocklisted_listener_;
+  }
+  if (listener) listener("an I/O on rbd image " + name_ + " failed with EBLOCKLISTED");
+}
+
 void RbdBlockDevice::refresh_direct_reads() {
   std::string why;
   auto layout = rbd_direct::direct_read_layout(static_cast<rbd_image_t>(image_), ioctx_, &why);
@@ -215,6 +232,9 @@ void RbdBlockDevice::on_header_update(void* arg) {
 void RbdBlockDevice::finish(Operation* op, IoStatus status) {
   std::unique_ptr<Operation> owned(op);
   op->executor->post([done = std::move(op->done), status]() mutable { done(status); });
+  // After the post: the gateway's stop drains the same loop, so this I/O is answered (with its
+  // sense) before the session closes. The device outlives its operations.
+  op->device->note_error(status.error);
 }
 
 void RbdBlockDevice::on_complete(void* completion, void* arg) {

@@ -21,9 +21,14 @@
 //   to one aligned stripe unit (at most 64 KiB).
 // - Reads go straight to the image's objects when that is exact (rbd_direct_read.h), re-checked
 //   whenever the header changes; otherwise through librbd.
+// - Errors: an operation's status carries librbd's / librados' errno unchanged; the core turns
+//   it into the sense (core/scsi/io_error_sense.h). One errno means more here: ESHUTDOWN is
+//   Ceph's EBLOCKLISTED, this client was fenced by another gateway, and the blocklisted
+//   listener hears it so that the gateway stops serving (as the cluster state does).
 #pragma once
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -73,6 +78,10 @@ class RbdBlockDevice final : public BlockDevice {
   // Called (on a librbd thread) with the new capacity when the image's size changes. Thread-safe;
   // an empty function removes the listener.
   void set_capacity_listener(std::function<void(uint64_t new_bytes)> listener);
+  // Told once (on a librbd or librados thread) when an operation fails with EBLOCKLISTED: this
+  // gateway's RADOS client is fenced and nothing it sends reaches the OSDs any more. Set before
+  // the device serves.
+  void set_blocklisted_listener(std::function<void(const std::string& why)> listener);
 
   // "pool/image", for messages.
   [[nodiscard]] const std::string& name() const { return name_; }
@@ -101,6 +110,10 @@ class RbdBlockDevice final : public BlockDevice {
   void start(Operation* op, Submit&& submit);
   // Posts op's `done` with `status` to its executor and frees op.
   static void finish(Operation* op, IoStatus status);
+  // Ceph's EBLOCKLISTED (include/compat.h): every operation of a fenced client fails with it.
+  static constexpr int kBlocklisted = ESHUTDOWN;
+  // Tells the blocklisted listener (once) when `error`, an operation's errno, is EBLOCKLISTED.
+  void note_error(int error);
   [[nodiscard]] uint64_t object_image_start(uint64_t offset) const;
   [[nodiscard]] uint64_t relative_mismatch(uint64_t reported, uint64_t offset, uint64_t length) const;
 
@@ -117,6 +130,8 @@ class RbdBlockDevice final : public BlockDevice {
   bool watching_ = false;
   std::mutex listener_mutex_;
   std::function<void(uint64_t)> capacity_listener_;
+  std::function<void(const std::string&)> blocklisted_listener_;
+  std::atomic<bool> blocklisted_reported_{false};
   // Set while direct reads are exact; swapped by refresh_direct_reads on a librbd thread.
   std::atomic<std::shared_ptr<const rbd_direct::ObjectLayout>> direct_layout_;
 };

@@ -32,12 +32,6 @@ std::optional<SenseData> check_range(const LogicalUnit& unit, uint8_t opcode, co
   return std::nullopt;
 }
 
-void fail_io(LogicalUnit& unit, ScsiTask& task, const IoStatus& status, bool writing) {
-  (void)status;
-  unit.fail(task, SenseData{writing ? SenseKey::medium_error : SenseKey::medium_error,
-                            writing ? asc::kWriteError : asc::kUnrecoveredReadError, std::nullopt, std::nullopt});
-}
-
 }  // namespace
 
 void handle_read(LogicalUnit& unit, ScsiTask& task) {
@@ -62,7 +56,7 @@ void handle_read(LogicalUnit& unit, ScsiTask& task) {
   unit.device().read(*task.core.executor, range.lba * unit.block_size(), {task.data_in.data(), bytes},
                      [&unit, &task, bytes](IoStatus status) {
                        if (!status.ok()) {
-                         fail_io(unit, task, status, false);
+                         unit.fail_io(task, status.error, IoDirection::read);
                          return;
                        }
                        task.status = ScsiStatus::good;
@@ -103,7 +97,7 @@ void handle_write(LogicalUnit& unit, ScsiTask& task) {
   unit.device().write(*task.core.executor, range.lba * unit.block_size(), task.data_out.first(*writable), range.fua,
                       [&unit, &task](IoStatus status) {
                         if (!status.ok()) {
-                          fail_io(unit, task, status, true);
+                          unit.fail_io(task, status.error, IoDirection::write);
                           return;
                         }
                         task.status = ScsiStatus::good;
@@ -124,7 +118,7 @@ void handle_synchronize_cache(LogicalUnit& unit, ScsiTask& task) {
   }
   unit.device().flush(*task.core.executor, [&unit, &task](IoStatus status) {
     if (!status.ok()) {
-      fail_io(unit, task, status, true);
+      unit.fail_io(task, status.error, IoDirection::write);
       return;
     }
     task.status = ScsiStatus::good;

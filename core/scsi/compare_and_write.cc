@@ -74,7 +74,7 @@ void handle_compare_and_write(LogicalUnit& unit, ScsiTask& task) {
           return;
         }
         if (!status.ok()) {
-          unit.fail(task, SenseData{SenseKey::medium_error, asc::kWriteError, std::nullopt, std::nullopt});
+          unit.fail_io(task, status.error, IoDirection::write);
           return;
         }
         task.status = ScsiStatus::good;

@@ -25,8 +25,12 @@ void handle_get_lba_status(LogicalUnit& unit, ScsiTask& task) {
   unit.device().allocation(
       *task.core.executor, start * block_size, span * block_size, max_descriptors,
       [&unit, &task, start, block_size, allocation_length, max_descriptors](int error, std::vector<AllocationExtent> extents) {
-        if (error != 0 || extents.empty()) {
-          unit.fail(task, SenseData{SenseKey::medium_error, asc::kUnrecoveredReadError, std::nullopt, std::nullopt});
+        if (error != 0) {
+          unit.fail_io(task, error, IoDirection::read);
+          return;
+        }
+        if (extents.empty()) {  // the backend broke its contract (at least one extent)
+          unit.fail(task, SenseData{SenseKey::hardware_error, asc::kInternalTargetFailure, std::nullopt, std::nullopt});
           return;
         }
         std::vector<uint8_t> out(8, 0);

@@ -23,6 +23,7 @@
 #include "core/cluster_state.h"
 #include "core/common/result.h"
 #include "core/scsi/copy_manager.h"
+#include "core/scsi/io_error_sense.h"
 #include "core/scsi/nexus_state.h"
 #include "core/scsi/reservations/reservation_state.h"
 #include "core/scsi/sanitize_state.h"
@@ -106,6 +107,10 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Ends a task with CHECK CONDITION and `sense` (fixed or descriptor per D_SENSE).
   void fail(ScsiTask& task, const SenseData& sense);
   void fail(ScsiTask& task, ScsiStatus status);
+  // Ends a task whose backend I/O failed with `error` (a positive errno) with the status and
+  // sense that let the host retry, fail over or stop (io_error_sense.h), and logs it (rate
+  // limited, naming the errno).
+  void fail_io(ScsiTask& task, int error, IoDirection direction);
   // True once a task management function has aborted `task` (for long-running commands that
   // check between steps, e.g. SANITIZE).
   [[nodiscard]] bool abort_requested(const ScsiTask& task);
@@ -267,6 +272,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
 
   SanitizeState sanitize_;
   CopyManager copy_manager_;
+  IoErrorLog io_error_log_;
 };
 
 }  // namespace portico::scsi

@@ -8,6 +8,7 @@
 // each atomic on its own: a concurrent writer can see one segment ORed before the next, but no
 // bit set by a concurrent ORWRITE is ever lost, which is what the OR is for.
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -43,7 +44,11 @@ struct OrWrite : std::enable_shared_from_this<OrWrite> {
   uint64_t boundary = 0;  // the backend's atomic boundary (0 = none): a piece never crosses it
   uint32_t next = 0;      // bytes handed to segments so far
   size_t running = 0;
-  std::optional<SenseData> failure;
+  struct Failure {
+    int error;
+    IoDirection direction;
+  };
+  std::optional<Failure> failure;  // the first backend error
   IoBuffer buffers;
   std::vector<Slot> slots;
 
@@ -85,9 +90,7 @@ struct OrWrite : std::enable_shared_from_this<OrWrite> {
   }
 
   void on_read(Slot& slot, const IoStatus& status) {
-    if (!status.ok()) {
-      return fail(SenseData{SenseKey::medium_error, asc::kUnrecoveredReadError, std::nullopt, std::nullopt});
-    }
+    if (!status.ok()) return fail({status.error, IoDirection::read});
     const uint8_t* in = task->data_out.data() + slot.at;
     for (uint32_t i = 0; i < slot.n; ++i) slot.after[i] = static_cast<uint8_t>(slot.before[i] | in[i]);
     unit->device().compare_and_write(*task->core.executor, offset + slot.at, {slot.before, slot.n},
@@ -102,20 +105,23 @@ struct OrWrite : std::enable_shared_from_this<OrWrite> {
       round(slot);  // a concurrent write changed the blocks: OR into the new contents
       return;
     }
-    if (!status.ok()) return fail(SenseData{SenseKey::medium_error, asc::kWriteError, std::nullopt, std::nullopt});
+    // Still miscomparing after kMaxRounds: other writers keep changing the blocks, so the host
+    // is told to retry (BUSY) rather than that the medium failed.
+    if (status.miscompare) return fail({EAGAIN, IoDirection::write});
+    if (!status.ok()) return fail({status.error, IoDirection::write});
     launch(slot);  // the slot takes the next segment, if any
     segment_ended();
   }
 
-  void fail(const SenseData& sense) {
-    if (!failure) failure = sense;
+  void fail(Failure what) {
+    if (!failure) failure = what;
     segment_ended();
   }
 
   void segment_ended() {
     if (--running != 0) return;
     if (failure) {
-      unit->fail(*task, *failure);
+      unit->fail_io(*task, failure->error, failure->direction);
     } else {
       unit->complete(*task);
     }

@@ -118,7 +118,9 @@ class SanitizeOperation : public std::enable_shared_from_this<SanitizeOperation>
 
   void chunk_done(const IoStatus& status, uint64_t length) {
     if (!status.ok()) {
-      spdlog::warn("{}: sanitize failed at byte {}: error {}", unit->config().name, position_, status.error);
+      error_ = status.error;
+      spdlog::warn("{}: sanitize failed at byte {}: {}: {}", unit->config().name, position_, errno_text(error_),
+                   io_failure_text(io_error_answer(error_, IoDirection::write).failure));
       finish(false);
       return;
     }
@@ -192,6 +194,11 @@ class SanitizeOperation : public std::enable_shared_from_this<SanitizeOperation>
       if (ok) {
         waiting->status = ScsiStatus::good;
         unit->complete(*waiting);
+      } else if (io_error_answer(error_, IoDirection::write).failure == IoFailure::path_lost) {
+        // This gateway lost the backend, the medium did not fail: the host retries the
+        // SANITIZE through another path (the unit is in the failed state meanwhile, where a new
+        // SANITIZE is allowed, SBC-3 4.11.4).
+        unit->fail_io(*waiting, error_, IoDirection::write);
       } else {
         unit->fail(*waiting, SenseData{SenseKey::medium_error, asc::kSanitizeCommandFailed, std::nullopt, std::nullopt});
       }
@@ -203,6 +210,7 @@ class SanitizeOperation : public std::enable_shared_from_this<SanitizeOperation>
   uint64_t capacity_ = 0;
   uint64_t position_ = 0;
   uint32_t pass_ = 0;
+  int error_ = 0;  // the backend error that failed the operation
 };
 
 // Fills a chunk with `pattern` repeated from the start of every logical block (SBC-3 5.30.2:

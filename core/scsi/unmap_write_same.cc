@@ -58,7 +58,7 @@ struct ExtentRun : std::enable_shared_from_this<ExtentRun> {
 
   bool finish_step(const IoStatus& status) {
     if (status.ok()) return true;
-    unit->fail(*task, SenseData{SenseKey::medium_error, asc::kWriteError, std::nullopt, std::nullopt});
+    unit->fail_io(*task, status.error, IoDirection::write);
     return false;
   }
 

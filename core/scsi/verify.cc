@@ -71,8 +71,7 @@ void handle_verify(LogicalUnit& unit, ScsiTask& task) {
   unit.device().read(*task.core.executor, r.lba * block_size, {task.data_in.data(), bytes},
                      [&unit, &task, bytes, bytchk, block_size](IoStatus status) {
                        if (!status.ok()) {
-                         unit.fail(task, SenseData{SenseKey::medium_error, asc::kUnrecoveredReadError,
-                                                   std::nullopt, std::nullopt});
+                         unit.fail_io(task, status.error, IoDirection::read);
                          return;
                        }
                        const uint8_t* medium = task.data_in.data();
@@ -124,8 +123,7 @@ void handle_write_and_verify(LogicalUnit& unit, ScsiTask& task) {
   unit.device().write(*task.core.executor, r.lba * block_size, task.data_out.first(*writable),
                       true, [&unit, &task](IoStatus status) {
                         if (!status.ok()) {
-                          unit.fail(task, SenseData{SenseKey::medium_error, asc::kWriteError, std::nullopt,
-                                                    std::nullopt});
+                          unit.fail_io(task, status.error, IoDirection::write);
                           return;
                         }
                         unit.complete(task);

@@ -73,8 +73,7 @@ void handle_write_atomic(LogicalUnit& unit, ScsiTask& task) {
   unit.device().write_atomic(*task.core.executor, lba * block_size, task.data_out.first(bytes), fua,
                              [&unit, &task](IoStatus status) {
                                if (!status.ok()) {
-                                 unit.fail(task, SenseData{SenseKey::medium_error, asc::kWriteError, std::nullopt,
-                                                           std::nullopt});
+                                 unit.fail_io(task, status.error, IoDirection::write);
                                  return;
                                }
                                task.status = ScsiStatus::good;

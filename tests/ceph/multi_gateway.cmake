@@ -9,6 +9,7 @@ add_executable(portico_multi_gateway_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_reservation_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_sanitize_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_backend_error_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_harness.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_initiator.cc)
 target_compile_options(portico_multi_gateway_tests PRIVATE ${PORTICO_WARNING_FLAGS})
@@ -39,7 +40,8 @@ add_dependencies(portico_multi_gateway_tests porticod)
 # One ctest test per TEST_F, read from the sources. Not gtest_discover_tests: it hands a list-valued
 # ENVIRONMENT to set_tests_properties element by element, so only its first variable would be set.
 set(portico_mgw_env "${PORTICO_CEPH_ENV};PORTICOD=$<TARGET_FILE:porticod>;PORTICO_MGW_PORT=${portico_mgw_port}")
-foreach(source multi_gateway_test.cc multi_gateway_reservation_test.cc multi_gateway_sanitize_test.cc)
+foreach(source multi_gateway_test.cc multi_gateway_reservation_test.cc multi_gateway_sanitize_test.cc
+               multi_gateway_backend_error_test.cc)
   set(path ${CMAKE_CURRENT_SOURCE_DIR}/${source})
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
   file(STRINGS ${path} all_cases REGEX "TEST_F\\(")

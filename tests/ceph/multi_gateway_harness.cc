@@ -162,6 +162,14 @@ std::string CephAdmin::blocklist(std::string* error) {
   return text;
 }
 
+bool CephAdmin::blocklist_add(const std::string& address, std::chrono::seconds expiry, std::string* error) {
+  std::string mutable_address = address;  // rados_blocklist_add takes a char*
+  const int ret = rados_blocklist_add(connection_->handle(), mutable_address.data(),
+                                      static_cast<uint32_t>(expiry.count()));
+  if (ret < 0) *error = "rados_blocklist_add(" + address + "): " + ceph::rados_error_text(ret);
+  return ret >= 0;
+}
+
 namespace {
 
 // Runs `bash <ceph-cluster.sh> <action> <cluster folder>`; false with its output in `error`.

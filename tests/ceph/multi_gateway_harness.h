@@ -62,6 +62,8 @@ class CephAdmin {
   std::string gateway_record(const std::string& image, const std::string& gateway_name);
   // `ceph osd blocklist ls` as the monitor answers it (JSON), "" with `error` set on failure.
   std::string blocklist(std::string* error);
+  // Blocklists the client at `address` (as another gateway's fencing would) for `expiry`.
+  bool blocklist_add(const std::string& address, std::chrono::seconds expiry, std::string* error);
 
  private:
   CephAdmin(std::shared_ptr<ceph::RadosConnection> connection, rados_ioctx_t io, std::string pool)

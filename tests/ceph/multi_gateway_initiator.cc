@@ -306,7 +306,11 @@ bool Initiator::poll_once(int timeout_ms, short events) {
   }
   const int ready = ::poll(&pfd, 1, timeout_ms);
   if (ready < 0) return errno == EINTR;
-  return iscsi_service(iscsi_, ready > 0 ? pfd.revents : 0) == 0;
+  short revents = ready > 0 ? pfd.revents : 0;
+  // libiscsi acts on POLLHUP before it reads: responses the target sent just before closing
+  // would be lost. Read them first, as a kernel initiator does; the next read sees the close.
+  if ((revents & POLLIN) != 0) revents = static_cast<short>(revents & ~POLLHUP);
+  return iscsi_service(iscsi_, revents) == 0;
 }
 
 int Initiator::in_flight() const { return iscsi_queue_length(iscsi_); }

@@ -510,6 +510,40 @@ TEST_F(RbdBackendTest, ResizeOnAnotherGateway_TellsTheCapacityListener) {
   device_->set_capacity_listener(nullptr);
 }
 
+TEST_F(RbdBackendTest, BlocklistedClient_FailsItsIoWithEblocklisted_AndTellsTheListenerOnce) {
+  image_ = create_image();
+  auto fenced_connection = testing::connect_to_test_cluster();  // the gateway another one fences
+  ASSERT_NE(fenced_connection, nullptr);
+  auto fenced = open_device(image_, fenced_connection);
+  ASSERT_NE(fenced, nullptr);
+  std::mutex mutex;
+  std::vector<std::string> told;
+  fenced->set_blocklisted_listener([&](const std::string& why) {
+    const std::lock_guard lock(mutex);
+    told.push_back(why);
+  });
+  const auto data = pattern(4096, 3);
+  ASSERT_TRUE(write(0, data, fenced.get()).ok());
+
+  std::string address = fenced_connection->address();
+  ASSERT_FALSE(address.empty());
+  ASSERT_EQ(rados_blocklist_add(connection_->handle(), address.data(), 600), 0) << address;
+  // The OSD refuses the client once it has the new map: EBLOCKLISTED (ESHUTDOWN) from then on.
+  IoStatus status;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while ((status = write(0, data, fenced.get())).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(status.error, ESHUTDOWN) << "a write of the blocklisted client";
+  EXPECT_EQ(write(4096, data, fenced.get()).error, ESHUTDOWN);
+  std::vector<uint8_t> back(4096);
+  const IoStatus read = run([&](Executor& e, IoCallback done) { fenced->read(e, 0, back, std::move(done)); });
+  EXPECT_EQ(read.error, ESHUTDOWN) << "a read of the blocklisted client";
+  const std::lock_guard lock(mutex);
+  ASSERT_EQ(told.size(), 1u) << "the listener hears the first EBLOCKLISTED only";
+  EXPECT_NE(told[0].find(testing::ceph_pool() + "/" + image_), std::string::npos) << told[0];
+}
+
 TEST_F(RbdBackendTest, Completions_RunOnTheExecutorThread) {
   open_test_image();
   std::promise<bool> on_executor;

@@ -133,38 +133,10 @@ TEST_F(Sanitize, AbortTaskEndsTheCommandButTheOperationRunsToTheEnd) {
   for (uint8_t b : f.device->bytes()) ASSERT_EQ(b, 0);
 }
 
-// A device whose writes and deallocations fail while `broken`.
-class BreakableDevice final : public BlockDevice {
- public:
-  explicit BreakableDevice(std::shared_ptr<testing::FakeBlockDevice> inner) : inner_(std::move(inner)) {}
-  const BlockDeviceInfo& info() const override { return inner_->info(); }
-  uint64_t capacity_bytes() const override { return inner_->capacity_bytes(); }
-  void read(Executor& e, uint64_t o, std::span<uint8_t> d, IoCallback done) override { inner_->read(e, o, d, std::move(done)); }
-  void write(Executor& e, uint64_t o, std::span<const uint8_t> s, bool fua, IoCallback done) override {
-    if (broken) return done(IoStatus{EIO});
-    inner_->write(e, o, s, fua, std::move(done));
-  }
-  void flush(Executor& e, IoCallback done) override { inner_->flush(e, std::move(done)); }
-  void discard(Executor& e, uint64_t o, uint64_t l, IoCallback done) override {
-    if (broken) return done(IoStatus{EIO});
-    inner_->discard(e, o, l, std::move(done));
-  }
-  void write_zeroes(Executor& e, uint64_t o, uint64_t l, IoCallback done) override { discard(e, o, l, std::move(done)); }
-  void compare_and_write(Executor& e, uint64_t o, std::span<const uint8_t> x, std::span<const uint8_t> r,
-                         IoCallback done) override {
-    inner_->compare_and_write(e, o, x, r, std::move(done));
-  }
-  bool broken = false;
-
- private:
-  std::shared_ptr<testing::FakeBlockDevice> inner_;
-};
-
 struct FailedSanitize : ::testing::Test {
   cluster::LocalClusterState cluster;
   testing::InlineExecutor executor;
-  std::shared_ptr<BreakableDevice> device =
-      std::make_shared<BreakableDevice>(std::make_shared<testing::FakeBlockDevice>(1u << 20));
+  std::shared_ptr<testing::FakeBlockDevice> device = std::make_shared<testing::FakeBlockDevice>(1u << 20);
   ScsiTarget target;
   std::shared_ptr<NexusState> a;
 
@@ -190,9 +162,9 @@ struct FailedSanitize : ::testing::Test {
 };
 
 TEST_F(FailedSanitize, UnrestrictedFailureRefusesMediumAccessUntilExitFailureMode) {
-  device->broken = true;
+  device->fail_with = EIO;
   expect_sense(*run(sanitize_cdb(kAuse | kBlockErase)), 0x03, 0x31, 0x03);
-  device->broken = false;
+  device->fail_with = 0;
   expect_sense(*run(kRead10Lba0), 0x03, 0x31, 0x03);
   EXPECT_EQ(run(kTestUnitReady)->status, ScsiStatus::good);
   EXPECT_EQ(run(sanitize_cdb(kExitFailureMode))->status, ScsiStatus::good);
@@ -200,9 +172,9 @@ TEST_F(FailedSanitize, UnrestrictedFailureRefusesMediumAccessUntilExitFailureMod
 }
 
 TEST_F(FailedSanitize, RestrictedFailureIsOnlyLeftByASuccessfulSanitize) {
-  device->broken = true;
+  device->fail_with = EIO;
   expect_sense(*run(sanitize_cdb(kBlockErase)), 0x03, 0x31, 0x03);
-  device->broken = false;
+  device->fail_with = 0;
   expect_sense(*run(sanitize_cdb(kExitFailureMode)), 0x05, 0x24, 0x00);
   expect_sense(*run(sanitize_cdb(kAuse | kBlockErase)), 0x05, 0x24, 0x00);
   expect_sense(*run(kRead10Lba0), 0x03, 0x31, 0x03);

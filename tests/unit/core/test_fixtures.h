@@ -30,7 +30,8 @@ class InlineExecutor final : public Executor {
   [[nodiscard]] bool in_executor_thread() const override { return true; }
 };
 
-// Small honest block device: bytes in a vector; `hold` defers completions until release_all().
+// Small honest block device: bytes in a vector; `hold` defers completions until release_all();
+// `fail_with` makes every operation fail with that errno, changing nothing, as a backend would.
 class FakeBlockDevice final : public BlockDevice {
  public:
   explicit FakeBlockDevice(uint64_t size, uint32_t block_size = 512) : bytes_(size) {
@@ -57,6 +58,7 @@ class FakeBlockDevice final : public BlockDevice {
   }
   void compare_and_write(Executor&, uint64_t offset, std::span<const uint8_t> expected,
                          std::span<const uint8_t> replacement, IoCallback done) override {
+    if (fail_with != 0) return done(IoStatus{fail_with});
     IoStatus status;
     for (size_t i = 0; i < expected.size(); ++i) {
       if (bytes_[offset + i] != expected[i]) {
@@ -74,6 +76,13 @@ class FakeBlockDevice final : public BlockDevice {
     write(e, offset, src, fua, std::move(done));
   }
 
+  void allocation(Executor& executor, uint64_t offset, uint64_t length, size_t max_extents,
+                  AllocationCallback done) override {
+    if (fail_with != 0) return done(fail_with, {});
+    BlockDevice::allocation(executor, offset, length, max_extents, std::move(done));
+  }
+
+  int fail_with = 0;  // a positive errno: every operation fails with it
   bool hold = false;
   size_t held() const { return held_.size(); }
   void release_all() {
@@ -86,6 +95,12 @@ class FakeBlockDevice final : public BlockDevice {
  private:
   template <typename Effect>
   void finish(Effect effect, IoCallback done) {
+    if (fail_with != 0) {
+      const IoStatus failed{fail_with};
+      if (!hold) return done(failed);
+      held_.emplace_back([failed, done = std::make_shared<IoCallback>(std::move(done))]() { (*done)(failed); });
+      return;
+    }
     if (!hold) {
       effect();
       done(IoStatus{});

@@ -1,0 +1,145 @@
+// Why each errno gets its answer (io_error_sense.h). What a Linux host does with a status is
+// decided in three places, all read for this choice:
+//  - drivers/scsi/scsi_error.c scsi_check_sense() and scsi_decide_disposition(): DATA PROTECT
+//    27/07 ("thin provisioning hard threshold reached") becomes SCSIML_STAT_NOSPC; any other
+//    DATA PROTECT, and HARDWARE ERROR (unless the device is flagged retry_hwerror), becomes
+//    SCSIML_STAT_TGT_FAILURE; MEDIUM ERROR with ASC 11h/13h/14h becomes SCSIML_STAT_MED_ERROR,
+//    other MEDIUM ERRORs are retried (NEEDS_RETRY); NOT READY is passed up unless it is 04/01
+//    (becoming ready); BUSY and TASK SET FULL are requeued (ADD_TO_MLQUEUE, TASK SET FULL also
+//    lowering the queue depth) until the command's time budget runs out.
+//  - drivers/scsi/scsi_lib.c scsi_result_to_blk_status() and scsi_io_completion_action(): the
+//    scsi-ml byte gives BLK_STS_NOSPC / BLK_STS_TARGET / BLK_STS_MEDIUM; a CHECK CONDITION
+//    without one gives BLK_STS_IOERR. NOT READY 04/0A (asymmetric access state transition) is
+//    requeued on the same device after 1 s in current kernels (ACTION_DELAYED_REPREP; older ones
+//    failed it with BLK_STS_TRANSPORT after the retries), so it does not move I/O to another
+//    path promptly; scsi_dh_alua's alua_check_sense() handles only that NOT READY code.
+//  - include/linux/blk_types.h blk_path_error(), used by dm-multipath's end_io: NOTSUPP, NOSPC,
+//    TARGET, NEXUS/RESV_CONFLICT, MEDIUM and PROTECTION are not path errors (the I/O fails);
+//    anything else (IOERR included) fails the path and the I/O is retried on another one.
+// So a lost backend answers NOT READY with ASC 08h: a CHECK CONDITION that no layer retries in
+// place and that ends as BLK_STS_IOERR, a path error.
+#include "core/scsi/io_error_sense.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <system_error>
+
+#include "core/scsi/logical_unit.h"
+
+namespace portico::scsi {
+namespace {
+
+constexpr Asc kLogicalUnitCommunicationTimeOut{0x08, 0x01};
+constexpr Asc kSpaceAllocationFailedWriteProtect{0x27, 0x07};
+constexpr int64_t kLogIntervalNs = 1'000'000'000;
+
+IoErrorAnswer check_condition(IoFailure failure, SenseKey key, Asc asc) {
+  return {failure, ScsiStatus::check_condition, SenseData{key, asc, std::nullopt, std::nullopt}};
+}
+
+}  // namespace
+
+IoErrorAnswer io_error_answer(int error, IoDirection direction) {
+  switch (error) {
+    // The gateway lost its way to the backend; another gateway may still have one. Ceph's
+    // EBLOCKLISTED is ESHUTDOWN: every later operation of a fenced client fails with it.
+    case ESHUTDOWN:
+    case ENOTCONN:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ECONNREFUSED:
+    case EPIPE:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case ENETRESET:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENOLINK:
+      // SPC-4 Annex D: LOGICAL UNIT COMMUNICATION FAILURE.
+      return check_condition(IoFailure::path_lost, SenseKey::not_ready, asc::kLogicalUnitCommunicationFailure);
+    case ETIMEDOUT:
+    case ETIME:
+      return check_condition(IoFailure::path_lost, SenseKey::not_ready, kLogicalUnitCommunicationTimeOut);
+    // SBC-3 4.7 (logical block provisioning), resource exhaustion: a write that needs space the
+    // thin-provisioned unit cannot allocate.
+    case ENOSPC:
+    case EDQUOT:
+      return check_condition(IoFailure::out_of_space, SenseKey::data_protect, kSpaceAllocationFailedWriteProtect);
+    // SBC-3 4.10: the medium is write protected.
+    case EROFS:
+      return check_condition(IoFailure::write_protected, SenseKey::data_protect, asc::kWriteProtected);
+    case EIO:
+    case EILSEQ:
+    case EBADMSG:
+    case EUCLEAN:
+      return check_condition(IoFailure::medium, SenseKey::medium_error,
+                             direction == IoDirection::read ? asc::kUnrecoveredReadError : asc::kWriteError);
+    // SAM-5 5.3.1: BUSY, the logical unit cannot accept the command right now.
+    case EAGAIN:
+    case EBUSY:
+    case EINTR:
+      return {IoFailure::busy, ScsiStatus::busy, std::nullopt};
+    // SAM-5 5.3.1: TASK SET FULL, the logical unit lacks resources for the command.
+    case ENOMEM:
+    case ENOBUFS:
+      return {IoFailure::resources, ScsiStatus::task_set_full, std::nullopt};
+    default:
+      return check_condition(IoFailure::internal, SenseKey::hardware_error, asc::kInternalTargetFailure);
+  }
+}
+
+const char* io_failure_text(IoFailure failure) {
+  switch (failure) {
+    case IoFailure::path_lost: return "backend unreachable from this gateway (hosts retry through another path)";
+    case IoFailure::out_of_space: return "backend out of space";
+    case IoFailure::write_protected: return "backend write protected";
+    case IoFailure::medium: return "medium error";
+    case IoFailure::busy: return "backend busy (hosts retry)";
+    case IoFailure::resources: return "out of memory (hosts retry with fewer commands)";
+    case IoFailure::internal: return "unexpected backend error";
+  }
+  return "unexpected backend error";
+}
+
+std::string errno_text(int error) {
+  const char* name = strerrorname_np(error);  // glibc 2.32
+  return "errno " + std::to_string(error) + " " + (name != nullptr ? name : "?") + " (" +
+         std::generic_category().message(error) + ")";
+}
+
+void IoErrorLog::report(const std::string& unit_name, uint8_t opcode, int error, const IoErrorAnswer& answer) {
+  Limiter& limiter = limiters_[static_cast<size_t>(answer.failure)];
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t next = limiter.next_ns.load(std::memory_order_relaxed);
+  if (now < next || !limiter.next_ns.compare_exchange_strong(next, now + kLogIntervalNs)) {
+    limiter.suppressed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const uint64_t others = limiter.suppressed.exchange(0, std::memory_order_relaxed);
+  std::string answered = answer.sense ? "CHECK CONDITION" : (answer.status == ScsiStatus::busy ? "BUSY" : "TASK SET FULL");
+  if (answer.sense) {
+    answered += fmt::format(" {:x}h {:02x}h/{:02x}h", static_cast<unsigned>(answer.sense->key), answer.sense->asc.code,
+                            answer.sense->asc.qualifier);
+  }
+  spdlog::error("{}: backend I/O of opcode {:02x}h failed: {}: {}; answered {}{}", unit_name, opcode,
+                errno_text(error), io_failure_text(answer.failure), answered,
+                others == 0 ? std::string() : fmt::format(" ({} more like it in the last second)", others));
+}
+
+void LogicalUnit::fail_io(ScsiTask& task, int error, IoDirection direction) {
+  const IoErrorAnswer answer = io_error_answer(error, direction);
+  const auto cdb = task.cdb();
+  io_error_log_.report(config_.name, cdb.empty() ? 0 : cdb[0], error, answer);
+  if (answer.sense) {
+    fail(task, *answer.sense);
+  } else {
+    fail(task, answer.status);
+  }
+}
+
+}  // namespace portico::scsi

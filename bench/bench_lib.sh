@@ -144,10 +144,12 @@ tgtd_add_lun() {
 
 tgtd_url() { echo "iscsi://$1:$tgtd_port/iqn.2026-11.io.portico:tgtd-bench/$2"; }
 
-# stop_tgtd: asks the private tgtd to exit, SIGKILL after 5 s.
+# stop_tgtd: asks the private tgtd to exit, SIGKILL after 5 s. tgtd exits on a system delete
+# only once it has no target left.
 stop_tgtd() {
   [[ -n ${tgtd_pid:-} ]] || return 0
-  tgtadm -C "$tgtd_port" --mode system --op delete --force >/dev/null 2>&1 || true
+  tgtadm -C "$tgtd_port" --lld iscsi --mode target --op delete --force --tid 1 >/dev/null 2>&1 || true
+  tgtadm -C "$tgtd_port" --mode system --op delete >/dev/null 2>&1 || true
   local deadline=$((SECONDS + 5))
   while kill -0 "$tgtd_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
   kill -KILL "$tgtd_pid" 2>/dev/null || true

@@ -9,6 +9,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libiscsi-dev libiscsi-bin   # initiator library + iscsi-ls/inq/test-cu (integration tests)
   tgt                         # the peer target for bench/bench_vs_tgtd.sh
+  tgt-rbd                     # its RBD backing store, the peer in bench/bench_rbd.sh
   clang                       # libFuzzer targets
   librbd-dev librados-dev     # RBD backend and RADOS cluster state
   ceph-mon ceph-osd ceph-common  # the private micro cluster (scripts/ceph-cluster.sh)

@@ -8,6 +8,8 @@
  * and exits 1 on any mismatch (the data-integrity check of tests/integration); --rw check only
  * reads and checks, to prove that data written earlier (another session, before a restart) is
  * still there. --rw pr-register times PERSISTENT RESERVE OUT (REGISTER / unregister pairs).
+ * --register-key KEY registers KEY on the session before the run and removes it after, so that
+ * the run meets a LUN with a registration present (a target may pay for that on every command).
  *
  * Written in C because libiscsi is a C library and this tool must stay tiny and dependency-free.
  */
@@ -24,6 +26,7 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include "tools/loadgen_pr.h"
 #include "tools/loadgen_stats.h"
 
 enum mode { MODE_RANDREAD, MODE_RANDWRITE, MODE_READ, MODE_WRITE, MODE_VERIFY, MODE_CHECK, MODE_PR_REGISTER };
@@ -38,6 +41,7 @@ struct options {
   uint64_t ios;     /* 0: run for --seconds */
   uint64_t size;    /* 0: the whole LUN */
   uint64_t seed;
+  uint64_t register_key;  /* 0: none */
 };
 
 struct slot {
@@ -121,6 +125,8 @@ static void usage(FILE *f) {
           "  --ios N          stop after N I/Os instead of a time limit\n"
           "  --size SIZE      use only the first SIZE bytes of the LUN (default: all)\n"
           "  --seed N         offsets and verify pattern seed (default 1)\n"
+          "  --register-key K register reservation key K (non-zero) before the run, remove it after;\n"
+          "                   the result line then also gives registrations=N (READ KEYS after REGISTER)\n"
           "  --initiator-name IQN  (default iqn.2026-11.io.portico:loadgen)\n"
           "CHAP: user%%secret in the URL; mutual CHAP: LIBISCSI_CHAP_TARGET_USERNAME/PASSWORD.\n");
 }
@@ -131,7 +137,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
       {"bs", required_argument, NULL, 'b'},      {"qd", required_argument, NULL, 'q'},
       {"seconds", required_argument, NULL, 't'}, {"ios", required_argument, NULL, 'n'},
       {"size", required_argument, NULL, 's'},    {"seed", required_argument, NULL, 'S'},
-      {"initiator-name", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
+      {"initiator-name", required_argument, NULL, 'i'}, {"register-key", required_argument, NULL, 'K'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   o->initiator = "iqn.2026-11.io.portico:loadgen";
   o->mode = MODE_RANDREAD;
@@ -141,7 +148,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
   o->seed = 1;
   int c;
   uint64_t v;
-  while ((c = getopt_long(argc, argv, "u:r:b:q:t:n:s:S:i:h", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "u:r:b:q:t:n:s:S:i:K:h", longs, NULL)) != -1) {
     switch (c) {
       case 'u': o->url = optarg; break;
       case 'i': o->initiator = optarg; break;
@@ -172,11 +179,25 @@ static int parse_options(int argc, char **argv, struct options *o) {
         if (parse_size(optarg, &o->size) != 0) { fprintf(stderr, "portico-loadgen: bad --size '%s'\n", optarg); return -1; }
         break;
       case 'S': o->seed = strtoull(optarg, NULL, 0); break;
+      case 'K': {
+        char *end = NULL;
+        errno = 0;
+        o->register_key = strtoull(optarg, &end, 0);
+        if (errno != 0 || end == optarg || *end != '\0' || o->register_key == 0) {
+          fprintf(stderr, "portico-loadgen: bad --register-key '%s' (a non-zero 64-bit number)\n", optarg);
+          return -1;
+        }
+        break;
+      }
       case 'h': usage(stdout); exit(0);
       default: usage(stderr); return -1;
     }
   }
   if (o->url == NULL) { usage(stderr); return -1; }
+  if (o->register_key != 0 && o->mode == MODE_PR_REGISTER) {
+    fprintf(stderr, "portico-loadgen: --register-key does not go with --rw pr-register\n");
+    return -1;
+  }
   return 0;
 }
 
@@ -338,13 +359,8 @@ static int run_pr_register(struct loadgen *lg, uint64_t start) {
   const uint64_t deadline = lg->opt.ios == 0 ? start + (uint64_t)(lg->opt.seconds * 1e9) : UINT64_MAX;
   int registered = 0;
   while ((lg->opt.ios == 0 || lg->completed < lg->opt.ios) && now_ns() < deadline) {
-    struct scsi_persistent_reserve_out_basic params;
-    memset(&params, 0, sizeof params);
-    params.reservation_key = registered ? key : 0;
-    params.service_action_reservation_key = registered ? 0 : key;
     uint64_t t0 = now_ns();
-    struct scsi_task *task = iscsi_persistent_reserve_out_sync(lg->iscsi, lg->lun, SCSI_PERSISTENT_RESERVE_REGISTER,
-                                                               0, 0, &params);
+    struct scsi_task *task = loadgen_register(lg->iscsi, lg->lun, registered ? key : 0, registered ? 0 : key);
     latency_add(&lg->lat, now_ns() - t0);
     ++lg->completed;
     if (task == NULL || task->status != SCSI_STATUS_GOOD) {
@@ -362,11 +378,7 @@ static int run_pr_register(struct loadgen *lg, uint64_t start) {
     if (lg->errors > 10) return 1;
   }
   if (registered) {  /* leave no registration behind */
-    struct scsi_persistent_reserve_out_basic params;
-    memset(&params, 0, sizeof params);
-    params.reservation_key = key;
-    struct scsi_task *task = iscsi_persistent_reserve_out_sync(lg->iscsi, lg->lun, SCSI_PERSISTENT_RESERVE_REGISTER,
-                                                               0, 0, &params);
+    struct scsi_task *task = loadgen_register(lg->iscsi, lg->lun, key, 0);
     if (task != NULL) scsi_free_scsi_task(task);
   }
   return 0;
@@ -387,6 +399,12 @@ int main(int argc, char **argv) {
     lg.slots[i].buf = aligned_alloc(4096, (lg.opt.bs + 4095u) / 4096u * 4096u);
     if (lg.slots[i].buf == NULL) { fprintf(stderr, "portico-loadgen: out of memory\n"); return 1; }
     memset(lg.slots[i].buf, 0x5a, lg.opt.bs);
+  }
+  int registrations = 0;
+  if (lg.opt.register_key != 0 &&
+      (registrations = loadgen_register_session(lg.iscsi, lg.lun, lg.opt.register_key)) < 0) {
+    iscsi_destroy_context(lg.iscsi);
+    return 1;
   }
   uint64_t start = now_ns();
   int rc = 0;
@@ -410,6 +428,7 @@ int main(int argc, char **argv) {
     rc = run_phase(&lg);
   }
   double elapsed = (double)(now_ns() - start) / 1e9;
+  if (lg.opt.register_key != 0 && rc == 0 && loadgen_unregister_session(lg.iscsi, lg.lun, lg.opt.register_key) != 0) rc = 1;
   uint64_t ok = lg.completed - lg.errors;
   printf("iops=%.0f mibps=%.1f p50_us=%.1f p99_us=%.1f ios=%" PRIu64 " errors=%" PRIu64,
          (double)lg.completed / elapsed, (double)ok * lg.opt.bs / elapsed / 1048576.0,
@@ -417,6 +436,7 @@ int main(int argc, char **argv) {
   if (lg.opt.mode == MODE_VERIFY || lg.opt.mode == MODE_CHECK) {
     printf(" mismatches=%" PRIu64 " checked_bytes=%" PRIu64, lg.mismatches, lg.total_ios * lg.opt.bs);
   }
+  if (lg.opt.register_key != 0) printf(" registrations=%d", registrations);
   printf("\n");
   fflush(stdout);
   iscsi_logout_sync(lg.iscsi);

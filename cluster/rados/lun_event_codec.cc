@@ -9,20 +9,21 @@ namespace {
 
 constexpr char kMagic[4] = {'P', 'L', 'E', 'V'};
 
-bool publishable(LunEvent::Kind kind) {
-  switch (kind) {
-    case LunEvent::Kind::logical_unit_reset:
-    case LunEvent::Kind::unit_attention:
-    case LunEvent::Kind::capacity_changed:
-    case LunEvent::Kind::access_state_changed:
-    case LunEvent::Kind::reservation_changed:
-    case LunEvent::Kind::clear_task_set:
-      return true;
-    case LunEvent::Kind::state_unknown:
-    case LunEvent::Kind::state_current:
-      return false;
+// Every published kind with its wire code and the format version that added it. A code is
+// never reused or renumbered; 6 and 7 are reserved (they were the local-only kinds' enum values,
+// never published). A new kind takes the next free code and since_version = the new format.
+constexpr WireKind kWireKinds[] = {
+    {LunEvent::Kind::logical_unit_reset, 0, 1},   {LunEvent::Kind::unit_attention, 1, 1},
+    {LunEvent::Kind::capacity_changed, 2, 1},     {LunEvent::Kind::access_state_changed, 3, 1},
+    {LunEvent::Kind::reservation_changed, 4, 1},  {LunEvent::Kind::clear_task_set, 5, 1},
+};
+constexpr uint8_t kReservedCodes[] = {6, 7};
+
+const WireKind* find_code(uint8_t code) {
+  for (const auto& wire : kWireKinds) {
+    if (wire.code == code) return &wire;
   }
-  return false;
+  return nullptr;
 }
 
 class Writer {
@@ -109,10 +110,18 @@ bool read_count(Reader& in, uint16_t& count, const char* what) {
 
 }  // namespace
 
+std::optional<WireKind> wire_kind_of(LunEvent::Kind kind) {
+  for (const auto& wire : kWireKinds) {
+    if (wire.kind == kind) return wire;
+  }
+  return std::nullopt;
+}
+
 Result<std::string> encode_lun_event(const LunEvent& event) {
-  if (!publishable(event.kind)) {
+  const auto wire = wire_kind_of(event.kind);
+  if (!wire) {
     return error(ErrorCode::invalid_argument, "lun event: kind " + std::to_string(static_cast<int>(event.kind)) +
-                                                  " is local-only and is never published");
+                                                  " has no wire code: local-only kinds are never published");
   }
   if (event.unit_attentions.size() > kMaxListEntries || event.abort_tasks_of.size() > kMaxListEntries) {
     return error(ErrorCode::out_of_range, "lun event: more than " + std::to_string(kMaxListEntries) + " list entries");
@@ -128,8 +137,9 @@ Result<std::string> encode_lun_event(const LunEvent& event) {
   }
   Writer out;
   out.raw(kMagic, sizeof kMagic);
-  out.u8(kLunEventFormatVersion);
-  out.u8(static_cast<uint8_t>(event.kind));
+  // The lowest version that carries this event: every field is version 1's, so the kind decides.
+  out.u8(wire->since_version);
+  out.u8(wire->code);
   out.u8(event.asc_code);
   out.u8(event.asc_qualifier);
   out.str(event.origin_nexus);
@@ -164,15 +174,27 @@ Result<LunEvent> decode_lun_event(std::span<const uint8_t> bytes) {
   uint8_t version = 0;
   uint8_t kind = 0;
   if (!in.skip(sizeof kMagic) || !in.u8(version)) return reject(in.error_text());
-  if (version != kLunEventFormatVersion) {
-    return reject("format version " + std::to_string(version) + " (this gateway reads version " +
-                  std::to_string(kLunEventFormatVersion) + ")");
+  if (version == 0) return reject("format version 0 does not exist");
+  if (version > kLunEventFormatVersion) {
+    return error(ErrorCode::unsupported,
+                 "lun event: format version " + std::to_string(version) + " is newer than this gateway reads (up to " +
+                     "version " + std::to_string(kLunEventFormatVersion) + "): published by a newer release");
   }
   if (!in.u8(kind)) return reject(in.error_text());
-  if (kind > static_cast<uint8_t>(LunEvent::Kind::clear_task_set)) {
-    return reject("kind " + std::to_string(kind) + " is not a published event");
+  const WireKind* wire = find_code(kind);
+  if (wire == nullptr) {
+    for (uint8_t reserved : kReservedCodes) {
+      if (kind == reserved) return reject("kind " + std::to_string(kind) + " is not a published event (reserved code)");
+    }
+    return error(ErrorCode::unsupported, "lun event: kind " + std::to_string(kind) + " (format version " +
+                                             std::to_string(version) + ") is unknown to this gateway, which reads up "
+                                             "to version " + std::to_string(kLunEventFormatVersion));
   }
-  event.kind = static_cast<LunEvent::Kind>(kind);
+  if (wire->since_version > version) {
+    return reject("kind " + std::to_string(kind) + " needs format version " + std::to_string(wire->since_version) +
+                  ", the event says " + std::to_string(version));
+  }
+  event.kind = wire->kind;
   uint16_t count = 0;
   bool ok = in.u8(event.asc_code) && in.u8(event.asc_qualifier) && in.str(event.origin_nexus, "origin nexus") &&
             read_count(in, count, "unit attention");

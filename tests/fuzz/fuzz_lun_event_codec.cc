@@ -1,5 +1,7 @@
 // Fuzzes the decoder of cluster events carried by RADOS notifies: it must reject malformed
-// input with a message and never crash; what it accepts must survive an encode/decode round trip.
+// input (invalid_argument) or input of a newer release (unsupported: a newer format version or
+// an unknown kind) with a message and never crash; what it accepts must survive an encode/decode
+// round trip.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -11,6 +13,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto event = decode_lun_event(std::span<const uint8_t>(data, size));
   if (!event.ok()) {
     if (event.status().message().empty()) __builtin_trap();
+    // Refused as malformed, or as newer than this gateway (a version or kind it does not know).
+    const auto code = event.status().code();
+    if (code != portico::ErrorCode::invalid_argument && code != portico::ErrorCode::unsupported) __builtin_trap();
+    if (code == portico::ErrorCode::unsupported && size > 4 && data[4] <= kLunEventFormatVersion &&
+        (size < 6 || data[5] <= 7)) {
+      __builtin_trap();  // neither a newer version nor a kind code beyond the known and reserved ones
+    }
     return 0;
   }
   auto wire = encode_lun_event(*event);

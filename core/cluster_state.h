@@ -61,8 +61,8 @@ struct LunEvent {
     clear_task_set,       // CLEAR TASK SET (SAM-5 7.5): every gateway aborts the LU's tasks
     // Delivered by a clustered implementation to this gateway's own subscribers only, never
     // published: this gateway can no longer prove that its cached state is current (watch lost,
-    // RADOS session lost or blocklisted). The unit stops executing commands (retryable status)
-    // until `state_current` arrives.
+    // RADOS session lost or blocklisted, or an event it could not decode and refused). The unit
+    // stops executing commands (retryable status) until `state_current` arrives.
     state_unknown,
     // The event channel works again: re-read the reservation state, then serve again.
     state_current,
@@ -122,7 +122,10 @@ class ClusterState {
   // it may do so later, from any thread.
   using EventHandler = std::function<void(const LunEvent&, UniqueFunction<void()> applied)>;
   virtual std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, EventHandler handler) = 0;
-  // `done` runs (on any thread) once every gateway has applied the event, or failed.
+  // `done` runs (on any thread) once every gateway has applied the event, or failed. A clustered
+  // implementation succeeds only when every gateway applied it or was fenced (one that did not
+  // answer, or refused it); a failure means some gateway may still act on the old state, so a
+  // command that waited for the event must not complete as if it held everywhere.
   virtual void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) = 0;
 
   // Reservation state of a logical unit. write_reservation() succeeds only if the stored

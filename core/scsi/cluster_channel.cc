@@ -1,11 +1,14 @@
-// Losing and regaining the cluster's event channel (LunEvent state_unknown / state_current).
+// Losing and regaining the cluster's event channel (LunEvent state_unknown / state_current):
+// a lost watch or RADOS session, or an event this gateway refused because it cannot decode it.
 //
 // While the channel is lost this gateway may miss reservation changes, resets and aborts that
 // other gateways publish, so it refuses every command that could depend on them (NOT READY,
 // ASYMMETRIC ACCESS STATE TRANSITION — retryable) until it has re-read the state. Unit attentions
 // that were published while it was away are reconstructed from the difference between the state
 // it had and the state it reads back; a missed LOGICAL UNIT RESET cannot be reconstructed, but no
-// task of this gateway ran during the gap, so nothing it would have aborted exists.
+// task of this gateway ran during the gap, so nothing it would have aborted exists. (Tasks that
+// were already running when a refused event arrived are stopped by its publisher, which fences a
+// gateway that refused as it fences one that did not answer.)
 #include <spdlog/spdlog.h>
 
 #include "core/scsi/logical_unit.h"
@@ -20,6 +23,7 @@ bool same_reservation(const ReservationState& a, const ReservationState& b) {
 }  // namespace
 
 void LogicalUnit::on_state_unknown() {
+  state_unknown_count_.fetch_add(1);
   if (!channel_lost_.exchange(true)) {
     spdlog::warn("{}: cluster state can no longer be proven current; refusing commands until it is re-read",
                  config_.name);
@@ -29,9 +33,14 @@ void LogicalUnit::on_state_unknown() {
 void LogicalUnit::on_state_current(UniqueFunction<void()> applied) {
   auto self = shared_from_this();
   const ReservationState before = reservations();
+  const uint64_t unknown_before = state_unknown_count_.load();
   reload_in_flight_.store(true);
-  reload_reservations([self, before, applied = std::move(applied)](bool ok) mutable {
+  reload_reservations([self, before, unknown_before, applied = std::move(applied)](bool ok) mutable {
     self->reload_in_flight_.store(false);
+    // The state became unknown again while this re-read ran (another refused event, a lost
+    // watch): what it read may predate that change. Every state_unknown is followed by a
+    // state_current of its own, whose re-read decides.
+    if (self->state_unknown_count_.load() != unknown_before) return applied();
     if (!ok) {
       spdlog::error("{}: cluster channel is back but the reservation state cannot be read; still not serving",
                     self->config().name);

@@ -260,6 +260,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   std::atomic<bool> orphan_check_in_flight_{false};
   std::atomic<bool> reservations_restrict_{false};  // a reservation or SPC-2 holder exists
   std::atomic<bool> channel_lost_{false};         // between state_unknown and state_current
+  std::atomic<uint64_t> state_unknown_count_{0};  // a re-read that began before the last one is not enough
   std::atomic<bool> reservations_stale_{false};   // the last re-read failed
   std::atomic<bool> reload_in_flight_{false};
 

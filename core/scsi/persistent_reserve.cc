@@ -72,13 +72,29 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
       event.asc_qualifier = outcome.unit_attention_for_others->qualifier;
     }
     unit->cluster().publish(unit->cluster_key(), event, [self = shared_from_this()](Status published) {
-      if (!published.ok()) {
-        // The state is stored; a gateway that missed the event stops serving until it re-reads.
-        spdlog::warn("{}: reservation event not acknowledged by every gateway: {}", self->unit->config().name,
-                     published.message());
-      }
+      if (!published.ok()) return self->finish_unannounced(published.message());
       self->finish();
     });
+  }
+
+  // The change is stored, but a gateway neither applied its event nor could be fenced: it may
+  // still serve the old state, and its tasks that PREEMPT AND ABORT would abort may still run.
+  // Completing the command as GOOD would tell the initiator that the change holds everywhere
+  // (a cluster fencing a node through PREEMPT relies on exactly that), so it gets the retryable
+  // ABORTED COMMAND of an unavailable cluster state instead; PERSISTENT RESERVE IN shows what
+  // is stored. For a change no command waits for (a lost nexus, a reset's release, sanitize
+  // bookkeeping) `settled` only reports whether it is stored: it is.
+  void finish_unannounced(const std::string& why) {
+    if (task == nullptr) {
+      spdlog::warn("{}: reservation change stored but not applied on every gateway: {}", unit->config().name, why);
+      return settled(true);
+    }
+    spdlog::error("{}: reservation change stored but not applied on every gateway ({}): command failed",
+                  unit->config().name, why);
+    outcome = PrOutOutcome{};
+    outcome.status = ScsiStatus::check_condition;
+    outcome.sense = cluster_state_unavailable();
+    finish();
   }
 
   void finish_failed(const std::string& why) {

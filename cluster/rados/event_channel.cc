@@ -109,7 +109,8 @@ struct EventChannel::NotifyOp {
   // From the reply:
   int result = 0;
   std::vector<uint64_t> timed_out;
-  std::string refusals;  // watchers that answered "error: ..."
+  std::vector<uint64_t> refused;  // watchers that answered "error: ...": did not apply it
+  std::string refusals;           // what they said
 
   ~NotifyOp() {
     if (reply != nullptr) rados_buffer_free(reply);
@@ -217,21 +218,23 @@ void EventChannel::mark_lost(LunWatch& watch, const std::string& why) {
                watch.lun_key, pool_->where(watch.object), why);
   std::weak_ptr<EventChannel> weak = weak_from_this();
   LunWatch* raw = &watch;
-  // The watch is owned by watches_ (or a close in flight); find it again on the worker.
   worker_.post([weak, raw]() {
     auto self = weak.lock();
     if (!self) return;
-    std::shared_ptr<LunWatch> found;
-    {
-      std::lock_guard lock(self->mutex_);
-      for (auto& [key, w] : self->watches_) {
-        if (w.get() == raw) found = w;
-      }
-    }
+    auto found = self->find_watch(raw);
     if (!found) return;
     found->deliver(LunEvent::Kind::state_unknown);
     self->rewatch(found);
   });
+}
+
+std::shared_ptr<EventChannel::LunWatch> EventChannel::find_watch(const LunWatch* raw) {
+  // A watch is owned by watches_ (or by a close in flight, which no longer serves).
+  std::lock_guard lock(mutex_);
+  for (auto& [key, watch] : watches_) {
+    if (watch.get() == raw) return watch;
+  }
+  return nullptr;
 }
 
 void EventChannel::rewatch(const std::shared_ptr<LunWatch>& watch) {
@@ -323,14 +326,7 @@ void EventChannel::on_notify(void* arg, uint64_t notify_id, uint64_t cookie, uin
                              size_t length) {
   auto* watch = static_cast<LunWatch*>(arg);
   auto event = decode_lun_event(std::span<const uint8_t>(static_cast<const uint8_t*>(data), length));
-  if (!event.ok()) {
-    spdlog::warn("cluster: lun {}: {}: notify from client.{} rejected: {}", watch->lun_key,
-                 watch->pool->where(watch->object), notifier_id, event.status().message());
-    const std::string reply = kErrorPrefix + event.status().message();
-    rados_notify_ack(watch->pool->ioctx(), watch->object.c_str(), notify_id, cookie, reply.data(),
-                     static_cast<int>(reply.size()));
-    return;
-  }
+  if (!event.ok()) return refuse(*watch, notify_id, cookie, notifier_id, event.status());
   auto slots = watch->copy_slots();
   auto ack = std::make_shared<Ack>();
   ack->pool = watch->pool;
@@ -344,6 +340,47 @@ void EventChannel::on_notify(void* arg, uint64_t notify_id, uint64_t cookie, uin
     });
   }
   ack->release();
+}
+
+void EventChannel::refuse(LunWatch& watch, uint64_t notify_id, uint64_t cookie, uint64_t notifier_id,
+                          const Status& why) {
+  // An event this gateway cannot decode may have changed anything (a reservation, an abort it
+  // should have carried out): the unit's cached state can no longer be trusted. The subscribers
+  // stop serving before the refusal is sent, so that the publisher never learns of it while this
+  // gateway still serves the old state; the publisher then fences this gateway as it fences one
+  // that did not answer. The state is re-read (state_current) once this watch is still current
+  // on the worker: the publisher stored its change before it notified, so the re-read sees it.
+  spdlog::error("cluster: lun {}: {}: refused an event from client.{} ({}); the unit stops serving until it has "
+                "re-read the state",
+                watch.lun_key, watch.pool->where(watch.object), notifier_id, why.message());
+  EventChannel* owner = nullptr;
+  {
+    std::lock_guard lock(watch.mutex);
+    if (watch.state != LunWatch::State::closed) owner = watch.owner;
+  }
+  watch.deliver(LunEvent::Kind::state_unknown);
+  const std::string reply = kErrorPrefix + why.message();
+  const int ret = rados_notify_ack(watch.pool->ioctx(), watch.object.c_str(), notify_id, cookie, reply.data(),
+                                   static_cast<int>(reply.size()));
+  if (ret < 0) {
+    spdlog::warn("cluster: lun {}: {}: rados_notify_ack (refusal): {}", watch.lun_key, watch.pool->where(watch.object),
+                 ceph::rados_error_text(ret));
+  }
+  if (owner == nullptr) return;
+  LunWatch* raw = &watch;
+  owner->worker_.post([weak = owner->weak_from_this(), raw]() {
+    auto self = weak.lock();
+    if (!self) return;
+    auto found = self->find_watch(raw);
+    if (!found) return;
+    {
+      std::lock_guard lock(found->mutex);
+      // Lost meanwhile: re-watching delivers state_current itself (and a blocklisted or closed
+      // watch never serves again).
+      if (found->state != LunWatch::State::current) return;
+    }
+    found->deliver(LunEvent::Kind::state_current);
+  });
 }
 
 void EventChannel::publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) {
@@ -378,8 +415,9 @@ void EventChannel::on_notify_complete(rados_completion_t, void* arg) {
       for (size_t i = 0; i < ack_count; ++i) {
         const std::string answer(acks[i].payload != nullptr ? acks[i].payload : "", acks[i].payload_len);
         if (answer.rfind(kErrorPrefix, 0) == 0) {
+          op->refused.push_back(acks[i].notifier_id);
           op->refusals += (op->refusals.empty() ? "" : "; ") + std::string("client.") +
-                          std::to_string(acks[i].notifier_id) + " did not apply it (" + answer + ")";
+                          std::to_string(acks[i].notifier_id) + " refused it (" + answer + ")";
         }
       }
       for (size_t i = 0; i < timeout_count; ++i) op->timed_out.push_back(timeouts[i].notifier_id);
@@ -390,14 +428,25 @@ void EventChannel::on_notify_complete(rados_completion_t, void* arg) {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - op->started).count();
   spdlog::debug("cluster: {}: notify answered in {} us ({}, {} timed out)", op->where(), ms,
                 ceph::rados_error_text(op->result), op->timed_out.size());
-  if (op->timed_out.empty()) return complete_publish(std::move(op), Status{});
+  if (op->timed_out.empty() && op->refused.empty()) return complete_publish(std::move(op), Status{});
+  if (!op->refused.empty()) {
+    spdlog::warn("cluster: {}: {}; fencing it as a gateway that did not answer", op->where(), op->refusals);
+  }
+  // A watcher that refused the event did not apply it, exactly like one that did not answer: it
+  // may run a release that serves its old state on (one before refusals stopped the unit), and
+  // even one that stopped serving may still have writes in flight that the event would have
+  // aborted. Completing the command as GOOD, or failing it and leaving that gateway serving, are
+  // both unsafe; blocklisting it is what makes the event hold everywhere, so it is fenced like a
+  // silent gateway. (A release that adds a kind should therefore publish it only once every
+  // gateway reads that format version: lun_event_codec.h.)
+  //
   // Fencing blocks on the monitors: on the worker, never on librados' callback thread. If the
   // worker stops first, `done` still runs (with an error) when the pending fence is dropped.
   struct PendingFence {
     std::unique_ptr<NotifyOp> op;
     ~PendingFence() {
       if (op) op->done(error(ErrorCode::closed, op->where() + ": cluster state stopped before the watchers that "
-                                                              "timed out could be fenced"));
+                                                              "did not apply an event could be fenced"));
     }
   };
   auto pending = std::make_shared<PendingFence>();
@@ -406,17 +455,28 @@ void EventChannel::on_notify_complete(rados_completion_t, void* arg) {
   if (!channel) return;
   channel->worker_.post([pending]() {
     std::unique_ptr<NotifyOp> owned = std::move(pending->op);
-    std::string ids;
-    for (uint64_t id : owned->timed_out) ids += (ids.empty() ? "client." : ", client.") + std::to_string(id);
-    const std::string why = owned->where() + ": " + ids + " did not acknowledge an event within the notify timeout";
+    std::string why = owned->where() + ": ";
+    if (!owned->timed_out.empty()) {
+      std::string ids;
+      for (uint64_t id : owned->timed_out) ids += (ids.empty() ? "client." : ", client.") + std::to_string(id);
+      why += ids + " did not acknowledge an event within the notify timeout";
+    }
+    if (!owned->refused.empty()) why += (owned->timed_out.empty() ? "" : "; ") + owned->refusals;
     auto self = owned->channel.lock();
     if (!self) return complete_publish(std::move(owned), error(ErrorCode::closed, why + "; cluster state stopped before fencing"));
-    Status fenced = self->fencer_->fence_instances(owned->timed_out, why);
+    std::vector<uint64_t> fence = owned->timed_out;
+    fence.insert(fence.end(), owned->refused.begin(), owned->refused.end());
+    Status fenced = self->fencer_->fence_instances(fence, why);
     // An OSD that has not received the blocklist's map yet still applies the fenced gateway's
     // writes. What bounds that gateway without the OSDs is its lease: a watch last confirmed
-    // before the notify timed out stops proving its state current `stale_after` later. Until
-    // then the event is not complete.
-    const auto lease_over = owned->started + self->options_.notify_timeout + self->options_.stale_after;
+    // before the notify timed out stops proving its state current `stale_after` later. A
+    // gateway that refused is alive and its watch stays confirmed until the blocklist reaches
+    // its OSD, so for it the lease runs from the end of fencing. Until then the event is not
+    // complete.
+    auto lease_over = owned->started + self->options_.notify_timeout + self->options_.stale_after;
+    if (!owned->refused.empty()) {
+      lease_over = std::max(lease_over, std::chrono::steady_clock::now() + self->options_.stale_after);
+    }
     const auto wait = lease_over - std::chrono::steady_clock::now();
     if (!fenced.ok() || wait <= std::chrono::steady_clock::duration::zero()) {
       return complete_publish(std::move(owned), std::move(fenced));
@@ -438,8 +498,9 @@ void EventChannel::complete_publish(std::unique_ptr<NotifyOp> op, Status fenced)
   if (r == -ETIMEDOUT && op->timed_out.empty()) {
     return op->done(error(ErrorCode::timed_out, op->where() + ": rados_aio_notify timed out and named no watcher"));
   }
+  // Every watcher that did not apply the event (silent or refusing) is fenced by now, or this
+  // fails naming it: the caller must not report the change as done (a retryable error).
   if (!fenced.ok()) return op->done(std::move(fenced));
-  if (!op->refusals.empty()) return op->done(error(ErrorCode::io_error, op->where() + ": " + op->refusals));
   op->done(Status{});
 }
 

@@ -3,13 +3,15 @@
 // carries an encoded LunEvent (lun_event_codec.h).
 //
 // Receiving: a notify is decoded and handed to every subscriber; the notify is acknowledged
-// only when every subscriber has called `applied`. A notify that does not decode is
-// acknowledged at once with the payload "error: <why>" and never reaches a subscriber.
-// Publishing: rados_aio_notify with the notify timeout. Every watcher that timed out is fenced
-// (fencing.h) before `done` runs, and `done` waits until its lease (stale_after from the notify
-// timeout) has run out too, for an OSD may apply its writes until the blocklist's map reaches
-// it; a watcher that answered "error: ..." did not apply the event and makes `done` fail naming
-// it.
+// only when every subscriber has called `applied`. A notify that does not decode (a newer
+// format version or kind, or malformed) is refused: the LUN's subscribers get state_unknown
+// (they stop serving) before the notify is acknowledged with the payload "error: <why>", then
+// state_current (they re-read the state) unless the watch was lost meanwhile.
+// Publishing: rados_aio_notify with the notify timeout. Every watcher that timed out or answered
+// "error: ..." did not apply the event and is fenced (fencing.h) before `done` runs, and `done`
+// waits until its lease has run out too (stale_after from the notify timeout, or from the end
+// of fencing for a watcher that refused), for an OSD may apply its writes until the blocklist's
+// map reaches it. `done` fails (naming the watcher) only when such a watcher cannot be fenced.
 // Losing the channel: the watch error callback, or a rados_watch_check (from the heartbeat)
 // that fails or reports a confirmation older than `stale_after`, delivers state_unknown to the
 // LUN's subscribers once; the watch is then re-established in the background with backoff and
@@ -69,7 +71,10 @@ class EventChannel : public std::enable_shared_from_this<EventChannel> {
   // The watches of the subscribed LUNs, taken under the lock.
   std::vector<std::shared_ptr<LunWatch>> subscribed_watches();
   int establish(LunWatch& watch, uint64_t* cookie);
+  std::shared_ptr<LunWatch> find_watch(const LunWatch* raw);  // null once unsubscribed
   void mark_lost(LunWatch& watch, const std::string& why);  // watch.mutex held
+  // A notify that does not decode: stop serving, answer "error: ...", then re-read.
+  static void refuse(LunWatch& watch, uint64_t notify_id, uint64_t cookie, uint64_t notifier_id, const Status& why);
   void rewatch(const std::shared_ptr<LunWatch>& watch);
   void unsubscribe(const std::shared_ptr<LunWatch>& watch, const std::shared_ptr<HandlerSlot>& slot);
   static void complete_publish(std::unique_ptr<NotifyOp> op, Status fenced);

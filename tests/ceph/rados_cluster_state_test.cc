@@ -15,6 +15,7 @@
 #include "cluster/rados/object_names.h"
 #include "cluster/rados/rados_cluster_state.h"
 #include "tests/ceph/ceph_test_env.h"
+#include "tests/ceph/foreign_events.h"
 
 namespace portico::cluster::rados {
 namespace {
@@ -88,6 +89,16 @@ Status write_and_wait(ClusterState& cluster, const std::string& lun, uint64_t ve
   cluster.write_reservation(lun, version, std::move(bytes), false,
                             [&done](Status status) { done.set_value(std::move(status)); });
   return done.get_future().get();
+}
+
+// Writes a new object through `connection`: what a fenced client gets is -EBLOCKLISTED (-108).
+int probe_write(ceph::RadosConnection& connection) {
+  auto ioctx = connection.open_pool(testing::ceph_pool());
+  if (!ioctx.ok()) return -EIO;
+  const std::string probe = testing::unique_name("fence-probe");
+  const int ret = rados_write_full(*ioctx, probe.c_str(), "x", 1);
+  rados_ioctx_destroy(*ioctx);
+  return ret;
 }
 
 // Records what a subscriber received.
@@ -321,11 +332,7 @@ TEST(RadosClusterState, GatewayWhoseHandlerNeverApplies_IsBlocklisted_AndLearnsI
   EXPECT_EQ(on_a.count(LunEvent::Kind::reservation_changed), 1u);
 
   // B's client can no longer write anything.
-  auto ioctx = b.connection->open_pool(testing::ceph_pool());
-  ASSERT_TRUE(ioctx.ok());
-  const std::string probe = testing::unique_name("fence-probe");
-  const int ret = rados_write_full(*ioctx, probe.c_str(), "x", 1);
-  rados_ioctx_destroy(*ioctx);
+  const int ret = probe_write(*b.connection);
   EXPECT_EQ(ret, -108) << "a write from the fenced gateway: " << ceph::rados_error_text(ret);
   EXPECT_TRUE(wait_until([&]() { return on_b.count(LunEvent::Kind::state_unknown) >= 1; }, 30s));
   EXPECT_EQ(on_b.count(LunEvent::Kind::state_current), 0u);  // a blocklisted client never recovers
@@ -337,45 +344,103 @@ TEST(RadosClusterState, GatewayWhoseHandlerNeverApplies_IsBlocklisted_AndLearnsI
   }
 }
 
-TEST(RadosClusterState, UndecodableNotify_NeverReachesTheHandler_AndIsAnsweredWithAnError) {
+std::vector<std::string> notify_raw(ceph::RadosConnection& connection, const std::string& lun,
+                                    const std::string& payload) {
+  return testing::notify_and_collect_answers(connection, lun_object_name(lun), payload);
+}
+
+TEST(RadosClusterState, UndecodableNotify_IsRefused_AndTheUnitStopsServingBeforeTheRefusalUntilItReReads) {
   const auto object = testing::unique_name("portico.gateways.test");
   const auto lun = testing::unique_name("lun garbage");
   auto a = start_gateway(object, "gw-a");
   ASSERT_TRUE(a.state);
   Recorder on_a;
   auto sub = a.state->subscribe(lun, applying(on_a));
-
   auto other = connect_gateway();
   ASSERT_TRUE(other);
-  auto ioctx = other->open_pool(testing::ceph_pool());
-  ASSERT_TRUE(ioctx.ok());
-  const std::string object_name = lun_object_name(lun);
-  char* reply = nullptr;
-  size_t reply_length = 0;
-  const std::string garbage = "PLEV\x07 not an event";
-  const int ret = rados_notify2(*ioctx, object_name.c_str(), garbage.data(), static_cast<int>(garbage.size()), 3000,
-                                &reply, &reply_length);
-  EXPECT_EQ(ret, 0) << ceph::rados_error_text(ret);
-  notify_ack_t* acks = nullptr;
-  notify_timeout_t* timeouts = nullptr;
-  size_t ack_count = 0;
-  size_t timeout_count = 0;
-  ASSERT_EQ(rados_decode_notify_response(reply, reply_length, &acks, &ack_count, &timeouts, &timeout_count), 0);
-  ASSERT_EQ(ack_count, 1u);
-  EXPECT_EQ(timeout_count, 0u);
-  const std::string answer(acks[0].payload, acks[0].payload_len);
-  EXPECT_EQ(answer.rfind("error: ", 0), 0u) << answer;
-  EXPECT_NE(answer.find("format version 7"), std::string::npos) << answer;
-  rados_free_notify_response(acks, ack_count, timeouts);
-  rados_buffer_free(reply);
-  rados_ioctx_destroy(*ioctx);
-  EXPECT_TRUE(on_a.events.empty());
 
-  // A well-formed event still goes through afterwards.
+  // A newer format version: refused naming it, and the unit was told to stop serving before the
+  // refusal left (the publisher may act on the refusal at once).
+  auto answers = notify_raw(*other, lun, std::string("PLEV\x07 not an event of this release"));
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].rfind("error: ", 0), 0u) << answers[0];
+  EXPECT_NE(answers[0].find("format version 7"), std::string::npos) << answers[0];
+  EXPECT_EQ(on_a.count(LunEvent::Kind::state_unknown), 1u) << "the refusal left before the unit stopped serving";
+  // Then it re-reads (state_current), and nothing of the refused event reaches it.
+  EXPECT_TRUE(wait_until([&]() { return on_a.count(LunEvent::Kind::state_current) == 1; }, 5s));
+  {
+    std::lock_guard lock(on_a.mutex);
+    ASSERT_EQ(on_a.events.size(), 2u);
+    EXPECT_EQ(on_a.events[0].kind, LunEvent::Kind::state_unknown);
+    EXPECT_EQ(on_a.events[1].kind, LunEvent::Kind::state_current);
+  }
+
+  // A kind this release does not know, in a version it reads: refused the same way.
+  answers = notify_raw(*other, lun, std::string("PLEV\x01\x40\x00\x00\x00\x00\x00\x00\x00\x00", 14));
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_NE(answers[0].find("kind 64"), std::string::npos) << answers[0];
+  EXPECT_EQ(on_a.count(LunEvent::Kind::state_unknown), 2u);
+  EXPECT_TRUE(wait_until([&]() { return on_a.count(LunEvent::Kind::state_current) == 2; }, 5s));
+
+  // A well-formed event still goes through afterwards, acknowledged with no error.
   LunEvent event;
   event.kind = LunEvent::Kind::capacity_changed;
   EXPECT_TRUE(publish_and_wait(*a.state, lun, event).ok());
   EXPECT_EQ(on_a.count(LunEvent::Kind::capacity_changed), 1u);
+}
+
+TEST(RadosClusterState, AGatewayThatRefusesAnEvent_IsFencedLikeASilentOne_BeforeThePublishCompletes) {
+  const auto object = testing::unique_name("portico.gateways.test");
+  const auto lun = testing::unique_name("lun refused");
+  auto a = start_gateway(object, "gw-a");
+  auto b = start_gateway(object, "gw-b");  // registered; its watch answers as an older release
+  ASSERT_TRUE(a.state && b.state);
+  Recorder on_a;
+  auto sub_a = a.state->subscribe(lun, applying(on_a));
+  testing::RefusingWatcher old_b(b.connection, lun_object_name(lun));
+  ASSERT_TRUE(old_b.watching());
+  ASSERT_TRUE(wait_until([&]() { return a.state->target_port_groups().size() == 2; }, 5s));
+
+  LunEvent event;
+  event.kind = LunEvent::Kind::reservation_changed;
+  event.abort_tasks_of.push_back({"iqn.1993-08.org.debian:01:b", ""});
+  const auto started = Clock::now();
+  auto status = publish_and_wait(*a.state, lun, event);
+  const auto elapsed = Clock::now() - started;
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(old_b.refused(), 1);
+  EXPECT_EQ(on_a.count(LunEvent::Kind::reservation_changed), 1u);
+  std::printf("publish refused by one gateway: done after %lld ms (fenced, then its lease)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+  // Not before the refuser's lease has run out from the end of fencing (stale_after: 2.5 s here).
+  EXPECT_GE(elapsed, 2s);
+  EXPECT_LT(elapsed, 20s);
+
+  // The refuser's client can no longer write anything.
+  const int ret = probe_write(*b.connection);
+  EXPECT_EQ(ret, -108) << "a write from the gateway that refused: " << ceph::rados_error_text(ret);
+}
+
+TEST(RadosClusterState, ARefusalFromAWatcherThatCannotBeFenced_FailsThePublishNamingIt) {
+  const auto object = testing::unique_name("portico.gateways.test");
+  const auto lun = testing::unique_name("lun refused unfenced");
+  auto a = start_gateway(object, "gw-a");
+  ASSERT_TRUE(a.state);
+  Recorder on_a;
+  auto sub_a = a.state->subscribe(lun, applying(on_a));
+  auto stranger = connect_gateway();  // no membership record: its address is unknown
+  ASSERT_TRUE(stranger);
+  testing::RefusingWatcher refuser(stranger, lun_object_name(lun));
+  ASSERT_TRUE(refuser.watching());
+
+  LunEvent event;
+  event.kind = LunEvent::Kind::logical_unit_reset;
+  auto status = publish_and_wait(*a.state, lun, event);
+  EXPECT_FALSE(status.ok()) << "a publish that a watcher refused and nobody fenced completed";
+  const std::string id = "client." + std::to_string(stranger->instance_id());
+  EXPECT_NE(status.message().find(id + " refused it"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("cannot fence"), std::string::npos) << status.message();
+  EXPECT_EQ(on_a.count(LunEvent::Kind::logical_unit_reset), 1u);
 }
 
 TEST(RadosClusterState, DestroyedSubscription_GetsNoMoreEvents_WhileOthersDo) {

@@ -19,9 +19,11 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <rbd/librbd.h>
 
+#include "cluster/rados/object_names.h"
 #include "tests/ceph/ceph_test_env.h"
 
 namespace portico::testing::mgw {
@@ -168,6 +170,51 @@ bool CephAdmin::blocklist_add(const std::string& address, std::chrono::seconds e
                                       static_cast<uint32_t>(expiry.count()));
   if (ret < 0) *error = "rados_blocklist_add(" + address + "): " + ceph::rados_error_text(ret);
   return ret >= 0;
+}
+
+std::string CephAdmin::lun_object(const std::string& image, std::string* error) {
+  rbd_image_t handle = nullptr;
+  int ret = rbd_open(io_, image.c_str(), &handle, nullptr);
+  if (ret < 0) {
+    *error = "rbd_open " + pool_ + "/" + image + ": " + ceph::rados_error_text(ret);
+    return "";
+  }
+  char id[64] = {};
+  ret = rbd_get_id(handle, id, sizeof id);
+  rbd_close(handle);
+  if (ret < 0) {
+    *error = "rbd_get_id " + pool_ + "/" + image + ": " + ceph::rados_error_text(ret);
+    return "";
+  }
+  return cluster::rados::lun_object_name("rbd:" + pool_ + "/" + id);  // the rbd backend's identity seed
+}
+
+bool CephAdmin::read_record(const std::string& object, std::string* bytes, uint64_t* version, std::string* error) {
+  char text[32] = {};
+  const int length = rados_getxattr(io_, object.c_str(), cluster::rados::kVersionXattr, text, sizeof text - 1);
+  *version = length > 0 ? std::stoull(std::string(text, static_cast<size_t>(length))) : 0;
+  std::vector<char> buffer(1 << 16);
+  const int read = rados_read(io_, object.c_str(), buffer.data(), buffer.size(), 0);
+  if (read < 0 || (length < 0 && length != -ENODATA)) {
+    *error = object + ": rados_read / rados_getxattr: " + ceph::rados_error_text(read < 0 ? read : length);
+    return false;
+  }
+  bytes->assign(buffer.data(), static_cast<size_t>(read));
+  return true;
+}
+
+bool CephAdmin::write_record(const std::string& object, uint64_t version, const std::string& bytes,
+                             std::string* error) {
+  const std::string expected = std::to_string(version);
+  const std::string next = std::to_string(version + 1);
+  rados_write_op_t op = rados_create_write_op();
+  rados_write_op_cmpxattr(op, cluster::rados::kVersionXattr, LIBRADOS_CMPXATTR_OP_EQ, expected.data(), expected.size());
+  rados_write_op_setxattr(op, cluster::rados::kVersionXattr, next.data(), next.size());
+  rados_write_op_write_full(op, bytes.data(), bytes.size());
+  const int ret = rados_write_op_operate(op, io_, object.c_str(), nullptr, 0);
+  rados_release_write_op(op);
+  if (ret < 0) *error = object + ": guarded write of version " + next + ": " + ceph::rados_error_text(ret);
+  return ret == 0;
 }
 
 namespace {

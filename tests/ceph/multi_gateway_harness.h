@@ -64,6 +64,14 @@ class CephAdmin {
   std::string blocklist(std::string* error);
   // Blocklists the client at `address` (as another gateway's fencing would) for `expiry`.
   bool blocklist_add(const std::string& address, std::chrono::seconds expiry, std::string* error);
+  // The RADOS object that holds the record of `image`'s LUN and carries its events
+  // (portico.lun.<key>, cluster/rados/object_names.h), "" with `error` set on failure.
+  std::string lun_object(const std::string& image, std::string* error);
+  // That object's record and version (xattr portico.version), as a gateway reads them.
+  bool read_record(const std::string& object, std::string* bytes, uint64_t* version, std::string* error);
+  // Replaces the record if its version is still `version`, as a gateway writes it.
+  bool write_record(const std::string& object, uint64_t version, const std::string& bytes, std::string* error);
+  [[nodiscard]] const std::shared_ptr<ceph::RadosConnection>& connection() const { return connection_; }
 
  private:
   CephAdmin(std::shared_ptr<ceph::RadosConnection> connection, rados_ioctx_t io, std::string pool)

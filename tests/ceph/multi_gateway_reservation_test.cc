@@ -11,36 +11,10 @@
 #include <vector>
 
 #include "tests/ceph/multi_gateway_fixture.h"
+#include "tests/ceph/multi_gateway_reservations.h"
 
 namespace portico::testing::mgw {
 namespace {
-
-constexpr uint64_t kKeyA = 0xA1A1A1A1'00000001ull;
-constexpr uint64_t kKeyB = 0xB2B2B2B2'00000002ull;
-
-// Registers `key` for `session` whatever it held before (REGISTER AND IGNORE EXISTING KEY), past
-// the unit attentions an earlier preemption or clear left for it.
-::testing::AssertionResult register_key(Initiator& session, uint64_t key) {
-  session.clear_unit_attentions();
-  const auto result = session.persistent_reserve_out(PrOut::register_and_ignore, 0, key);
-  if (result.good()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "REGISTER AND IGNORE EXISTING KEY through " << session.portal() << ": "
-                                       << result.describe();
-}
-
-::testing::AssertionResult reserve(Initiator& session, uint64_t key) {
-  const auto result = session.persistent_reserve_out(PrOut::reserve, key, 0, kWriteExclusive);
-  if (result.good()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "RESERVE WRITE EXCLUSIVE through " << session.portal() << ": "
-                                       << result.describe();
-}
-
-// A holds WRITE EXCLUSIVE with kKeyA; B is registered with kKeyB.
-::testing::AssertionResult holder_and_registrant(Initiator& a, Initiator& b) {
-  if (auto result = register_key(a, kKeyA); !result) return result;
-  if (auto result = reserve(a, kKeyA); !result) return result;
-  return register_key(b, kKeyB);
-}
 
 TEST_F(MultiGateway, RegistrationsThroughTwoGatewaysAreVisibleOnBothWithEqualPRgeneration) {
   ASSERT_NO_FATAL_FAILURE(start_gateways(2));

@@ -14,6 +14,18 @@ if(PORTICO_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# libFuzzer steers by the coverage of the code under test, so every library is instrumented
+# (-fsanitize=fuzzer-no-link), not only the harnesses that link libFuzzer's main
+# (tests/fuzz/CMakeLists.txt): in a minute from its seeds, fuzz_scsi_command reached 170 edges
+# with only the harness instrumented, 2,739 with the core instrumented too.
+if(PORTICO_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "PORTICO_FUZZ=ON needs clang and libFuzzer: configure with CC=clang CXX=clang++")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_link_options(-fsanitize=fuzzer-no-link)
+endif()
+
 # portico_component(<name> SOURCES ... DEPS ...): one library target per folder.
 function(portico_component name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})

@@ -10,7 +10,8 @@ packages=(
   libiscsi-dev libiscsi-bin   # initiator library + iscsi-ls/inq/test-cu (integration tests)
   tgt                         # the peer target for bench/bench_vs_tgtd.sh
   tgt-rbd                     # its RBD backing store, the peer in bench/bench_rbd.sh
-  clang                       # libFuzzer targets
+  clang libclang-rt-14-dev    # libFuzzer targets (libFuzzer and the sanitizer runtimes)
+  llvm                        # llvm-symbolizer: sanitizer reports with file:line
   librbd-dev librados-dev     # RBD backend and RADOS cluster state
   ceph-mon ceph-osd ceph-common  # the private micro cluster (scripts/ceph-cluster.sh)
   libfabric-dev               # NVMe-oF/RDMA (upcoming)

@@ -20,15 +20,6 @@ bool is_registrants_only(ReservationType type) {
          type == ReservationType::exclusive_access_registrants_only;
 }
 
-bool operator==(const Registrant& a, const Registrant& b) {
-  return a.initiator == b.initiator && a.target_port == b.target_port && a.all_target_ports == b.all_target_ports &&
-         a.relative_target_port_id == b.relative_target_port_id && a.key == b.key && a.transport_id == b.transport_id;
-}
-
-bool operator==(const PersistentReservation& a, const PersistentReservation& b) {
-  return a.type == b.type && a.holder_initiator == b.holder_initiator && a.holder_target_port == b.holder_target_port;
-}
-
 const Registrant* ReservationState::registration_of(const ItNexus& nexus) const {
   for (const auto& r : registrants) {
     if (r.matches(nexus)) return &r;

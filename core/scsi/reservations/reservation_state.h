@@ -44,6 +44,8 @@ struct Registrant {
     return (initiator == nexus.initiator_port_name || initiator == nexus.initiator_name) &&
            (all_target_ports || target_port == nexus.target_port_name);
   }
+
+  bool operator==(const Registrant&) const = default;
 };
 
 struct PersistentReservation {
@@ -51,6 +53,8 @@ struct PersistentReservation {
   // The holding I_T nexus (ignored for the all-registrants types, where every registrant holds).
   std::string holder_initiator;
   std::string holder_target_port;
+
+  bool operator==(const PersistentReservation&) const = default;
 };
 
 // The logical unit's changeable mode parameters (SPC-4 7.5: they belong to the unit, not to a
@@ -95,9 +99,6 @@ struct ReservationState {
 
   bool operator==(const ReservationState&) const = default;
 };
-
-bool operator==(const Registrant& a, const Registrant& b);
-bool operator==(const PersistentReservation& a, const PersistentReservation& b);
 
 // A stable text form ("portico-pr 1" header, one line per item), readable in a RADOS object
 // dump. parse() rejects anything malformed with a message naming the line.

@@ -131,6 +131,18 @@ void read_number(const YAML::Node& node, const std::string& where, const char* n
   field = static_cast<Field>(value);
 }
 
+// An optional size key `name` of `node` ("64MiB", with the units of `size`) of at least
+// `min_bytes`, stored in `field` when present.
+void read_size(const YAML::Node& node, const std::string& where, const char* name, uint64_t& field,
+               uint64_t min_bytes = 0) {
+  if (!node[name]) return;
+  const auto key = where + "." + name;
+  auto value = parse_size(node[name].as<std::string>());
+  if (!value.ok()) fail(key, value.status().message());
+  if (*value < min_bytes) fail(key, "must be at least " + std::to_string(min_bytes >> 20) + "MiB");
+  field = *value;
+}
+
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
   reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "image", "serial", "product",
@@ -160,12 +172,7 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
       fail(key, "must be a power of two no smaller than the block size (" + std::to_string(lun.block_size) + ")");
     }
   }
-  if (node["sanitize_rate"]) {
-    // Bytes per second, with the units of `size` ("64MiB" = 64 MiB/s).
-    auto rate = parse_size(node["sanitize_rate"].as<std::string>());
-    if (!rate.ok()) fail(where + ".sanitize_rate", rate.status().message());
-    lun.sanitize_rate = *rate;
-  }
+  read_size(node, where, "sanitize_rate", lun.sanitize_rate);  // bytes per second: "64MiB" = 64 MiB/s
   if (node["completion_delay_us"]) {
     // A memory LUN standing in for a networked backend (bench/bench_rbd.sh); at most 1 s.
     if (lun.backend != BackendKind::memory) fail(where + ".completion_delay_us", "is only valid for the memory backend");
@@ -315,16 +322,8 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
   }
   // Buffer budgets, with the units of `size`. The gateway's must hold the largest single command
   // (16 MiB of data-out and the core's 8 MiB transfer limit) or that command could never run.
-  auto size = [&](const char* name, uint64_t& field, uint64_t min) {
-    if (!node[name]) return;
-    const auto key = where + "." + name;
-    auto value = parse_size(node[name].as<std::string>());
-    if (!value.ok()) fail(key, value.status().message());
-    if (*value < min) fail(key, "must be at least " + std::to_string(min >> 20) + "MiB");
-    field = *value;
-  };
-  size("max_session_buffer", gw.max_session_buffer, 1u << 20);
-  size("max_buffer", gw.max_buffer, 32u << 20);
+  read_size(node, where, "max_session_buffer", gw.max_session_buffer, 1u << 20);
+  read_size(node, where, "max_buffer", gw.max_buffer, 32u << 20);
   return gw;
 }
 

@@ -49,24 +49,6 @@ std::chrono::milliseconds AuthFailureThrottle::record_failure(const std::string&
   return std::min<std::chrono::milliseconds>(delay, max_delay_);
 }
 
-LogRateLimiter::Decision LogRateLimiter::allow(Clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  if (now - window_start_ >= std::chrono::seconds(1)) {
-    window_start_ = now;
-    written_in_window_ = 0;
-  }
-  if (written_in_window_ >= per_second_) {
-    ++suppressed_;
-    return {};
-  }
-  ++written_in_window_;
-  return {true, std::exchange(suppressed_, 0)};
-}
-
-std::string suppressed_note(uint64_t suppressed) {
-  return suppressed == 0 ? std::string() : " (" + std::to_string(suppressed) + " similar lines suppressed)";
-}
-
 std::string host_of(const std::string& address_with_port) {
   if (!address_with_port.empty() && address_with_port.front() == '[') {
     const size_t close = address_with_port.find(']');

@@ -1,13 +1,11 @@
 // Bounds on what peers that have not proven who they are can cost a gateway: connections per
-// listening port and per source address, a growing delay after failed authentications from one
-// address, and a rate limit on the log lines they cause. Shared by the loops of one front-end;
-// every method is thread-safe.
+// source address and a growing delay after failed authentications from one address (the log
+// lines they cause are limited by core/common/log_rate_limiter.h). Shared by the loops of one
+// front-end; every method is thread-safe.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -57,30 +55,6 @@ class AuthFailureThrottle {
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
 };
-
-// At most `per_second` log lines per second (a burst of as many); `allow` says whether this one
-// may be written, and how many were suppressed since the last one written.
-class LogRateLimiter {
- public:
-  using Clock = std::chrono::steady_clock;
-  explicit LogRateLimiter(unsigned per_second) : per_second_(per_second) {}
-
-  struct Decision {
-    bool write = false;
-    uint64_t suppressed_before = 0;  // lines dropped since the last written one
-  };
-  Decision allow(Clock::time_point now = Clock::now());
-
- private:
-  const unsigned per_second_;
-  std::mutex mutex_;
-  Clock::time_point window_start_{};
-  unsigned written_in_window_ = 0;
-  uint64_t suppressed_ = 0;
-};
-
-// " (N similar lines suppressed)" for a LogRateLimiter's count, or "" when there were none.
-std::string suppressed_note(uint64_t suppressed);
 
 // The host part of "host:port" or "[v6]:port", for per-address accounting.
 std::string host_of(const std::string& address_with_port);

@@ -23,7 +23,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <system_error>
 
@@ -34,7 +33,6 @@ namespace {
 
 constexpr Asc kLogicalUnitCommunicationTimeOut{0x08, 0x01};
 constexpr Asc kSpaceAllocationFailedWriteProtect{0x27, 0x07};
-constexpr int64_t kLogIntervalNs = 1'000'000'000;
 
 IoErrorAnswer check_condition(IoFailure failure, SenseKey key, Asc asc) {
   return {failure, ScsiStatus::check_condition, SenseData{key, asc, std::nullopt, std::nullopt}};
@@ -111,16 +109,9 @@ std::string errno_text(int error) {
 }
 
 void IoErrorLog::report(const std::string& unit_name, uint8_t opcode, int error, const IoErrorAnswer& answer) {
-  Limiter& limiter = limiters_[static_cast<size_t>(answer.failure)];
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-  int64_t next = limiter.next_ns.load(std::memory_order_relaxed);
-  if (now < next || !limiter.next_ns.compare_exchange_strong(next, now + kLogIntervalNs)) {
-    limiter.suppressed.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  const uint64_t others = limiter.suppressed.exchange(0, std::memory_order_relaxed);
+  const auto log = limiters_[static_cast<size_t>(answer.failure)].allow();
+  if (!log.write) return;
+  const uint64_t others = log.suppressed_before;
   std::string answered = answer.sense ? "CHECK CONDITION" : (answer.status == ScsiStatus::busy ? "BUSY" : "TASK SET FULL");
   if (answer.sense) {
     answered += fmt::format(" {:x}h {:02x}h/{:02x}h", static_cast<unsigned>(answer.sense->key), answer.sense->asc.code,

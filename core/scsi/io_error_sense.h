@@ -25,11 +25,11 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "core/common/log_rate_limiter.h"
 #include "core/scsi/scsi_status.h"
 #include "core/scsi/sense.h"
 
@@ -72,11 +72,7 @@ class IoErrorLog {
   void report(const std::string& unit_name, uint8_t opcode, int error, const IoErrorAnswer& answer);
 
  private:
-  struct Limiter {
-    std::atomic<int64_t> next_ns{0};
-    std::atomic<uint64_t> suppressed{0};
-  };
-  std::array<Limiter, kIoFailureKinds> limiters_;
+  std::array<LogRateLimiter, kIoFailureKinds> limiters_;  // one line per second each
 };
 
 }  // namespace portico::scsi

@@ -385,19 +385,23 @@ class Initiator:
 
     # --- full feature phase ---
 
-    def scsi_command(self, cdb, edtl, timeout=5.0):
+    def scsi_command(self, cdb, edtl, timeout=5.0, lun=0):
         """A read (or no-data) command; returns (status, data_in, sense)."""
         itt = self.new_itt()
         flags = 0x80 | (0x40 if edtl else 0) | 0x01  # F, R, SIMPLE (§11.3.1)
-        bhs = build_bhs(OP_SCSI_COMMAND, flags, itt=itt, field20=edtl, cmd_sn=self.cmd_sn,
+        bhs = build_bhs(OP_SCSI_COMMAND, flags, lun=lun, itt=itt, field20=edtl, cmd_sn=self.cmd_sn,
                         exp_stat_sn=self.exp_stat_sn, tail=cdb.ljust(16, b"\0"))
         self.cmd_sn = (self.cmd_sn + 1) & 0xFFFFFFFF
         self.send_pdu(bhs)
+        return self.command_status(itt, f"SCSI command 0x{cdb[0]:02x}", timeout)
+
+    def command_status(self, itt, what, timeout=5.0):
+        """The end of the command `itt` already sent: (status, data_in, sense); a Reject fails."""
         data_in = bytearray()
         while True:
             pdu = self.recv_for(itt, timeout)
             if pdu.opcode == OP_REJECT:
-                raise TestFailure(f"{self.label}: SCSI command 0x{cdb[0]:02x} got {pdu.describe()}")
+                raise TestFailure(f"{self.label}: {what} got {pdu.describe()}")
             if pdu.opcode == OP_DATA_IN:
                 offset = struct.unpack_from(">I", pdu.bhs, 40)[0]
                 check(offset == len(data_in), f"{self.label}: Data-In at offset {offset}, expected {len(data_in)}")
@@ -414,11 +418,11 @@ class Initiator:
                 return pdu.bhs[3], bytes(data_in), sense
             raise TestFailure(f"{self.label}: unexpected {pdu.describe()} for a SCSI command")
 
-    def scsi_good(self, cdb, edtl, what):
+    def scsi_good(self, cdb, edtl, what, lun=0):
         """Runs a command that must end GOOD; one UNIT ATTENTION (e.g. 29h/00h power on) is
         consumed and the command retried (SAM-5 5.14)."""
         for attempt in range(2):
-            status, data, sense = self.scsi_command(cdb, edtl)
+            status, data, sense = self.scsi_command(cdb, edtl, lun=lun)
             if status == SCSI_GOOD:
                 return data
             ska = sense_key_asc(sense)

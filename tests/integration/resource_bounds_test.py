@@ -18,7 +18,7 @@ import sys
 import time
 
 import hostile_input_test as h
-from hostile_input_test import (OP_DATA_IN, OP_LOGIN_RESPONSE, OP_REJECT, OP_SCSI_COMMAND, OP_SCSI_RESPONSE,
+from hostile_input_test import (OP_DATA_IN, OP_LOGIN_RESPONSE, OP_REJECT, OP_SCSI_COMMAND,
                                 STAGE_FULL_FEATURE, STAGE_OPERATIONAL, STAGE_SECURITY, ConnectionClosed,
                                 TestFailure, build_bhs, check, log, scaled, sense_key_asc)
 
@@ -67,32 +67,12 @@ def data_out_pdu(conn, lun, itt, ttt, data_sn, offset, data, *, final):
                      exp_stat_sn=conn.exp_stat_sn, tail=tail)
 
 
-def status_of(conn, itt, timeout=5.0):
-    """Waits for the end of command `itt`: (status, data_in, sense). Rejects fail the case."""
-    data = bytearray()
-    while True:
-        pdu = conn.recv_for(itt, timeout)
-        if pdu.opcode == OP_REJECT:
-            raise TestFailure(f"{conn.label}: ITT 0x{itt:08x}: unexpected {pdu.describe()}")
-        if pdu.opcode == OP_DATA_IN:
-            data += pdu.data
-            if pdu.flags & 0x01:
-                return pdu.bhs[3], bytes(data), b""
-            continue
-        check(pdu.opcode == OP_SCSI_RESPONSE, f"{conn.label}: unexpected {pdu.describe()}")
-        sense = b""
-        if len(pdu.data) >= 2:
-            n = struct.unpack_from(">H", pdu.data, 0)[0]
-            sense = pdu.data[2:2 + n]
-        return pdu.bhs[3], bytes(data), sense
+def status_of(conn, itt):
+    return conn.command_status(itt, f"ITT 0x{itt:08x}")
 
 
 def read_back(conn, lun, lba, blocks, what):
-    for _ in range(2):  # one UNIT ATTENTION (power on) may come first
-        status, data, sense = status_of(conn, send_read(conn, lun, lba, blocks))
-        if status == h.SCSI_GOOD:
-            return data
-    raise TestFailure(f"{what}: READ status 0x{status:02x} sense {sense.hex()}")
+    return conn.scsi_good(read10(lba, blocks), blocks * BLOCK, what, lun=lun)
 
 
 def expect_reject(conn, reason, what, timeout=5.0):

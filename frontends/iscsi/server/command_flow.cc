@@ -120,11 +120,7 @@ bool Connection::on_scsi_command(const Bhs& bhs, std::span<const uint8_t> ahs, s
     if (task.unsolicited_end > 0) {
       spdlog::debug("iscsi: connection {}: no buffer budget for ITT 0x{:08x} ({} bytes in use): TASK SET FULL", id_,
                     task.itt, buffers_.used());
-      task.scsi.status = scsi::ScsiStatus::task_set_full;
-      task.scsi.sense.clear();
-      task.scsi.data_in_length = 0;
-      send_scsi_result(task);
-      release_task(task.itt);
+      fail_before_core(task, scsi::ScsiStatus::task_set_full);
       return true;
     }
     park(task);
@@ -391,8 +387,12 @@ void Connection::send_scsi_result(IscsiTask& task) {
 }
 
 void Connection::fail_before_core(IscsiTask& task, const scsi::SenseData& sense) {
-  task.scsi.status = scsi::ScsiStatus::check_condition;
-  task.scsi.sense = scsi::encode_sense(sense, false);
+  fail_before_core(task, scsi::ScsiStatus::check_condition, scsi::encode_sense(sense, false));
+}
+
+void Connection::fail_before_core(IscsiTask& task, scsi::ScsiStatus status, std::vector<uint8_t> sense) {
+  task.scsi.status = status;
+  task.scsi.sense = std::move(sense);
   task.scsi.data_in_length = 0;
   send_scsi_result(task);
   const uint32_t itt = task.itt;

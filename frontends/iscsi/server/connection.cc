@@ -58,7 +58,7 @@ void Connection::close(const std::string& reason) {
     } else if (const auto log = context_.unauthenticated_log.allow(); log.write) {
       // Anyone can connect: what peers that never logged in cause is rate-limited.
       spdlog::info("iscsi: connection {} ({}) closed before login: {}{}", id_, peer_address_, reason,
-                   runtime::suppressed_note(log.suppressed_before));
+                   suppressed_note(log.suppressed_before));
     }
   }
   phase_ = Phase::closing;

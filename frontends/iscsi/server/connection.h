@@ -102,8 +102,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void schedule_parked_retry();
   void on_core_done(IscsiTask* task);
   void send_scsi_result(IscsiTask& task);
-  // Ends a task the core never saw with CHECK CONDITION (fixed-format sense).
+  // Ends a task the core never saw with CHECK CONDITION (fixed-format sense), or with a status
+  // of its own (TASK SET FULL).
   void fail_before_core(IscsiTask& task, const scsi::SenseData& sense);
+  void fail_before_core(IscsiTask& task, scsi::ScsiStatus status, std::vector<uint8_t> sense = {});
   void release_task(uint32_t itt);
   // Removes a task the core does not hold (never submitted, or its `done` has run).
   using TaskMap = std::unordered_map<uint32_t, std::unique_ptr<IscsiTask>>;

@@ -145,7 +145,7 @@ class IscsiServerImpl final : public IscsiServer {
     }
     if (const auto log = context_->unauthenticated_log.allow(); log.write) {
       spdlog::warn("iscsi: refused a connection from {} to {}: limit of {} reached{}", peer,
-                   context_->portal_addresses[portal], refused, runtime::suppressed_note(log.suppressed_before));
+                   context_->portal_addresses[portal], refused, suppressed_note(log.suppressed_before));
     }
     ::close(fd);
     return false;

@@ -149,7 +149,7 @@ bool Connection::on_login_request(const Bhs& bhs, std::span<const uint8_t> data)
     const uint16_t status = static_cast<uint16_t>((step.response.status_class << 8) | step.response.status_detail);
     if (const auto log = context_.unauthenticated_log.allow(); log.write) {
       spdlog::info("iscsi: connection {} from {}: login failed (status 0x{:04x}): {}{}", id_, peer_address_, status,
-                   step.failure_reason, runtime::suppressed_note(log.suppressed_before));
+                   step.failure_reason, suppressed_note(log.suppressed_before));
     }
     phase_ = Phase::logging_out;  // the send path closes once the response is out (§6.9 ff.)
     if (status == login_status::kAuthenticationFailure) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/log_rate_limiter.h"
 #include "frontends/iscsi/server/iscsi_server.h"
 #include "frontends/iscsi/server/session_registry.h"
 #include "runtime/buffer_budget.h"
@@ -27,7 +28,7 @@ struct ServerContext {
   // What peers cost before they have logged in (peer_limits.h).
   runtime::ConnectionCounter connections_by_address{settings.max_connections_per_address};
   runtime::AuthFailureThrottle auth_failures;
-  runtime::LogRateLimiter unauthenticated_log{20};  // lines per second
+  LogRateLimiter unauthenticated_log{20};  // lines per second
   std::atomic<unsigned> discovery_sessions{0};
   std::atomic<bool> stopping{false};
 };

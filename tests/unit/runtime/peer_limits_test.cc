@@ -32,20 +32,6 @@ TEST(PeerLimits, AuthFailureDelayDoublesPerAddressUpToItsBoundAndIsForgotten) {
   EXPECT_EQ(throttle.record_failure("a", t0 + seconds(100)), milliseconds(1000));  // forgotten
 }
 
-TEST(PeerLimits, LogRateLimiterWritesABurstPerSecondAndCountsWhatItDrops) {
-  LogRateLimiter limiter(2);
-  const auto t0 = LogRateLimiter::Clock::time_point{} + seconds(10);
-  EXPECT_TRUE(limiter.allow(t0).write);
-  EXPECT_TRUE(limiter.allow(t0).write);
-  EXPECT_FALSE(limiter.allow(t0).write);
-  EXPECT_FALSE(limiter.allow(t0 + milliseconds(500)).write);
-  const auto next = limiter.allow(t0 + milliseconds(1000));
-  EXPECT_TRUE(next.write);
-  EXPECT_EQ(next.suppressed_before, 2u);
-  EXPECT_EQ(suppressed_note(2), " (2 similar lines suppressed)");
-  EXPECT_EQ(suppressed_note(0), "");
-}
-
 TEST(PeerLimits, HostOfDropsThePort) {
   EXPECT_EQ(host_of("127.0.0.1:3260"), "127.0.0.1");
   EXPECT_EQ(host_of("[::1]:3260"), "::1");

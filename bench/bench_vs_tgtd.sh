@@ -10,12 +10,16 @@
 # all its threads, /proc/<pid>/stat) and IOPS per target core, and the porticod / tgtd ratios.
 # The workload randread-4k-qd32-registered runs with one persistent reservation registered on
 # the load generator's session (portico-loadgen --register-key): IOPS per target core at depth 32
-# with a registration present.
+# with a registration present; randread-4k-qd32-reserved with that registration holding a
+# reservation (write exclusive, registrants only), so that every command meets the reservation
+# rules.
 #
 # Environment: BENCH_SECONDS (10), PORTICO_BUILD (build/release), BENCH_IO_THREADS ("1 2": one
 # porticod run per value), BENCH_TARGETS ("porticod tgtd"), BENCH_PORT_A (3270), BENCH_PORT_B (3280),
 # BENCH_PLACEMENTS ("same other"; also "free": nothing pinned), BENCH_CLIENT_CPU (the last CPU),
-# BENCH_TARGET_CPUS (CPU 0: the target's CPUs in `other`), BENCH_WORKLOADS (all: a subset by name).
+# BENCH_TARGET_CPUS (CPU 0: the target's CPUs in `other`), BENCH_WORKLOADS (all: a subset by name),
+# BENCH_BASELINE (another porticod binary, e.g. an earlier commit's: run first as the target
+# `baseline`, with porticod/baseline ratios: a before/after comparison in one run).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +27,9 @@ source "$root/bench/bench_lib.sh"
 build=${PORTICO_BUILD:-$root/build/release}
 seconds=${BENCH_SECONDS:-10}
 io_threads_list=${BENCH_IO_THREADS:-1 2}
-targets=${BENCH_TARGETS:-porticod tgtd}
+baseline=${BENCH_BASELINE:-}
+[[ -z $baseline ]] || [[ -x $baseline ]] || { echo "bench: BENCH_BASELINE=$baseline is not an executable" >&2; exit 1; }
+targets=${BENCH_TARGETS:-${baseline:+baseline }porticod tgtd}
 port_a=${BENCH_PORT_A:-3270}
 port_b=${BENCH_PORT_B:-3280}
 read -r -a placements <<<"${BENCH_PLACEMENTS:-same other}"
@@ -58,6 +64,7 @@ all_workloads=(
   "randread-4k-qd1 randread 4K 1"
   "randread-4k-qd32 randread 4K 32"
   "randread-4k-qd32-registered randread 4K 32 --register-key $register_key"
+  "randread-4k-qd32-reserved randread 4K 32 --register-key $register_key --reserve-type 5"
   "randwrite-4k-qd1 randwrite 4K 1"
   "randwrite-4k-qd32 randwrite 4K 32"
   "seqread-128k-qd32 read 128K 32"
@@ -94,8 +101,9 @@ run_workloads() {
   done
 }
 
+# bench_porticod THREADS [BINARY LABEL]
 bench_porticod() {
-  local threads=$1
+  local threads=$1 porticod=${2:-$porticod} label=${3:-porticod}
   [[ -x "$porticod" ]] || { echo "bench: $porticod not built: skipping porticod" >&2; return; }
   cat >"$work/porticod.yaml" <<YAML
 log: {level: warn}
@@ -112,7 +120,7 @@ YAML
   local pid=$started_pid
   started_pids+=("$pid")
   wait_for_port 127.0.0.1 "$port_a" "$pid" "$work/porticod.log" || exit 1
-  run_workloads "porticod-t$threads" "$pid" "iscsi://127.0.0.1:$port_a/iqn.2026-11.io.portico:bench/0"
+  run_workloads "$label-t$threads" "$pid" "iscsi://127.0.0.1:$port_a/iqn.2026-11.io.portico:bench/0"
   kill -TERM "$pid"
   local rc=0
   wait "$pid" || rc=$?
@@ -133,6 +141,9 @@ bench_tgtd() {
 for target in $targets; do
   case "$target" in
     porticod) for t in $io_threads_list; do bench_porticod "$t"; done ;;
+    baseline)
+      [[ -n $baseline ]] || die "the target baseline needs BENCH_BASELINE"
+      for t in $io_threads_list; do bench_porticod "$t" "$baseline" baseline; done ;;
     tgtd) bench_tgtd ;;
     *) die "unknown target $target" ;;
   esac
@@ -141,7 +152,10 @@ done
 
 variants=$(awk -F'\t' '$3 != "tgtd" && !seen[$3]++ { printf "%s ", $3 }' "$results")
 ratios=""
-for v in $variants; do ratios+="$v/tgtd "; done
+for v in $variants; do
+  grep -q $'\ttgtd\t' "$results" && ratios+="$v/tgtd "
+  [[ $v == porticod-* ]] && grep -q $'\tbaseline'"${v#porticod}"$'\t' "$results" && ratios+="$v/baseline${v#porticod} "
+done
 echo
 echo "Results (${seconds}s per workload and placement, initiator portico-loadgen on the same host)."
 placement_legend
@@ -149,7 +163,10 @@ echo "cpu_us/io: the target's CPU time (all threads) per I/O; iops/core: IOPS pe
 for w in "${workloads[@]}"; do
   read -r name rw bs qd extra <<<"$w"
   echo
-  echo "$name ($rw, $bs, depth $qd${extra:+, one PR registration present}):"
+  held=""
+  [[ $extra == *--register-key* ]] && held=", one PR registration present"
+  [[ $extra == *--reserve-type* ]] && held=", one PR registration holding a reservation"
+  echo "$name ($rw, $bs, depth $qd$held):"
   print_workload_table "$results" "$name" "IOPS MiB/s p50_us p99_us cpu_us/io iops/core" "$ratios" "${placements[@]}"
 done
 
@@ -177,5 +194,8 @@ awk -F'\t' -v variants="$variants" -v placements="${placements[*]}" '
       plain = (("randread-4k-qd32", p, side, "core") in v) ? v["randread-4k-qd32", p, side, "core"] : "-"
       if (x >= 0) printf "INFO %s [%s]: QD32 randread, one registration present: %.0f IOPS per target core" \
                          " (tgtd %.0f: %.2fx; %s without it)\n", side, p, v[w, p, side, "core"], v[w, p, "tgtd", "core"], x, plain
+      w = "randread-4k-qd32-reserved"; x = ratio(w, p, side, "core")
+      if (x >= 0) printf "INFO %s [%s]: QD32 randread, one registration holding a reservation: %.0f IOPS per" \
+                         " target core (tgtd %.0f: %.2fx)\n", side, p, v[w, p, side, "core"], v[w, p, "tgtd", "core"], x
     }
   }' "$results"

@@ -19,6 +19,9 @@ class Executor {
   virtual void post_after(std::chrono::milliseconds delay, UniqueFunction<void()> fn) = 0;
   // True when called from this executor's own thread.
   [[nodiscard]] virtual bool in_executor_thread() const = 0;
+  // True when everything posted to this executor runs on one and the same thread (an event loop):
+  // state that only its work touches needs no lock (a logical unit's per-loop task lists).
+  [[nodiscard]] virtual bool single_threaded() const { return false; }
 };
 
 }  // namespace portico

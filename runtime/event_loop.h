@@ -51,6 +51,7 @@ class EventLoop final : public portico::Executor {
   // Thread-safe. From the loop's own thread this costs no syscall.
   void post(UniqueFunction<void()> fn) override;
   [[nodiscard]] bool in_executor_thread() const override;
+  [[nodiscard]] bool single_threaded() const override { return true; }
 
   void accept(int fd, Completion done);
   void recv(int fd, std::span<uint8_t> buffer, Completion done);

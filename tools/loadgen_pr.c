@@ -63,3 +63,22 @@ int loadgen_unregister_session(struct iscsi_context *iscsi, int lun, uint64_t ke
   if (task != NULL) scsi_free_scsi_task(task);
   return good ? 0 : -1;
 }
+
+int loadgen_reserve_session(struct iscsi_context *iscsi, int lun, uint64_t key, int type) {
+  struct scsi_persistent_reserve_out_basic params;
+  memset(&params, 0, sizeof params);
+  params.reservation_key = key;
+  struct scsi_task *task = iscsi_persistent_reserve_out_sync(iscsi, lun, SCSI_PERSISTENT_RESERVE_RESERVE, 0, type,
+                                                             &params);
+  int good = task != NULL && task->status == SCSI_STATUS_GOOD;
+  if (!good) fprintf(stderr, "portico-loadgen: RESERVE of type %d failed: %s\n", type, iscsi_get_error(iscsi));
+  if (task != NULL) scsi_free_scsi_task(task);
+  if (!good) return -1;
+  task = iscsi_persistent_reserve_in_sync(iscsi, lun, SCSI_PERSISTENT_RESERVE_READ_RESERVATION, 8192);
+  struct scsi_persistent_reserve_in_read_reservation *held =
+      task != NULL && task->status == SCSI_STATUS_GOOD ? scsi_datain_unmarshall(task) : NULL;
+  int reserved = held != NULL && held->reserved && (int)held->pr_type == type;
+  if (!reserved) fprintf(stderr, "portico-loadgen: RESERVE of type %d answered GOOD but READ RESERVATION does not show it\n", type);
+  if (task != NULL) scsi_free_scsi_task(task);
+  return reserved ? 0 : -1;
+}

@@ -1,5 +1,5 @@
 /* Persistent reservation helpers for portico-loadgen: REGISTER on the session's I_T nexus, and
- * a registration held for the length of a run (--register-key). */
+ * a registration (--register-key) and a reservation (--reserve-type) held for the length of a run. */
 #ifndef PORTICO_TOOLS_LOADGEN_PR_H
 #define PORTICO_TOOLS_LOADGEN_PR_H
 
@@ -15,6 +15,11 @@ struct scsi_task *loadgen_register(struct iscsi_context *iscsi, int lun, uint64_
 /* Registers `key` and checks with READ KEYS that the target lists it. Returns the number of
  * registrations the LUN then has, or -1 (the reason on stderr). */
 int loadgen_register_session(struct iscsi_context *iscsi, int lun, uint64_t key);
+
+/* PERSISTENT RESERVE OUT, RESERVE of `type` (SPC-4 Table 171, e.g. 5: write exclusive,
+ * registrants only) by the nexus registered with `key`, checked with READ RESERVATION. Returns 0,
+ * or -1 (the reason on stderr). Removing the registration ends it. */
+int loadgen_reserve_session(struct iscsi_context *iscsi, int lun, uint64_t key, int type);
 
 /* Removes the registration of `key` again. Returns 0, or -1 (the reason on stderr). */
 int loadgen_unregister_session(struct iscsi_context *iscsi, int lun, uint64_t key);

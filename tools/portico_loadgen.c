@@ -9,7 +9,8 @@
  * reads and checks, to prove that data written earlier (another session, before a restart) is
  * still there. --rw pr-register times PERSISTENT RESERVE OUT (REGISTER / unregister pairs).
  * --register-key KEY registers KEY on the session before the run and removes it after, so that
- * the run meets a LUN with a registration present (a target may pay for that on every command).
+ * the run meets a LUN with a registration present (a target may pay for that on every command);
+ * --reserve-type T also makes that registration hold a reservation of type T for the run.
  *
  * Written in C because libiscsi is a C library and this tool must stay tiny and dependency-free.
  */
@@ -42,6 +43,7 @@ struct options {
   uint64_t size;    /* 0: the whole LUN */
   uint64_t seed;
   uint64_t register_key;  /* 0: none */
+  int reserve_type;       /* 0: none; else RESERVE of this type with register_key */
 };
 
 struct slot {
@@ -127,6 +129,7 @@ static void usage(FILE *f) {
           "  --seed N         offsets and verify pattern seed (default 1)\n"
           "  --register-key K register reservation key K (non-zero) before the run, remove it after;\n"
           "                   the result line then also gives registrations=N (READ KEYS after REGISTER)\n"
+          "  --reserve-type T with --register-key: hold a reservation of type T (1 3 5 6 7 8) for the run\n"
           "  --initiator-name IQN  (default iqn.2026-11.io.portico:loadgen)\n"
           "CHAP: user%%secret in the URL; mutual CHAP: LIBISCSI_CHAP_TARGET_USERNAME/PASSWORD.\n");
 }
@@ -138,6 +141,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
       {"seconds", required_argument, NULL, 't'}, {"ios", required_argument, NULL, 'n'},
       {"size", required_argument, NULL, 's'},    {"seed", required_argument, NULL, 'S'},
       {"initiator-name", required_argument, NULL, 'i'}, {"register-key", required_argument, NULL, 'K'},
+      {"reserve-type", required_argument, NULL, 'T'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   o->initiator = "iqn.2026-11.io.portico:loadgen";
@@ -148,7 +152,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
   o->seed = 1;
   int c;
   uint64_t v;
-  while ((c = getopt_long(argc, argv, "u:r:b:q:t:n:s:S:i:K:h", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "u:r:b:q:t:n:s:S:i:K:T:h", longs, NULL)) != -1) {
     switch (c) {
       case 'u': o->url = optarg; break;
       case 'i': o->initiator = optarg; break;
@@ -189,6 +193,16 @@ static int parse_options(int argc, char **argv, struct options *o) {
         }
         break;
       }
+      case 'T': {
+        char *end = NULL;
+        long type = strtol(optarg, &end, 0);
+        if (end == optarg || *end != '\0' || !(type == 1 || type == 3 || (type >= 5 && type <= 8))) {
+          fprintf(stderr, "portico-loadgen: bad --reserve-type '%s' (1, 3, 5, 6, 7 or 8)\n", optarg);
+          return -1;
+        }
+        o->reserve_type = (int)type;
+        break;
+      }
       case 'h': usage(stdout); exit(0);
       default: usage(stderr); return -1;
     }
@@ -196,6 +210,10 @@ static int parse_options(int argc, char **argv, struct options *o) {
   if (o->url == NULL) { usage(stderr); return -1; }
   if (o->register_key != 0 && o->mode == MODE_PR_REGISTER) {
     fprintf(stderr, "portico-loadgen: --register-key does not go with --rw pr-register\n");
+    return -1;
+  }
+  if (o->reserve_type != 0 && o->register_key == 0) {
+    fprintf(stderr, "portico-loadgen: --reserve-type needs --register-key\n");
     return -1;
   }
   return 0;
@@ -403,6 +421,12 @@ int main(int argc, char **argv) {
   int registrations = 0;
   if (lg.opt.register_key != 0 &&
       (registrations = loadgen_register_session(lg.iscsi, lg.lun, lg.opt.register_key)) < 0) {
+    iscsi_destroy_context(lg.iscsi);
+    return 1;
+  }
+  if (lg.opt.reserve_type != 0 &&
+      loadgen_reserve_session(lg.iscsi, lg.lun, lg.opt.register_key, lg.opt.reserve_type) != 0) {
+    loadgen_unregister_session(lg.iscsi, lg.lun, lg.opt.register_key);
     iscsi_destroy_context(lg.iscsi);
     return 1;
   }

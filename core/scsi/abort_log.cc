@@ -18,12 +18,14 @@ constexpr size_t kAbortLogSize = 64;
 
 }  // namespace
 
-void LogicalUnit::record_abort(AbortRecord record) {
+uint64_t LogicalUnit::record_abort(AbortRecord record) {
   std::lock_guard lock(abort_log_mutex_);
-  record.epoch = abort_epoch_.load(std::memory_order_relaxed) + 1;
+  const uint64_t epoch = abort_epoch_.load(std::memory_order_relaxed) + 1;
+  record.epoch = epoch;
   abort_log_.push_back(std::move(record));
   if (abort_log_.size() > kAbortLogSize) abort_log_.pop_front();
-  abort_epoch_.store(abort_log_.back().epoch, std::memory_order_release);
+  abort_epoch_.store(epoch, std::memory_order_release);
+  return epoch;
 }
 
 bool LogicalUnit::aborted_while_waiting(const ScsiTask& task, const NexusState& nexus, bool& silent) const {

@@ -58,9 +58,12 @@ void LogicalUnit::refresh_access_states() {
 
 std::optional<SenseData> LogicalUnit::access_state_refusal(const ScsiTask& task, const NexusState& nexus) const {
   if (!state_is_current() && !allowed_in_any_state(task.cdb())) {
-    // The cached reservations may be stale: serving could let a preempted initiator write. Hosts
-    // retry this sense (SPC-4 5.16.2.6) and multipath moves to another gateway meanwhile.
-    return SenseData{SenseKey::not_ready, asc::kNotAccessibleTransitioning, std::nullopt, std::nullopt};
+    // The cached reservations may be stale: serving could let a preempted initiator write. NOT
+    // READY, LOGICAL UNIT COMMUNICATION FAILURE is what a lost backend answers too
+    // (io_error_sense.cc): no Linux layer retries it on this path, dm-multipath fails the path
+    // and retries the I/O on another gateway, and its path checker keeps the path down while
+    // TEST UNIT READY gets the same answer. (04/0A, a transition, would be requeued here.)
+    return SenseData{SenseKey::not_ready, asc::kLogicalUnitCommunicationFailure, std::nullopt, std::nullopt};
   }
   if (local_group_active_.load(std::memory_order_acquire) &&
       nexus.nexus().target_port_group_id == cluster_.local_target_port_group()) {

@@ -2,8 +2,9 @@
 // a lost watch or RADOS session, or an event this gateway refused because it cannot decode it.
 //
 // While the channel is lost this gateway may miss reservation changes, resets and aborts that
-// other gateways publish, so it refuses every command that could depend on them (NOT READY,
-// ASYMMETRIC ACCESS STATE TRANSITION — retryable) until it has re-read the state. Unit attentions
+// other gateways publish, so it refuses every command that could depend on them, TEST UNIT READY
+// included (NOT READY, LOGICAL UNIT COMMUNICATION FAILURE: hosts fail the path and use another
+// gateway, access_state.cc) until it has re-read the state. Unit attentions
 // that were published while it was away are reconstructed from the difference between the state
 // it had and the state it reads back; a missed LOGICAL UNIT RESET cannot be reconstructed, but no
 // task of this gateway ran during the gap, so nothing it would have aborted exists. (Tasks that

@@ -10,6 +10,27 @@
 #include "core/scsi/medium_access.h"
 
 namespace portico::scsi {
+namespace {
+
+// ModeParameters in one atomic word: every command reads them, MODE SELECT rarely writes them.
+constexpr uint8_t kDescriptorSense = 1u << 0;
+constexpr uint8_t kTaskAbortedStatus = 1u << 1;
+constexpr uint8_t kWriteCacheEnabled = 1u << 2;
+constexpr uint8_t kSoftwareWriteProtect = 1u << 3;
+
+uint8_t mode_to_bits(const ModeParameters& mode) {
+  return static_cast<uint8_t>((mode.descriptor_sense ? kDescriptorSense : 0) |
+                              (mode.task_aborted_status ? kTaskAbortedStatus : 0) |
+                              (mode.write_cache_enabled ? kWriteCacheEnabled : 0) |
+                              (mode.software_write_protect ? kSoftwareWriteProtect : 0));
+}
+
+ModeParameters mode_from_bits(uint8_t bits) {
+  return ModeParameters{(bits & kDescriptorSense) != 0, (bits & kTaskAbortedStatus) != 0,
+                        (bits & kWriteCacheEnabled) != 0, (bits & kSoftwareWriteProtect) != 0};
+}
+
+}  // namespace
 
 uint32_t LogicalUnit::physical_block_exponent() const {
   if (config_.physical_block_size == 0) return device_->info().physical_block_exponent;
@@ -54,8 +75,11 @@ Result<std::shared_ptr<LogicalUnit>> LogicalUnit::create(LogicalUnitConfig confi
 LogicalUnit::LogicalUnit(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
                          LunIdentity identity)
     : config_(std::move(config)), device_(std::move(device)), cluster_(cluster), identity_(std::move(identity)),
-      cluster_key_(config_.identity_seed.empty() ? config_.name : config_.identity_seed) {
-  mode_.write_cache_enabled = device_->info().volatile_cache;
+      cluster_key_(config_.identity_seed.empty() ? config_.name : config_.identity_seed),
+      reservations_(std::make_shared<const ReservationState>()) {
+  ModeParameters mode;
+  mode.write_cache_enabled = device_->info().volatile_cache;
+  set_mode(mode);
 }
 
 LogicalUnit::~LogicalUnit() { subscription_.reset(); }
@@ -72,14 +96,10 @@ void LogicalUnit::subscribe_to_events() {
                                      });
 }
 
-ModeParameters LogicalUnit::mode() const {
-  std::lock_guard lock(mode_mutex_);
-  return mode_;
-}
+ModeParameters LogicalUnit::mode() const { return mode_from_bits(mode_bits_.load(std::memory_order_acquire)); }
 
 void LogicalUnit::set_mode(const ModeParameters& mode) {
-  std::lock_guard lock(mode_mutex_);
-  mode_ = mode;
+  mode_bits_.store(mode_to_bits(mode), std::memory_order_release);
 }
 
 void LogicalUnit::add_nexus(const std::shared_ptr<NexusState>& nexus) {
@@ -128,13 +148,7 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
   task.core.done = std::move(done);
   task.core.aborted = false;
   task.core.aborted_by_own_nexus = false;
-  {
-    std::lock_guard lock(task_set_mutex_);
-    task.core.prev = nullptr;
-    task.core.next = task_set_head_;
-    if (task_set_head_ != nullptr) task_set_head_->core.prev = &task;
-    task_set_head_ = &task;
-  }
+  link_task(task, executor);
   // Checked after linking: an abort either found the task in the set or recorded itself first.
   if (bool silent = false; aborted_while_waiting(task, nexus, silent)) {
     task.core.aborted = true;
@@ -167,22 +181,12 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
 }
 
 void LogicalUnit::complete(ScsiTask& task) {
-  bool aborted;
-  bool silent;
+  // Once unlinked, no abort can reach the task any more: its marks are read without a lock.
+  unlink_task(task);
+  const bool aborted = task.core.aborted;
+  const bool silent = task.core.aborted_by_own_nexus || !mode().task_aborted_status;
   std::vector<std::shared_ptr<AbortWaiter>> waiters;
-  {
-    std::lock_guard lock(task_set_mutex_);
-    if (task.core.prev != nullptr) {
-      task.core.prev->core.next = task.core.next;
-    } else {
-      task_set_head_ = task.core.next;
-    }
-    if (task.core.next != nullptr) task.core.next->core.prev = task.core.prev;
-    task.core.prev = task.core.next = nullptr;
-    aborted = task.core.aborted;
-    silent = task.core.aborted_by_own_nexus || !mode().task_aborted_status;
-    waiters.swap(task.core.waiters);
-  }
+  waiters.swap(task.core.waiters);
   if (aborted) {
     // SAM-5 7.1 / SPC-4 7.5.8: a task aborted by its own nexus's function ends silently; one
     // aborted by another nexus's gets TASK ABORTED when TAS=1.
@@ -207,11 +211,6 @@ void LogicalUnit::fail(ScsiTask& task, const SenseData& sense) {
   complete(task);
 }
 
-bool LogicalUnit::abort_requested(const ScsiTask& task) {
-  std::lock_guard lock(task_set_mutex_);
-  return task.core.aborted;
-}
-
 void LogicalUnit::fail(ScsiTask& task, ScsiStatus status) {
   task.status = status;
   task.sense.clear();
@@ -219,33 +218,12 @@ void LogicalUnit::fail(ScsiTask& task, ScsiStatus status) {
   complete(task);
 }
 
-void LogicalUnit::abort_matching(const std::function<bool(const ScsiTask&)>& match, const NexusState* abort_origin,
-                                 const std::shared_ptr<AbortWaiter>& waiter) {
-  std::vector<NexusState*> cleared_others;
-  const bool tas = mode().task_aborted_status;
-  {
-    std::lock_guard lock(task_set_mutex_);
-    for (ScsiTask* t = task_set_head_; t != nullptr; t = t->core.next) {
-      if (!match(*t)) continue;
-      if (!t->core.aborted) {
-        t->core.aborted = true;
-        t->core.aborted_by_own_nexus = t->core.nexus == abort_origin;
-        if (!t->core.aborted_by_own_nexus && !tas) cleared_others.push_back(t->core.nexus);
-      }
-      waiter->remaining.fetch_add(1);
-      t->core.waiters.push_back(waiter);
-    }
-  }
-  // SPC-4 7.5.8 (TAS=0): the other nexus learns of its cleared commands by a unit attention.
-  for (NexusState* nexus : cleared_others) nexus->raise_unit_attention(lun_, asc::kCommandsClearedByAnotherInitiator);
-}
-
 std::shared_ptr<AbortWaiter> LogicalUnit::abort_every_task(const std::string& origin_key) {
   auto waiter = std::make_shared<AbortWaiter>();
   const auto origin = local_nexus(origin_key);
   // Recorded before the task set is searched: a task linked after the search finds the record.
-  record_abort(AbortRecord::everything(origin_key));
-  abort_matching([](const ScsiTask&) { return true; }, origin.get(), waiter);
+  const uint64_t epoch = record_abort(AbortRecord::everything(origin_key));
+  abort_matching([](const ScsiTask&) { return true; }, origin.get(), waiter, epoch);
   return waiter;
 }
 
@@ -267,8 +245,9 @@ std::function<void(bool)> LogicalUnit::tmf_responder(Executor& executor, UniqueF
 
 void LogicalUnit::abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter) {
   // Recorded before the task set is searched: a task linked after the search finds the record.
-  record_abort(AbortRecord::of_nexus(nexus.nexus().key()));
-  abort_matching([&nexus](const ScsiTask& t) { return t.core.nexus == &nexus; }, &nexus, waiter);
+  const uint64_t epoch = record_abort(AbortRecord::of_nexus(nexus.nexus().key()));
+  const NexusState* of = &nexus;
+  abort_matching([of](const ScsiTask& t) { return t.core.nexus == of; }, &nexus, waiter, epoch);
 }
 
 void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint64_t referenced_tag,
@@ -281,17 +260,18 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
   switch (function) {
     case TmfFunction::abort_task: {
       // SAM-5 7.2: abort the task with this tag from this nexus, if the LU still has it.
-      bool found = false;
+      auto found = std::make_shared<std::atomic<bool>>(false);
       auto waiter = std::make_shared<AbortWaiter>();
+      const NexusState* of = &nexus;
       abort_matching(
-          [&](const ScsiTask& t) {
-            const bool match = t.core.nexus == &nexus && t.tag == referenced_tag;
-            found = found || match;
+          [of, referenced_tag, found](const ScsiTask& t) {
+            const bool match = t.core.nexus == of && t.tag == referenced_tag;
+            if (match) found->store(true);
             return match;
           },
           &nexus, waiter);
       finish_after(waiter, [done = std::move(done), found]() mutable {
-        done(found ? TmfResponse::function_complete : TmfResponse::task_does_not_exist);
+        done(found->load() ? TmfResponse::function_complete : TmfResponse::task_does_not_exist);
       });
       return;
     }
@@ -330,26 +310,22 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
           });
       return;
     }
-    case TmfFunction::query_task: {
-      bool found = false;
-      {
-        std::lock_guard lock(task_set_mutex_);
-        for (ScsiTask* t = task_set_head_; t != nullptr; t = t->core.next) {
-          found = found || (t->core.nexus == &nexus && t->tag == referenced_tag && !t->core.aborted);
-        }
-      }
-      done(found ? TmfResponse::function_succeeded : TmfResponse::function_complete);
-      return;
-    }
+    case TmfFunction::query_task:
     case TmfFunction::query_task_set: {
-      bool found = false;
-      {
-        std::lock_guard lock(task_set_mutex_);
-        for (ScsiTask* t = task_set_head_; t != nullptr; t = t->core.next) {
-          found = found || (t->core.nexus == &nexus && !t->core.aborted);
-        }
-      }
-      done(found ? TmfResponse::function_succeeded : TmfResponse::function_complete);
+      // SAM-5 7.9, 7.11: succeeded when the task (any task of this nexus) is in the task set
+      // and not aborted.
+      const bool any_tag = function == TmfFunction::query_task_set;
+      auto found = std::make_shared<std::atomic<bool>>(false);
+      auto waiter = std::make_shared<AbortWaiter>();
+      const NexusState* of = &nexus;
+      visit_tasks(
+          [of, any_tag, referenced_tag, found](ScsiTask& t) {
+            if (t.core.nexus == of && (any_tag || t.tag == referenced_tag) && !t.core.aborted) found->store(true);
+          },
+          waiter);
+      finish_after(waiter, [done = std::move(done), found]() mutable {
+        done(found->load() ? TmfResponse::function_succeeded : TmfResponse::function_complete);
+      });
       return;
     }
     case TmfFunction::query_async_event:

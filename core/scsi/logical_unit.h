@@ -6,6 +6,11 @@
 // TASK ABORTED when TAS=1) only after its backend I/O has ended, and the task management
 // function that aborted it completes after that — so an aborted write never lands after the
 // function's response.
+//
+// The command path takes no lock: each event loop links its tasks in its own slot
+// (unit_loop_slots.h) and reads the reservations through its own copy of an immutable snapshot,
+// the mode parameters from one atomic word. Task management reaches a loop's tasks by posting to
+// that loop (task_set.cc).
 #pragma once
 
 #include <atomic>
@@ -30,6 +35,7 @@
 #include "core/scsi/scsi_task.h"
 #include "core/scsi/sense.h"
 #include "core/scsi/task_management.h"
+#include "core/scsi/unit_loop_slots.h"
 
 namespace portico::scsi {
 
@@ -102,7 +108,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Starts a task (the caller has checked unit attentions): links it and runs the command.
   void execute(ScsiTask& task, NexusState& nexus, Executor& executor, UniqueFunction<void()> done);
   // Ends a task: unlinks it, applies an abort if one happened, runs the front-end's `done`.
-  // Called on the task's executor.
+  // Called on the task's executor (its thread, for a single-threaded one).
   void complete(ScsiTask& task);
   // Ends a task with CHECK CONDITION and `sense` (fixed or descriptor per D_SENSE).
   void fail(ScsiTask& task, const SenseData& sense);
@@ -112,7 +118,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // limited, naming the errno).
   void fail_io(ScsiTask& task, int error, IoDirection direction);
   // True once a task management function has aborted `task` (for long-running commands that
-  // check between steps, e.g. SANITIZE).
+  // check between steps, e.g. SANITIZE). Called on the task's executor.
   [[nodiscard]] bool abort_requested(const ScsiTask& task);
 
   // SBC-3 4.11: the sanitize operation running on (or failed on) this unit (sanitize.cc).
@@ -141,7 +147,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // this gateway cannot vouch for the cluster state right now, if any.
   [[nodiscard]] std::optional<SenseData> access_state_refusal(const ScsiTask& task, const NexusState& nexus) const;
   // False while the cached cluster state may be stale: the event channel is lost, or a re-read
-  // of the reservation state failed. The unit then refuses commands with a retryable NOT READY.
+  // of the reservation state failed. The unit then refuses commands with a path-failing NOT READY.
   [[nodiscard]] bool state_is_current() const {
     return !channel_lost_.load(std::memory_order_acquire) && !reservations_stale_.load(std::memory_order_acquire) &&
            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -154,12 +160,13 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // A copy of the cached reservation state (kept exact by the cluster's events).
   [[nodiscard]] ReservationState reservations() const;
   void set_reservations(ReservationState state);
-  // True when the cached state makes this command end in RESERVATION CONFLICT. Cheap when no
-  // reservation exists (no lock).
-  [[nodiscard]] bool reservation_conflict(const ScsiTask& task, const NexusState& nexus) const;
-  // True when `state` can make any command conflict (the fast path skips the rules otherwise).
+  // True when the cached state makes this command end in RESERVATION CONFLICT. Called on the
+  // task's executor: a loop reads its own copy of the snapshot, renewed when the version moves.
+  [[nodiscard]] bool reservation_conflict(const ScsiTask& task, const NexusState& nexus);
+  // True when `state` can make any command conflict (the fast path skips the rules otherwise):
+  // registrations alone never do.
   [[nodiscard]] static bool restricts(const ReservationState& state) {
-    return state.reservation.has_value() || !state.spc2_holder.empty() || !state.registrants.empty();
+    return state.reservation.has_value() || !state.spc2_holder.empty();
   }
   // Reads the reservation record from the cluster into the cache; `done(ok)` on any thread.
   void reload_reservations(UniqueFunction<void(bool)> done);
@@ -221,7 +228,8 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
       return r;
     }
   };
-  void record_abort(AbortRecord record);
+  // Returns the record's epoch: the abort covers the tasks linked before it.
+  uint64_t record_abort(AbortRecord record);
   // This gateway's nexuses that can see the unit; the one with ItNexus::key() `key`, if any.
   std::vector<std::shared_ptr<NexusState>> local_nexuses();
   std::shared_ptr<NexusState> local_nexus(const std::string& key);
@@ -232,10 +240,20 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   static void acknowledge_when_ended(const std::shared_ptr<AbortWaiter>& waiter, UniqueFunction<void()> applied);
   // A task management function's answer, posted to `executor`: complete when ok, else rejected.
   static std::function<void(bool)> tmf_responder(Executor& executor, UniqueFunction<void(TmfResponse)> done);
-  // Marks matching tasks aborted (under the task set lock) and attaches `waiter` to each.
-  // `abort_origin` is the nexus whose task management function aborts them.
-  void abort_matching(const std::function<bool(const ScsiTask&)>& match, const NexusState* abort_origin,
-                      const std::shared_ptr<AbortWaiter>& waiter);
+  // --- the task set (task_set.cc) ---
+  using TaskMatch = std::function<bool(const ScsiTask&)>;
+  // Links `task` into its executor's slot (or the locked list) and records its link epoch.
+  void link_task(ScsiTask& task, Executor& executor);
+  void unlink_task(ScsiTask& task);
+  // Runs `visit` on every task in the set, each on the thread that owns the task: inline for the
+  // locked list and the caller's own loop, posted to every other loop that has tasks. `waiter`
+  // is held until every loop's part has run. `visit` may run on several threads at once.
+  void visit_tasks(const std::function<void(ScsiTask&)>& visit, const std::shared_ptr<AbortWaiter>& waiter);
+  // Marks the matching tasks aborted and attaches `waiter` to each; with `before_epoch`, only
+  // tasks linked before that abort epoch (the abort's record). `abort_origin` is the nexus whose
+  // task management function aborts them. `match` may run on several threads at once.
+  void abort_matching(TaskMatch match, const NexusState* abort_origin, const std::shared_ptr<AbortWaiter>& waiter,
+                      uint64_t before_epoch = UINT64_MAX);
 
   LogicalUnitConfig config_;
   std::shared_ptr<BlockDevice> device_;
@@ -245,18 +263,23 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   uint64_t lun_ = 0;
   std::unique_ptr<EventSubscription> subscription_;
 
-  mutable std::mutex mode_mutex_;
-  ModeParameters mode_;
+  std::atomic<uint8_t> mode_bits_{0};  // ModeParameters, one bit each (logical_unit.cc)
 
-  std::mutex task_set_mutex_;
-  ScsiTask* task_set_head_ = nullptr;
+  UnitLoopSlots loops_;
+  std::mutex shared_tasks_mutex_;  // tasks of executors without a slot
+  ScsiTask* shared_tasks_head_ = nullptr;
 
   mutable std::mutex access_mutex_;
   std::vector<TargetPortGroupInfo> port_groups_;
   std::atomic<bool> local_group_active_{true};  // this gateway's own target port group is active
 
+  // Installs a new snapshot and moves the version (reservation_mutex_ held).
+  void publish_reservations(std::shared_ptr<const ReservationState> state);
+
+  // The snapshot is replaced, never changed: a loop may keep reading the one it copied.
   mutable std::mutex reservation_mutex_;
-  ReservationState reservations_;
+  std::shared_ptr<const ReservationState> reservations_;
+  std::atomic<uint64_t> reservations_version_{0};
   std::atomic<bool> orphan_check_in_flight_{false};
   std::atomic<bool> reservations_restrict_{false};  // a reservation or SPC-2 holder exists
   std::atomic<bool> channel_lost_{false};         // between state_unknown and state_current

@@ -1,8 +1,10 @@
 // The core's state for one I_T nexus: its identity and its pending unit attention conditions
 // per logical unit (SAM-5 5.14). Unit attentions are raised from any thread (another nexus's
-// LUN RESET, a cluster event) and consumed by the nexus's own commands, so the queue locks.
+// LUN RESET, a cluster event) and consumed by the nexus's own commands, so the queue locks; a
+// nexus with nothing queued answers without the lock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -35,6 +37,8 @@ class NexusState {
   ItNexus nexus_;
   mutable std::mutex mutex_;
   std::map<uint64_t, std::deque<Asc>> pending_;
+  // Conditions queued for every LUN: the commands of a nexus with none take no lock.
+  std::atomic<size_t> queued_{0};
 };
 
 }  // namespace portico::scsi

@@ -154,7 +154,14 @@ bool selector_matches(const LunEvent::NexusSelector& s, const ItNexus& nexus) {
 
 ReservationState LogicalUnit::reservations() const {
   std::lock_guard lock(reservation_mutex_);
-  return reservations_;
+  return *reservations_;
+}
+
+void LogicalUnit::publish_reservations(std::shared_ptr<const ReservationState> state) {
+  reservations_restrict_.store(restricts(*state), std::memory_order_release);
+  reservations_ = std::move(state);
+  // Loops re-copy the snapshot when they see the version move (reservation_conflict).
+  reservations_version_.fetch_add(1, std::memory_order_release);
 }
 
 void LogicalUnit::set_reservations(ReservationState state) {
@@ -170,18 +177,28 @@ void LogicalUnit::set_reservations(ReservationState state) {
   const bool check_orphan = state.sanitize && state.sanitize->running;
   {
     std::lock_guard lock(reservation_mutex_);
-    reservations_restrict_ = restricts(state);
-    reservations_ = std::move(state);
+    publish_reservations(std::make_shared<const ReservationState>(std::move(state)));
   }
   if (check_orphan) fail_orphaned_sanitize();
 }
 
-bool LogicalUnit::reservation_conflict(const ScsiTask& task, const NexusState& nexus) const {
+bool LogicalUnit::reservation_conflict(const ScsiTask& task, const NexusState& nexus) {
   if (!reservations_restrict_.load(std::memory_order_acquire)) {
     return false;
   }
-  std::lock_guard lock(reservation_mutex_);
-  return scsi::reservation_conflict(reservations_, nexus.nexus(), task.cdb());
+  if (task.core.loop == UnitLoopSlots::kNone) {
+    std::lock_guard lock(reservation_mutex_);
+    return scsi::reservation_conflict(*reservations_, nexus.nexus(), task.cdb());
+  }
+  // The loop's own copy: one atomic load while the reservations stay as they are.
+  UnitLoopSlot& loop = loops_[task.core.loop];
+  const uint64_t version = reservations_version_.load(std::memory_order_acquire);
+  if (loop.reservations == nullptr || loop.reservations_version != version) {
+    std::lock_guard lock(reservation_mutex_);
+    loop.reservations = reservations_;
+    loop.reservations_version = reservations_version_.load(std::memory_order_relaxed);
+  }
+  return scsi::reservation_conflict(*loop.reservations, nexus.nexus(), task.cdb());
 }
 
 void LogicalUnit::reload_reservations(UniqueFunction<void(bool)> done) {
@@ -223,15 +240,16 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
     auto waiter = std::make_shared<AbortWaiter>();
     if (!event.abort_tasks_of.empty()) {
       // SPC-4 5.12.11.4.5: PREEMPT AND ABORT ends every task of the preempted nexuses.
-      self->record_abort(AbortRecord::of_selectors(event.abort_tasks_of, event.origin_nexus));
+      const uint64_t epoch =
+          self->record_abort(AbortRecord::of_selectors(event.abort_tasks_of, event.origin_nexus));
       self->abort_matching(
-          [&event](const ScsiTask& t) {
-            for (const auto& who : event.abort_tasks_of) {
+          [preempted = event.abort_tasks_of](const ScsiTask& t) {
+            for (const auto& who : preempted) {
               if (selector_matches(who, t.core.nexus->nexus())) return true;
             }
             return false;
           },
-          origin, waiter);
+          origin, waiter, epoch);
     }
     waiter->executor = &InlineExecutor::instance();
     waiter->done = std::move(applied);
@@ -339,9 +357,10 @@ void LogicalUnit::release_spc2_reservation_of(const std::string& nexus_key, std:
   // gateways follow with the event; if the store fails, the next re-read restores the truth.
   {
     std::lock_guard lock(reservation_mutex_);
-    if (reservations_.spc2_holder == nexus_key) {
-      reservations_.spc2_holder.clear();
-      reservations_restrict_ = restricts(reservations_);
+    if (reservations_->spc2_holder == nexus_key) {
+      auto without = std::make_shared<ReservationState>(*reservations_);
+      without->spc2_holder.clear();
+      publish_reservations(std::move(without));
     }
   }
   run_release(

@@ -31,8 +31,14 @@ struct TaskCoreState {
   LogicalUnit* unit = nullptr;
   Executor* executor = nullptr;
   UniqueFunction<void()> done;
-  ScsiTask* prev = nullptr;  // task set links, guarded by the logical unit's task set lock
+  // Task set links: in the list of the executor's loop slot (touched only on that loop), or in
+  // the unit's locked list when `loop` is UnitLoopSlots::kNone (unit_loop_slots.h).
+  ScsiTask* prev = nullptr;
   ScsiTask* next = nullptr;
+  uint16_t loop = UINT16_MAX;
+  // The unit's abort epoch when the task was linked: an abort recorded later does not cover it
+  // (it arrived after the abort), even if the abort reaches its loop after it was linked.
+  uint64_t link_epoch = 0;
   bool aborted = false;
   bool aborted_by_own_nexus = false;  // silent abort; otherwise TAS decides
   // The unit's abort epoch when the command arrived (ScsiTarget::admit): aborts recorded after

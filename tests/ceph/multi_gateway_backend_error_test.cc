@@ -36,7 +36,7 @@ TEST_F(MultiGateway, ABlocklistedGatewayAnswersItsIoWithAPathFailingSenseAndStop
   // OSD refuses the client's operations and drops its watches at the same moment: a write inside
   // librbd then fails with EBLOCKLISTED and is answered NOT READY, LOGICAL UNIT COMMUNICATION
   // FAILURE; one that arrives after the cluster channel noticed is refused before the backend
-  // with that channel's NOT READY, ASYMMETRIC ACCESS STATE TRANSITION; and the gateway, told by
+  // with the same path-failing sense; and the gateway, told by
   // whichever comes first, closes the session under the rest. Which of them a write meets is a
   // race; none of them is MEDIUM ERROR.
   constexpr size_t kDepth = 16;
@@ -59,7 +59,7 @@ TEST_F(MultiGateway, ABlocklistedGatewayAnswersItsIoWithAPathFailingSenseAndStop
     blocklist_done = true;
   });
 
-  int good = 0, good_after = 0, communication_failure = 0, transitioning = 0, medium_error = 0, no_status = 0;
+  int good = 0, good_after = 0, communication_failure = 0, medium_error = 0, no_status = 0;
   std::vector<std::string> other;
   bool alive = true;
   const auto start = Clock::now();
@@ -72,9 +72,7 @@ TEST_F(MultiGateway, ABlocklistedGatewayAnswersItsIoWithAPathFailingSenseAndStop
         ++good;
         if (blocklist_done) ++good_after;
       } else if (r.has_sense(sense_key::kNotReady, kCommunicationFailure, 0x00)) {
-        ++communication_failure;
-      } else if (r.has_sense(sense_key::kNotReady, 0x04, 0x0a)) {
-        ++transitioning;
+        ++communication_failure;  // from the backend, or from the unit once its watch is lost
       } else if (r.has_sense(sense_key::kMediumError)) {
         ++medium_error;
       } else if (r.status != status::kCheckCondition) {
@@ -90,6 +88,7 @@ TEST_F(MultiGateway, ABlocklistedGatewayAnswersItsIoWithAPathFailingSenseAndStop
   ASSERT_TRUE(added) << error;
   EXPECT_FALSE(alive) << "gw1 kept its session open for 20 s after it was blocklisted";
   EXPECT_EQ(medium_error, 0) << "a blocklisted gateway answered MEDIUM ERROR";
+  // Nothing retried on this path (NOT READY 04/0A would be): every refusal fails the path.
   EXPECT_TRUE(other.empty()) << other.size() << " other answers, the first: " << other.front();
   // Writes queued at the OSD when it takes the map are refused at once, before the gateway has
   // learned from a second round trip (its re-watch) that it was fenced: some are always answered.
@@ -112,9 +111,9 @@ TEST_F(MultiGateway, ABlocklistedGatewayAnswersItsIoWithAPathFailingSenseAndStop
   }
   EXPECT_TRUE(moved.good()) << "the write through gw2: " << moved.describe();
   std::printf("[ figures ] blocklisted gw1 under %zu writes in flight: %d GOOD (%d after the blocklist was in place), %d "
-              "NOT READY 08h/00h (backend), %d NOT READY 04h/0Ah (cluster channel), %d without status (session "
-              "closed), %d MEDIUM ERROR; gw1 then %s\n",
-              kDepth, good, good_after, communication_failure, transitioning, no_status, medium_error,
+              "NOT READY 08h/00h (backend or lost cluster channel), %d without status (session closed), %d "
+              "MEDIUM ERROR; gw1 then %s\n",
+              kDepth, good, good_after, communication_failure, no_status, medium_error,
               exit.empty() ? "still running" : exit.c_str());
 }
 

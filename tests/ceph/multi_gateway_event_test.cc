@@ -16,9 +16,9 @@ namespace {
 constexpr uint8_t kAbortedCommand = 0x0b;
 constexpr uint8_t kLogicalUnitCommunicationFailure = 0x08;
 
-bool not_ready(const ScsiResult& r) {
-  return r.has_sense(sense_key::kNotReady, 0x04, 0x0a);  // ASYMMETRIC ACCESS STATE TRANSITION
-}
+// What a gateway that cannot vouch for its cluster state answers: NOT READY, LOGICAL UNIT
+// COMMUNICATION FAILURE (a path-failing status).
+bool not_ready(const ScsiResult& r) { return r.has_sense(sense_key::kNotReady, kLogicalUnitCommunicationFailure, 0x00); }
 
 // `record` (a version 1 reservation record) as a PR OUT CLEAR would leave it: no registrations,
 // no reservation, PRgeneration one higher.

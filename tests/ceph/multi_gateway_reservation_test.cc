@@ -266,7 +266,7 @@ TEST_F(MultiGateway, AGatewayCutFromRadosNeverServesStaleReservationState) {
                               << preempt_ms << " ms";
 
   // gw1 wakes up believing that A holds the reservation: its state is stale and must not be used.
-  // Its own lease has run out (the PREEMPT completed only then): it refuses with a retryable NOT
+  // Its own lease has run out (the PREEMPT completed only then): it refuses with a path-failing NOT
   // READY without relying on the OSDs' blocklist, unless it has already learned that it was
   // fenced and closed the session.
   std::vector<std::string> answers;
@@ -274,7 +274,7 @@ TEST_F(MultiGateway, AGatewayCutFromRadosNeverServesStaleReservationState) {
     const auto stale = a->write(kLba, pattern(9, kLba, 2 + static_cast<uint64_t>(i), 8));
     answers.push_back(stale.describe());
     EXPECT_FALSE(stale.good()) << "A's write through the fenced gw1 (attempt " << i + 1 << ") returned GOOD";
-    const bool by_lease = stale.has_sense(sense_key::kNotReady, 0x04, 0x0a);
+    const bool by_lease = stale.has_sense(sense_key::kNotReady, 0x08, 0x00);  // LU COMMUNICATION FAILURE
     const bool session_closed = stale.status != status::kCheckCondition && stale.status != status::kGood;
     if (i == 0) {
       EXPECT_TRUE(by_lease || session_closed) << "A's first write through the fenced gw1 reached the OSDs: "
@@ -318,7 +318,7 @@ ScsiResult poll_test_unit_ready(Initiator& session, std::chrono::milliseconds li
 }
 
 // Every gateway loses its only OSD while A holds a WRITE EXCLUSIVE reservation taken through gw1
-// and B is registered through gw2. Each gateway must refuse commands (retryable NOT READY) within
+// and B is registered through gw2. Each gateway must refuse commands (path-failing NOT READY) within
 // its lease and answer a write at once rather than hang; once the OSD serves again each must
 // re-read the LUN's record before serving, then serve exactly the cluster's state and hear events.
 class OsdOutageTest : public MultiGateway {
@@ -328,10 +328,9 @@ class OsdOutageTest : public MultiGateway {
 
 void OsdOutageTest::run_osd_outage(OsdOutage::Kind kind) {
   constexpr uint64_t kLba = 777;
-  constexpr uint8_t kLogicalUnitNotAccessible = 0x04;
-  constexpr uint8_t kAsymmetricAccessStateTransition = 0x0a;
+  constexpr uint8_t kLogicalUnitCommunicationFailure = 0x08;
   const auto not_ready = [](const ScsiResult& r) {
-    return r.has_sense(sense_key::kNotReady, kLogicalUnitNotAccessible, kAsymmetricAccessStateTransition);
+    return r.has_sense(sense_key::kNotReady, kLogicalUnitCommunicationFailure, 0x00);
   };
   ASSERT_NO_FATAL_FAILURE(start_gateways(2));
   auto a = login(1, "host-a");

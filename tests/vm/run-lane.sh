@@ -17,7 +17,7 @@ PORTICO_BUILD=$(realpath -m "${PORTICO_BUILD:-$root/build/release}")
 PORTICO_VM_CACHE=$(realpath -m "${PORTICO_VM_CACHE:-$root/build/vm-image}")
 export PORTICO_BUILD PORTICO_VM_CACHE
 lane_started=$SECONDS
-declare -A limit=([single_gateway]=480 [two_gateways]=900)
+declare -A limit=([single_gateway]=480 [two_gateways]=1200)
 tests=("$@")
 ((${#tests[@]})) || tests=(single_gateway two_gateways)
 
@@ -35,6 +35,7 @@ image_s=$((SECONDS - t))
 results=()
 failed=0
 stall="n/a"
+blocklist="n/a"
 out=$(mktemp -d "${TMPDIR:-/tmp}/portico-vm-lane.XXXXXX")
 for name in "${tests[@]}"; do
   script="$here/${name}_test.sh"
@@ -50,6 +51,10 @@ for name in "${tests[@]}"; do
       "$out/$name.log" | tail -n1 | sed 's/[A-Z_]*=//g') || true
     [[ -n "${stall_ms:-}" ]] && stall="no write waited more than ${stall_ms} ms after the kill;\
  write completions resumed after ${resume_ms} ms (longest gap ${gap_ms} ms)"
+    read -r sense_n failed_n < <(grep -oE 'BLOCKLIST_SENSE=[0-9]+ BLOCKLIST_FAILED_PATHS=[0-9]+' \
+      "$out/$name.log" | tail -n1 | sed 's/[A-Z_]*=//g') || true
+    [[ -n "${sense_n:-}" ]] && blocklist="fio without an error; the host saw ${sense_n} NOT READY 08h/00h\
+ answer(s) and failed the path ${failed_n} time(s)"
   fi
   if ((rc == 0)); then verdict=PASS; else verdict="FAIL (exit $rc)"; failed=1; fi
   results+=("$(printf '%-16s %-15s %4d s (guest boot %s s)' "$name" "$verdict" "$secs" "${boot:-?}")")
@@ -61,5 +66,6 @@ echo "==== VM lane summary ===="
 echo "image: ${image_s} s (build or reuse)"
 printf '%s\n' "${results[@]}"
 echo "failover I/O stall (kill -9 gw1): $stall"
+echo "gw1 blocklisted under I/O: $blocklist"
 echo "lane wall time: $((SECONDS - lane_started)) s"
 exit "$failed"

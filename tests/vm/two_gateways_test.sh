@@ -9,7 +9,11 @@
 #     middle: fio must finish without an error and its verify must pass, and no write may wait
 #     more than 2 s (measured from fio's per-completion log, see failover_stall; multipath's
 #     fast_io_fail_tmo 1 bounds how long a dead path holds commands);
-#   - gw1 restarted: its path comes back (active/ready) and carries I/O again.
+#   - gw1 restarted: its path comes back (active/ready) and carries I/O again;
+#   - gw1's RADOS client blocklisted (as a peer's fencing does) under fio over both paths: gw1
+#     answers what it still receives with a path-failing status (NOT READY 08h/00h) and exits
+#     75; fio must finish without an error and its verify must pass (dm-multipath moved the
+#     writes to gw2); gw1 started again (a new RADOS client) serves on its path again.
 # Prints "STALL_MS=<n> RESUME_MS=<n> GAP_MS=<n>" for run-lane.sh.
 # shellcheck source=lib.sh
 source "$PORTICO_ROOT/tests/vm/lib.sh"
@@ -254,6 +258,59 @@ after1=$(io_count "$path1"); after2=$(io_count "$path2")
 log "after the restart: gw1 path +$((after1 - again1)) I/Os, gw2 path +$((after2 - again2)) I/Os"
 res1=$(pr_in -r "$path1")
 expect "the reservation survives gw1's restart" 'Key=0xabc1' "$res1"
+
+# ---- gw1's RADOS client blocklisted under I/O: the writes move to gw2 without an error ----
+# Its address as it registered itself in the membership omap ("... addr=<ip:port/nonce> ...").
+rados -c "$conf" -p rbd getomapval portico.gateways gw1 "$WORK/gw1.member" >/dev/null ||
+  die "no membership record of gw1"
+gw1_addr=$(tr ' ' '\n' <"$WORK/gw1.member" | sed -n 's/^addr=//p')
+[[ -n $gw1_addr ]] || die "no addr= in gw1's membership record: $(cat "$WORK/gw1.member")"
+dmesg -C
+blk1=$(io_count "$path1"); blk2=$(io_count "$path2")
+fio --name=blocklist --filename="$mpath" --ioengine=libaio --direct=1 --rw=randwrite --bs=4k \
+  --iodepth=16 --size="$fio_size" --verify=crc32c --do_verify=1 --verify_fatal=1 --runtime=300 \
+  --output="$WORK/fio-blocklist.txt" &
+fio_pid=$!
+BEFORE_LOGOUT_HOOKS+=("kill $fio_pid")
+start_w=$(awk '{print $5}' "/sys/block/$dm/stat")
+deadline=$(($(date +%s) + 240))
+while (( $(awk '{print $5}' "/sys/block/$dm/stat") - start_w < target )); do
+  kill -0 "$fio_pid" 2>/dev/null || die "fio ended before gw1 could be blocklisted"
+  (($(date +%s) < deadline)) || die "fio made too little progress to blocklist gw1 in the middle"
+  sleep 0.2
+done
+mid1=$(io_count "$path1")
+((mid1 > blk1 + 50)) || die "fio's I/O must use gw1's path before the blocklist (+$((mid1 - blk1)))"
+ceph -c "$conf" osd blocklist add "$gw1_addr" 3600 >/dev/null 2>&1 || die "ceph osd blocklist add $gw1_addr failed"
+log "gw1's RADOS client $gw1_addr blocklisted after $((mid1 - blk1)) I/Os on its path"
+gw1_pid=${GATEWAY_PIDS[gw1]}
+gw1_rc=0
+timeout 30 tail --pid="$gw1_pid" -f /dev/null || die "gw1 still runs 30 s after its blocklist"
+wait "$gw1_pid" || gw1_rc=$?
+unset "GATEWAY_PIDS[gw1]"
+((gw1_rc == 75)) || { tail -n 20 "$WORK/gw1.log" >&2; die "gw1 exited $gw1_rc after its blocklist, not 75"; }
+fio_rc=0
+wait "$fio_pid" || fio_rc=$?
+fio_out=$(cat "$WORK/fio-blocklist.txt")
+echo "$fio_out" | grep -E 'err=|write:|read:' | head -n 4
+((fio_rc == 0)) || { echo "$fio_out" >&2; die "fio exited $fio_rc across gw1's blocklist"; }
+expect "fio: no errors across the blocklist" 'err= *0' "$fio_out"
+expect_not "fio: errors across the blocklist" 'err= *[1-9]|verify: bad|crc32c: verify failed' "$fio_out"
+end2=$(io_count "$path2")
+((end2 > blk2 + 50)) || die "gw2's path carried no I/O across the blocklist (+$((end2 - blk2)))"
+dmesg >"$ARTIFACTS/blocklist-kernel.txt"
+# Which answer the host saw is a race (the writes inside librbd fail with EBLOCKLISTED and are
+# answered 08h/00h; gw1 closes its sessions as soon as it learns it is fenced): report it.
+sense=$(grep -c 'Logical unit communication failure' "$ARTIFACTS/blocklist-kernel.txt" || true)
+failed=$(grep -c 'Failing path' "$ARTIFACTS/blocklist-kernel.txt" || true)
+expect_not "no host I/O error on the multipath device" "$dm.*I/O error|Buffer I/O error on dev $dm" \
+  "$(cat "$ARTIFACTS/blocklist-kernel.txt")"
+log "gw1 exited 75 after its blocklist; fio finished with 0 errors and verify passed; the kernel logged" \
+  "$sense 'Logical unit communication failure' sense(s) and $failed 'Failing path' line(s); gw2 path +$((end2 - blk2)) I/Os"
+echo "BLOCKLIST_SENSE=$sense BLOCKLIST_FAILED_PATHS=$failed"
+start_gateway gw1 "$WORK/gw1.yaml" 127.0.0.1 3260
+wait_until 90 "gw1's path active/ready again after its new start" map_paths_ready 2
+log "gw1 (a new RADOS client) serves its path again"
 
 # ---- clean up: reservation, map, sessions, gateways (SIGTERM exits 0), cluster ----
 mpathpersist --out --clear --param-rk=0xabc1 "$mpath" >/dev/null || die "mpathpersist CLEAR failed"

@@ -19,19 +19,20 @@ void deliver(testing::TargetFixture& f, LunEvent::Kind kind) {
   EXPECT_TRUE(done);
 }
 
-TEST(ClusterChannel, StateUnknown_RefusesMediumAccessWithRetryableNotReadyButAnswersInquiry) {
+TEST(ClusterChannel, StateUnknown_RefusesMediumAccessAndTurWithPathFailingNotReadyButAnswersInquiry) {
   testing::TargetFixture f;
   auto a = f.target.attach(testing::make_nexus("iqn.a"));
   f.clear_ua(*a);
   deliver(f, LunEvent::Kind::state_unknown);
   EXPECT_FALSE(f.unit->state_is_current());
   for (std::vector<uint8_t> cdb : {std::vector<uint8_t>{0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0},
-                                   std::vector<uint8_t>{0x5e, 0, 0, 0, 0, 0, 0, 0, 16, 0}}) {
+                                   std::vector<uint8_t>{0x5e, 0, 0, 0, 0, 0, 0, 0, 16, 0},
+                                   std::vector<uint8_t>{0x00, 0, 0, 0, 0, 0}}) {
     auto refused = f.run(*a, cdb);
     ASSERT_EQ(refused.task->status, ScsiStatus::check_condition);
     EXPECT_EQ(refused.task->sense[2], 0x02);   // NOT READY
-    EXPECT_EQ(refused.task->sense[12], 0x04);  // LOGICAL UNIT NOT ACCESSIBLE,
-    EXPECT_EQ(refused.task->sense[13], 0x0a);  // ASYMMETRIC ACCESS STATE TRANSITION
+    EXPECT_EQ(refused.task->sense[12], 0x08);  // LOGICAL UNIT COMMUNICATION FAILURE: the path
+    EXPECT_EQ(refused.task->sense[13], 0x00);  // fails (not 04/0A, requeued on the same path)
   }
   EXPECT_EQ(f.run(*a, {0x12, 0, 0, 0, 36, 0}).task->status, ScsiStatus::good);
   deliver(f, LunEvent::Kind::state_current);

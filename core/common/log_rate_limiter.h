@@ -33,7 +33,4 @@ class LogRateLimiter {
 // " (N similar lines suppressed)" for a LogRateLimiter's count, or "" when there were none.
 std::string suppressed_note(uint64_t suppressed);
 
-// " (N similar lines suppressed)" for a LogRateLimiter's count, or "" when there were none.
-std::string suppressed_note(uint64_t suppressed);
-
 }  // namespace portico

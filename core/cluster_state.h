@@ -7,21 +7,52 @@
 // local implementation: synchronously inside publish()); they must not block.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/common/result.h"
 #include "core/common/unique_function.h"
+#include "core/initiator.h"
+#include "core/notice.h"
 
 namespace portico {
 
-// Identity of a logical unit, the same through every port of every gateway.
+// Identity of a logical unit, the same through every port of every gateway and through both
+// command sets: the SCSI designators (VPD 80h, 83h) and the NVMe namespace identifiers
+// (Identify Namespace, Namespace Identification Descriptors) all come from it.
 struct LunIdentity {
   uint64_t naa = 0;    // NAA designator (SPC-4 7.7.3.6.1), 8 bytes
   std::string serial;  // unit serial number (VPD 80h), printable ASCII
+  uint64_t extension = 0;  // 64 more bits, derived with the NAA (the NGUID's second half)
+
+  // NVMe Base 2.0 §4.5.1 identifiers. EUI-64: the NAA designator's eight bytes, so that a host
+  // sees one name for the unit whichever protocol it uses. NGUID: those bytes then `extension`.
+  // UUID: the NGUID with the RFC 9562 version (8, vendor specific) and variant bits set.
+  [[nodiscard]] std::array<uint8_t, 8> eui64() const {
+    std::array<uint8_t, 8> out{};
+    for (size_t i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(naa >> (56 - 8 * i));
+    return out;
+  }
+  [[nodiscard]] std::array<uint8_t, 16> nguid() const {
+    std::array<uint8_t, 16> out{};
+    for (size_t i = 0; i < 8; ++i) {
+      out[i] = static_cast<uint8_t>(naa >> (56 - 8 * i));
+      out[8 + i] = static_cast<uint8_t>(extension >> (56 - 8 * i));
+    }
+    return out;
+  }
+  [[nodiscard]] std::array<uint8_t, 16> uuid() const {
+    auto out = nguid();
+    out[6] = static_cast<uint8_t>((out[6] & 0x0f) | 0x80);  // version 8
+    out[8] = static_cast<uint8_t>((out[8] & 0x3f) | 0x80);  // variant 10b
+    return out;
+  }
 };
 
 // SPC-4 6.37 asymmetric access states.
@@ -54,7 +85,7 @@ struct TargetPortGroupInfo {
 struct LunEvent {
   enum class Kind : uint8_t {
     logical_unit_reset,   // every gateway aborts the LU's tasks and raises the reset UA
-    unit_attention,       // raise `asc_code/asc_qualifier` for every nexus except `origin_nexus`
+    notice,               // tell `notice` to every initiator except `origin_nexus`
     capacity_changed,
     access_state_changed,  // a target port group's ALUA state changed: re-read the groups
     reservation_changed,  // cached reservation state is stale: re-read it, then apply the lists below
@@ -67,24 +98,18 @@ struct LunEvent {
     // The event channel works again: re-read the reservation state, then serve again.
     state_current,
   };
-  // A nexus named the way reservations name registrants: an initiator port (or device) name,
-  // and a target port name ("" = every target port).
-  struct NexusSelector {
-    std::string initiator;
-    std::string target_port;
-  };
-  struct UnitAttention {
-    NexusSelector nexus;
-    uint8_t asc_code = 0;
-    uint8_t asc_qualifier = 0;
+  // An initiator named the way reservations name registrants.
+  using NexusSelector = InitiatorSelector;
+  struct Addressed {
+    InitiatorSelector initiator;
+    Notice notice = Notice::reset_occurred;
   };
 
-  Kind kind = Kind::unit_attention;
-  std::string origin_nexus;  // ItNexus::key() of the nexus that caused it ("" = none)
-  uint8_t asc_code = 0;
-  uint8_t asc_qualifier = 0;
-  std::vector<UnitAttention> unit_attentions;  // reservation_changed: for these nexuses only
-  std::vector<NexusSelector> abort_tasks_of;   // reservation_changed: PREEMPT AND ABORT
+  Kind kind = Kind::notice;
+  std::string origin_nexus;  // Initiator::key() of the initiator that caused it ("" = none)
+  std::optional<Notice> notice;  // notice, reservation_changed: for every initiator but the origin
+  std::vector<Addressed> notices;  // reservation_changed: for these initiators only
+  std::vector<InitiatorSelector> abort_tasks_of;  // reservation_changed: PREEMPT AND ABORT
 };
 
 // A reservation record as stored: opaque bytes owned by the core's reservation engine, and a

@@ -164,7 +164,7 @@ class RunningGateway final : public Gateway {
           rbd->set_capacity_listener([weak, where](uint64_t bytes) {
             if (auto u = weak.lock()) {
               spdlog::info("{}: capacity changed to {} bytes", where, bytes);
-              u->raise_unit_attention_for_all(scsi::asc::kCapacityDataChanged);
+              u->notify_all(Notice::capacity_changed);
             }
           });
           rbd->set_blocklisted_listener(on_fenced);

@@ -22,6 +22,7 @@ Result<LunIdentity> derive_lun_identity(const std::string& lun_key) {
   std::snprintf(serial, sizeof serial, "%016llx",
                 static_cast<unsigned long long>(stable_hash64(lun_key, 0x84222325cbf29ce4ull)));
   identity.serial = serial;
+  identity.extension = stable_hash64(lun_key, 0x6c62272e07bb0142ull);
   return identity;
 }
 

@@ -1,5 +1,5 @@
-// How a logical unit's identity (NAA designator and unit serial number) is derived from its
-// cluster key. Every ClusterState implementation uses this one function, so that every gateway,
+// How a logical unit's identity (NAA designator, unit serial number and the extension that the
+// NVMe identifiers add) is derived from its cluster key. Every ClusterState implementation uses this one function, so that every gateway,
 // clustered or not, reports the same identity for the same LUN — hosts remember it.
 #pragma once
 
@@ -15,7 +15,7 @@ namespace portico::cluster {
 // defines the NAA and serial that hosts remember).
 uint64_t stable_hash64(const std::string& text, uint64_t basis = 0xcbf29ce484222325ull);
 
-// NAA 3h (locally assigned) and a 16-hex-digit serial, both derived from `lun_key`.
+// NAA 3h (locally assigned), a 16-hex-digit serial and the extension, derived from `lun_key`.
 Result<LunIdentity> derive_lun_identity(const std::string& lun_key);
 
 }  // namespace portico::cluster

@@ -1,5 +1,6 @@
 #include "cluster/rados/lun_event_codec.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "core/common/big_endian.h"
@@ -13,11 +14,41 @@ constexpr char kMagic[4] = {'P', 'L', 'E', 'V'};
 // never reused or renumbered; 6 and 7 are reserved (they were the local-only kinds' enum values,
 // never published). A new kind takes the next free code and since_version = the new format.
 constexpr WireKind kWireKinds[] = {
-    {LunEvent::Kind::logical_unit_reset, 0, 1},   {LunEvent::Kind::unit_attention, 1, 1},
+    {LunEvent::Kind::logical_unit_reset, 0, 1},   {LunEvent::Kind::notice, 1, 1},
     {LunEvent::Kind::capacity_changed, 2, 1},     {LunEvent::Kind::access_state_changed, 3, 1},
     {LunEvent::Kind::reservation_changed, 4, 1},  {LunEvent::Kind::clear_task_set, 5, 1},
 };
 constexpr uint8_t kReservedCodes[] = {6, 7};
+
+// Every notice with its wire code and the format version that added it; 0 is "no notice". The
+// codes are fixed forever and independent of Notice's order. Version 1's codes are the two
+// bytes that version 1 carried for the same condition, so gateways of either release read each
+// other's events alike.
+struct WireNotice {
+  Notice notice;
+  uint16_t code;
+  uint8_t since_version;
+};
+constexpr WireNotice kWireNotices[] = {
+    {Notice::reset_occurred, 0x2903, 1},          {Notice::commands_cleared_by_another_initiator, 0x2f00, 1},
+    {Notice::registrations_preempted, 0x2a05, 1}, {Notice::reservations_preempted, 0x2a03, 1},
+    {Notice::reservations_released, 0x2a04, 1},   {Notice::mode_parameters_changed, 0x2a01, 1},
+    {Notice::capacity_changed, 0x2a09, 1},        {Notice::access_state_changed, 0x2a06, 1},
+};
+
+uint16_t notice_code(Notice notice) {
+  for (const auto& wire : kWireNotices) {
+    if (wire.notice == notice) return wire.code;
+  }
+  return 0;  // not reached: every notice has a code (lun_event_codec_test checks it)
+}
+
+const WireNotice* find_notice(uint16_t code) {
+  for (const auto& wire : kWireNotices) {
+    if (wire.code == code) return &wire;
+  }
+  return nullptr;
+}
 
 const WireKind* find_code(uint8_t code) {
   for (const auto& wire : kWireKinds) {
@@ -123,13 +154,13 @@ Result<std::string> encode_lun_event(const LunEvent& event) {
     return error(ErrorCode::invalid_argument, "lun event: kind " + std::to_string(static_cast<int>(event.kind)) +
                                                   " has no wire code: local-only kinds are never published");
   }
-  if (event.unit_attentions.size() > kMaxListEntries || event.abort_tasks_of.size() > kMaxListEntries) {
+  if (event.notices.size() > kMaxListEntries || event.abort_tasks_of.size() > kMaxListEntries) {
     return error(ErrorCode::out_of_range, "lun event: more than " + std::to_string(kMaxListEntries) + " list entries");
   }
   if (auto s = check_string(event.origin_nexus, "origin nexus"); !s.ok()) return s;
-  for (const auto& ua : event.unit_attentions) {
-    if (auto s = check_string(ua.nexus.initiator, "initiator"); !s.ok()) return s;
-    if (auto s = check_string(ua.nexus.target_port, "target port"); !s.ok()) return s;
+  for (const auto& addressed : event.notices) {
+    if (auto s = check_string(addressed.initiator.initiator, "initiator"); !s.ok()) return s;
+    if (auto s = check_string(addressed.initiator.target_port, "target port"); !s.ok()) return s;
   }
   for (const auto& selector : event.abort_tasks_of) {
     if (auto s = check_string(selector.initiator, "initiator"); !s.ok()) return s;
@@ -137,18 +168,17 @@ Result<std::string> encode_lun_event(const LunEvent& event) {
   }
   Writer out;
   out.raw(kMagic, sizeof kMagic);
-  // The lowest version that carries this event: every field is version 1's, so the kind decides.
+  // The lowest version that carries this event: every field and notice is version 1's, so the
+  // kind decides.
   out.u8(wire->since_version);
   out.u8(wire->code);
-  out.u8(event.asc_code);
-  out.u8(event.asc_qualifier);
+  out.u16(event.notice ? notice_code(*event.notice) : 0);
   out.str(event.origin_nexus);
-  out.u16(static_cast<uint16_t>(event.unit_attentions.size()));
-  for (const auto& ua : event.unit_attentions) {
-    out.str(ua.nexus.initiator);
-    out.str(ua.nexus.target_port);
-    out.u8(ua.asc_code);
-    out.u8(ua.asc_qualifier);
+  out.u16(static_cast<uint16_t>(event.notices.size()));
+  for (const auto& addressed : event.notices) {
+    out.str(addressed.initiator.initiator);
+    out.str(addressed.initiator.target_port);
+    out.u16(notice_code(addressed.notice));
   }
   out.u16(static_cast<uint16_t>(event.abort_tasks_of.size()));
   for (const auto& selector : event.abort_tasks_of) {
@@ -195,13 +225,44 @@ Result<LunEvent> decode_lun_event(std::span<const uint8_t> bytes) {
                   ", the event says " + std::to_string(version));
   }
   event.kind = wire->kind;
+  // A notice this gateway does not know is refused like an unknown kind: applying the event
+  // without it would leave its initiators uninformed.
+  std::string unknown_notice;
+  bool missing_notice = false;
+  auto read_notice = [&](bool optional, std::optional<Notice>& notice) {
+    uint16_t code = 0;
+    if (!in.u16(code)) return false;
+    if (code == 0) {
+      missing_notice = !optional;
+      return optional;
+    }
+    const WireNotice* known = find_notice(code);
+    if (known == nullptr || known->since_version > version) {
+      char text[8];
+      std::snprintf(text, sizeof text, "%04x", static_cast<unsigned>(code));
+      unknown_notice = text;
+      return false;
+    }
+    notice = known->notice;
+    return true;
+  };
   uint16_t count = 0;
-  bool ok = in.u8(event.asc_code) && in.u8(event.asc_qualifier) && in.str(event.origin_nexus, "origin nexus") &&
-            read_count(in, count, "unit attention");
+  bool ok = read_notice(true, event.notice) && in.str(event.origin_nexus, "origin nexus") &&
+            read_count(in, count, "notice");
   for (uint16_t i = 0; ok && i < count; ++i) {
-    LunEvent::UnitAttention ua;
-    ok = read_selector(in, ua.nexus) && in.u8(ua.asc_code) && in.u8(ua.asc_qualifier);
-    if (ok) event.unit_attentions.push_back(std::move(ua));
+    LunEvent::Addressed addressed;
+    std::optional<Notice> notice;
+    ok = read_selector(in, addressed.initiator) && read_notice(false, notice);
+    if (ok) {
+      addressed.notice = *notice;
+      event.notices.push_back(std::move(addressed));
+    }
+  }
+  if (missing_notice) return reject("an addressed notice has no notice code");
+  if (!unknown_notice.empty()) {
+    return error(ErrorCode::unsupported, "lun event: notice code " + unknown_notice + " (format version " +
+                                             std::to_string(version) + ") is unknown to this gateway, which reads "
+                                             "up to version " + std::to_string(kLunEventFormatVersion));
   }
   ok = ok && read_count(in, count, "abort selector");
   for (uint16_t i = 0; ok && i < count; ++i) {

@@ -5,10 +5,11 @@
 //   u8      format version (see below)
 //   u8      kind: a wire code of kWireKinds (lun_event_codec.cc), fixed forever and independent
 //           of LunEvent::Kind's order; state_unknown/state_current are local-only, never sent
-//   u8      asc_code, u8 asc_qualifier
+//   u16     notice: a wire code of kWireNotices (lun_event_codec.cc), fixed forever and
+//           independent of Notice's order; 0 = none
 //   str     origin_nexus
-//   u16     number of unit attentions (<= kMaxListEntries), each: str initiator,
-//           str target_port, u8 asc_code, u8 asc_qualifier
+//   u16     number of addressed notices (<= kMaxListEntries), each: str initiator,
+//           str target_port, u16 notice
 //   u16     number of abort selectors (<= kMaxListEntries), each: str initiator, str target_port
 //
 // where `str` is a u16 length (<= kMaxStringBytes) followed by that many bytes. Nothing may
@@ -19,8 +20,8 @@
 // and the encoder writes the lowest version that carries the event. So when a release adds a
 // kind (or a field) in version N+1, its gateways still send the kinds of version N as version N,
 // byte for byte, and gateways of the older release keep applying them during a rolling upgrade.
-// A reader never guesses at what it does not know: a version above kLunEventFormatVersion or a
-// kind code it does not know is refused with ErrorCode::unsupported and a message naming both
+// A reader never guesses at what it does not know: a version above kLunEventFormatVersion, or a
+// kind or notice code it does not know, is refused with ErrorCode::unsupported and a message naming both
 // ("format version 2 ... this gateway reads up to version 1"); anything malformed is refused
 // with ErrorCode::invalid_argument. A refused event is never silently dropped: the refusing
 // gateway stops serving the unit until it has re-read the state, and the publisher fences it as
@@ -39,7 +40,7 @@
 namespace portico::cluster::rados {
 
 // The newest format this release reads and writes. Version 1: the kinds logical_unit_reset ..
-// clear_task_set and the fields above.
+// clear_task_set, the notices reset_occurred .. access_state_changed and the fields above.
 inline constexpr uint8_t kLunEventFormatVersion = 1;
 inline constexpr size_t kMaxStringBytes = 1024;   // iSCSI names are <= 223 bytes; nexus keys a few of them
 inline constexpr size_t kMaxListEntries = 4096;

@@ -49,7 +49,7 @@ bool LogicalUnit::aborted_while_waiting(const ScsiTask& task, const NexusState& 
         covered = r.nexus_key == key;
         break;
       case AbortRecord::Scope::selectors:
-        for (const auto& s : r.selectors) covered = covered || selector_matches(s, who);
+        for (const auto& s : r.selectors) covered = covered || s.matches(who);
         break;
     }
     if (covered) {

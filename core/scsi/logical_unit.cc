@@ -8,6 +8,7 @@
 #include "core/inline_executor.h"
 #include "core/scsi/commands.h"
 #include "core/scsi/medium_access.h"
+#include "core/scsi/notice_sense.h"
 
 namespace portico::scsi {
 namespace {
@@ -134,7 +135,8 @@ std::shared_ptr<NexusState> LogicalUnit::local_nexus(const std::string& key) {
   return nullptr;
 }
 
-void LogicalUnit::raise_unit_attention_for_all(Asc condition, const std::string& except_nexus_key) {
+void LogicalUnit::notify_all(Notice notice, const std::string& except_nexus_key) {
+  const Asc condition = unit_attention_of(notice);
   for (auto& nexus : local_nexuses()) {
     if (!except_nexus_key.empty() && nexus->nexus().key() == except_nexus_key) continue;
     nexus->raise_unit_attention(lun_, condition);
@@ -344,7 +346,7 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
     case LunEvent::Kind::logical_unit_reset: {
       // The nexus that asked is silent-aborted; others get TASK ABORTED per TAS.
       auto waiter = abort_every_task(event.origin_nexus);
-      raise_unit_attention_for_all(asc::kBusDeviceResetOccurred);
+      notify_all(Notice::reset_occurred);
       spdlog::info("{}: logical unit reset (requested by {})", config_.name,
                    event.origin_nexus.empty() ? "the cluster" : event.origin_nexus);
       acknowledge_when_ended(waiter, std::move(applied));
@@ -353,15 +355,15 @@ void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()>
     case LunEvent::Kind::clear_task_set:
       acknowledge_when_ended(abort_every_task(event.origin_nexus), std::move(applied));
       return;
-    case LunEvent::Kind::unit_attention:
-      raise_unit_attention_for_all(Asc{event.asc_code, event.asc_qualifier}, event.origin_nexus);
+    case LunEvent::Kind::notice:
+      if (event.notice) notify_all(*event.notice, event.origin_nexus);
       break;
     case LunEvent::Kind::capacity_changed:
-      raise_unit_attention_for_all(asc::kCapacityDataChanged);
+      notify_all(Notice::capacity_changed);
       break;
     case LunEvent::Kind::access_state_changed:
       refresh_access_states();
-      raise_unit_attention_for_all(asc::kAsymmetricAccessStateChanged);
+      notify_all(Notice::access_state_changed);
       fail_orphaned_sanitize();  // the gateway running one may be the one that went away
       break;
     case LunEvent::Kind::reservation_changed:

@@ -30,7 +30,7 @@
 #include "core/scsi/copy_manager.h"
 #include "core/scsi/io_error_sense.h"
 #include "core/scsi/nexus_state.h"
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 #include "core/scsi/sanitize_state.h"
 #include "core/scsi/scsi_task.h"
 #include "core/scsi/sense.h"
@@ -38,10 +38,6 @@
 #include "core/scsi/unit_loop_slots.h"
 
 namespace portico::scsi {
-
-// Whether an event's nexus selector names `nexus`: its initiator port (or initiator device) seen
-// through the selector's target port, or through any when that is empty.
-bool selector_matches(const LunEvent::NexusSelector& selector, const ItNexus& nexus);
 
 struct LogicalUnitConfig {
   std::string name;              // for log lines: "iqn...:quickstart lun 0"
@@ -103,7 +99,8 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Nexuses that can see this unit (for unit attentions raised by events).
   void add_nexus(const std::shared_ptr<NexusState>& nexus);
   void remove_nexus(const NexusState* nexus);
-  void raise_unit_attention_for_all(Asc condition, const std::string& except_nexus_key = {});
+  // Tells every nexus but `except_nexus_key` about `notice` (as a unit attention).
+  void notify_all(Notice notice, const std::string& except_nexus_key = {});
 
   // Starts a task (the caller has checked unit attentions): links it and runs the command.
   void execute(ScsiTask& task, NexusState& nexus, Executor& executor, UniqueFunction<void()> done);
@@ -205,7 +202,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
     uint64_t epoch = 0;
     Scope scope = Scope::all;
     std::string nexus_key;                           // Scope::nexus
-    std::vector<LunEvent::NexusSelector> selectors;  // Scope::selectors (PREEMPT AND ABORT)
+    std::vector<InitiatorSelector> selectors;  // Scope::selectors (PREEMPT AND ABORT)
     std::string origin_key;                          // the nexus whose function it was ("" = none here)
 
     static AbortRecord everything(std::string origin) {
@@ -220,7 +217,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
       r.origin_key = key;
       return r;
     }
-    static AbortRecord of_selectors(std::vector<LunEvent::NexusSelector> selectors, std::string origin) {
+    static AbortRecord of_selectors(std::vector<InitiatorSelector> selectors, std::string origin) {
       AbortRecord r;
       r.scope = Scope::selectors;
       r.selectors = std::move(selectors);

@@ -10,6 +10,7 @@
 #include "core/inline_executor.h"
 #include "core/common/big_endian.h"
 #include "core/scsi/commands.h"
+#include "core/scsi/notice_sense.h"
 #include "core/scsi/reservations/access_rules.h"
 #include "core/scsi/reservations/persistent_reserve_in.h"
 #include "core/scsi/reservations/persistent_reserve_out.h"
@@ -63,14 +64,9 @@ struct ReservationUpdate : std::enable_shared_from_this<ReservationUpdate> {
     LunEvent event;
     event.kind = LunEvent::Kind::reservation_changed;
     event.origin_nexus = origin_nexus;
-    for (const auto& [who, condition] : outcome.unit_attentions) {
-      event.unit_attentions.push_back({who, condition.code, condition.qualifier});
-    }
+    for (const auto& [who, notice] : outcome.notices) event.notices.push_back({who, notice});
     event.abort_tasks_of = outcome.abort;
-    if (outcome.unit_attention_for_others) {
-      event.asc_code = outcome.unit_attention_for_others->code;
-      event.asc_qualifier = outcome.unit_attention_for_others->qualifier;
-    }
+    event.notice = outcome.notice_for_others;
     unit->cluster().publish(unit->cluster_key(), event, [self = shared_from_this()](Status published) {
       if (!published.ok()) return self->finish_unannounced(published.message());
       self->finish();
@@ -146,11 +142,6 @@ void run_release(LogicalUnit& unit, std::string origin_nexus, std::function<bool
 }
 
 }  // namespace
-
-bool selector_matches(const LunEvent::NexusSelector& s, const ItNexus& nexus) {
-  return (s.initiator == nexus.initiator_port_name || s.initiator == nexus.initiator_name) &&
-         (s.target_port.empty() || s.target_port == nexus.target_port_name);
-}
 
 ReservationState LogicalUnit::reservations() const {
   std::lock_guard lock(reservation_mutex_);
@@ -228,12 +219,12 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
     NexusState* origin = nullptr;
     for (const auto& n : local) {
       if (n->nexus().key() == event.origin_nexus) origin = n.get();
-      if (event.asc_code != 0 && n->nexus().key() != event.origin_nexus) {
-        n->raise_unit_attention(self->lun(), Asc{event.asc_code, event.asc_qualifier});
+      if (event.notice && n->nexus().key() != event.origin_nexus) {
+        n->raise_unit_attention(self->lun(), unit_attention_of(*event.notice));
       }
-      for (const auto& ua : event.unit_attentions) {
-        if (selector_matches(ua.nexus, n->nexus())) {
-          n->raise_unit_attention(self->lun(), Asc{ua.asc_code, ua.asc_qualifier});
+      for (const auto& addressed : event.notices) {
+        if (addressed.initiator.matches(n->nexus())) {
+          n->raise_unit_attention(self->lun(), unit_attention_of(addressed.notice));
         }
       }
     }
@@ -245,7 +236,7 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
       self->abort_matching(
           [preempted = event.abort_tasks_of](const ScsiTask& t) {
             for (const auto& who : preempted) {
-              if (selector_matches(who, t.core.nexus->nexus())) return true;
+              if (who.matches(t.core.nexus->nexus())) return true;
             }
             return false;
           },
@@ -264,7 +255,7 @@ void LogicalUnit::store_mode(ScsiTask& task, const ModeParameters& mode) {
     PrOutOutcome out;
     out.changed = !state.mode || *state.mode != shared;
     state.mode = shared;
-    if (out.changed) out.unit_attention_for_others = asc::kModeParametersChanged;
+    if (out.changed) out.notice_for_others = Notice::mode_parameters_changed;
     return out;
   });
 }

@@ -10,7 +10,7 @@
 #include <optional>
 #include <span>
 
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 #include "core/scsi/sense.h"
 
 namespace portico::scsi {

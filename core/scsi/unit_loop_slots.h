@@ -15,7 +15,7 @@
 #include <memory>
 
 #include "core/executor.h"
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 
 namespace portico::scsi {
 

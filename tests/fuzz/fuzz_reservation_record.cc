@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace portico::scsi;
+  using namespace portico;
   auto state = parse_reservation_state(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!state.ok()) {
     if (state.status().message().find("line ") == std::string::npos) __builtin_trap();

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/scsi/nexus_state.h"
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 #include "tests/unit/core/test_fixtures.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto nexus_a = fixture->target.attach(testing::make_nexus("iqn.fuzz-a"));
   static auto nexus_b = fixture->target.attach(testing::make_nexus("iqn.fuzz-b"));
   if (size < 17) {
-    (void)scsi::parse_reservation_state(std::string_view(reinterpret_cast<const char*>(data), size));
+    (void)parse_reservation_state(std::string_view(reinterpret_cast<const char*>(data), size));
     return 0;
   }
   auto& nexus = (data[0] & 1) != 0 ? *nexus_b : *nexus_a;

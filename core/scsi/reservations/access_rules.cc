@@ -1,11 +1,12 @@
 #include "core/scsi/reservations/access_rules.h"
 
+#include "core/reservations/conflict_table.h"
 #include "core/scsi/opcodes.h"
 
 namespace portico::scsi {
 namespace {
 
-enum class Access : uint8_t { always, read, write };
+using Access = MediumAccess;
 
 using op::kPersistentReserveIn;
 using op::kPersistentReserveOut;
@@ -25,10 +26,10 @@ Access classify(std::span<const uint8_t> cdb) {
     case kPersistentReserveIn:
     case kPersistentReserveOut:  // the PR OUT engine decides
     case op::kMaintenanceIn:     // REPORT TARGET PORT GROUPS, REPORT SUPPORTED OPCODES / TMFS
-      return Access::always;
+      return Access::unrestricted;
     case op::kServiceActionIn16:
       // READ CAPACITY(16) is allowed; GET LBA STATUS reads.
-      return (cdb[1] & 0x1f) == op::kSaReadCapacity16 ? Access::always : Access::read;
+      return (cdb[1] & 0x1f) == op::kSaReadCapacity16 ? Access::unrestricted : Access::read;
     case op::kRead6:
     case op::kRead10:
     case op::kRead12:
@@ -88,19 +89,7 @@ bool reservation_conflict(const ReservationState& state, const ItNexus& nexus, s
     if (opcode == kPersistentReserveIn || opcode == kPersistentReserveOut) return true;
     if (state.spc2_holder != nexus.key()) return !allowed_for_spc2_non_holder(cdb);
   }
-  if (!state.reservation) return false;
-  const Access access = classify(cdb);
-  if (access == Access::always || state.is_holder(nexus)) return false;
-  const bool registered = state.is_registered(nexus);
-  switch (state.reservation->type) {
-    case ReservationType::write_exclusive: return access == Access::write;
-    case ReservationType::exclusive_access: return true;
-    case ReservationType::write_exclusive_registrants_only:
-    case ReservationType::write_exclusive_all_registrants: return access == Access::write && !registered;
-    case ReservationType::exclusive_access_registrants_only:
-    case ReservationType::exclusive_access_all_registrants: return !registered;
-  }
-  return false;
+  return reservation_blocks(state, nexus, classify(cdb));
 }
 
 }  // namespace portico::scsi

@@ -1,13 +1,14 @@
-// Which commands a reservation lets through (SPC-4 5.12.1 Table 59 / SBC-3 4.18 Table 13 and
-// SPC-2 reservations): a pure check, run on every command before it starts, from the cached
-// reservation state.
+// Which SCSI commands a reservation lets through: each CDB is classified as a medium access and
+// judged by the shared conflict table (core/reservations/conflict_table.h: SPC-4 5.12.1 Table 59
+// / SBC-3 4.18 Table 13); SPC-2 reservations are judged here. A pure check, run on every command
+// before it starts, from the cached reservation state.
 #pragma once
 
 #include <cstdint>
 #include <span>
 
 #include "core/scsi/it_nexus.h"
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 
 namespace portico::scsi {
 

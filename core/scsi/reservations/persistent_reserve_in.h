@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 
 namespace portico::scsi {
 

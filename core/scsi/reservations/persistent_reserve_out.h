@@ -1,8 +1,6 @@
-// The PERSISTENT RESERVE OUT engine (SPC-4 5.12, 6.16): a pure function of the reservation
-// state, the request and the I_T nexus it came through. It returns the SCSI result, whether the
-// state changed (and must be stored), and what other nexuses must learn: unit attentions and,
-// for PREEMPT AND ABORT, whose tasks to abort. Storing the state and delivering the events is
-// the caller's (the logical unit's, through the cluster state).
+// PERSISTENT RESERVE OUT (SPC-4 6.16): decodes the CDB and parameter list into the shared
+// engine's request (core/reservations/reservation_engine.h) and turns its verdict into the SCSI
+// status and sense data.
 #pragma once
 
 #include <cstdint>
@@ -12,57 +10,25 @@
 #include <variant>
 #include <vector>
 
-#include "core/cluster_state.h"
+#include "core/reservations/reservation_engine.h"
 #include "core/scsi/it_nexus.h"
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 #include "core/scsi/scsi_status.h"
 #include "core/scsi/sense.h"
 
 namespace portico::scsi {
 
-enum class PrOutAction : uint8_t {
-  register_key = 0x0,
-  reserve = 0x1,
-  release = 0x2,
-  clear = 0x3,
-  preempt = 0x4,
-  preempt_and_abort = 0x5,
-  register_and_ignore_existing_key = 0x6,
-  register_and_move = 0x7,
-};
-
-struct PrOutRequest {
-  PrOutAction action = PrOutAction::register_key;
-  uint8_t scope = 0;
-  uint8_t type = 0;
-  uint64_t key = 0;                 // RESERVATION KEY
-  uint64_t service_action_key = 0;  // SERVICE ACTION RESERVATION KEY
-  bool spec_i_pt = false;
-  bool all_tg_pt = false;
-  bool aptpl = false;
-  std::vector<std::pair<std::string, std::vector<uint8_t>>> specified;  // SPEC_I_PT: (initiator, TransportID)
-  // REGISTER AND MOVE.
-  bool unreg = false;
-  uint16_t relative_target_port_id = 0;
-  std::string move_initiator;
-  std::vector<uint8_t> move_transport_id;
-};
+using PrOutAction = ReservationAction;
+using PrOutRequest = ReservationRequest;
 
 // Decodes the CDB and parameter list. Errors carry the field pointer.
 std::variant<PrOutRequest, SenseData> decode_persistent_reserve_out(std::span<const uint8_t> cdb,
                                                                     std::span<const uint8_t> parameters);
 
-// Who an event is for: one registrant identity (as in Registrant::matches), in the form the
-// cluster's events carry.
-using NexusSelector = LunEvent::NexusSelector;
-
-struct PrOutOutcome {
+// The engine's outcome with the SCSI status and sense it ends the command with.
+struct PrOutOutcome : ReservationOutcome {
   ScsiStatus status = ScsiStatus::good;
   std::optional<SenseData> sense;
-  bool changed = false;  // the state was modified and must be stored
-  std::vector<std::pair<NexusSelector, Asc>> unit_attentions;
-  std::vector<NexusSelector> abort;  // PREEMPT AND ABORT: tasks of these nexuses end
-  std::optional<Asc> unit_attention_for_others;  // for every nexus except the one that asked
 };
 
 PrOutOutcome apply_persistent_reserve_out(ReservationState& state, const ItNexus& nexus, const PrOutRequest& request);

@@ -12,7 +12,7 @@
 
 #include "core/scsi/it_nexus.h"
 #include "core/scsi/reservations/persistent_reserve_out.h"
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 #include "core/scsi/sense.h"
 
 namespace portico::scsi {

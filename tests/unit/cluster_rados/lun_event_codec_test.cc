@@ -17,8 +17,9 @@ LunEvent preempt_and_abort() {
   LunEvent event;
   event.kind = LunEvent::Kind::reservation_changed;
   event.origin_nexus = "iqn.1993-08.org.debian:01:a,i,0x23d000000001,iqn.2026-11.io.portico:t,t,0x1";
-  event.unit_attentions.push_back({{"iqn.1993-08.org.debian:01:b", ""}, 0x2a, 0x03});
-  event.unit_attentions.push_back({{"iqn.1993-08.org.debian:01:c", "iqn.2026-11.io.portico:t,t,0x2"}, 0x2a, 0x05});
+  event.notices.push_back({{"iqn.1993-08.org.debian:01:b", ""}, Notice::reservations_preempted});
+  event.notices.push_back({{"iqn.1993-08.org.debian:01:c", "iqn.2026-11.io.portico:t,t,0x2"},
+                           Notice::registrations_preempted});
   event.abort_tasks_of.push_back({"iqn.1993-08.org.debian:01:b", ""});
   return event;
 }
@@ -26,14 +27,11 @@ LunEvent preempt_and_abort() {
 void expect_equal(const LunEvent& a, const LunEvent& b) {
   EXPECT_EQ(a.kind, b.kind);
   EXPECT_EQ(a.origin_nexus, b.origin_nexus);
-  EXPECT_EQ(a.asc_code, b.asc_code);
-  EXPECT_EQ(a.asc_qualifier, b.asc_qualifier);
-  ASSERT_EQ(a.unit_attentions.size(), b.unit_attentions.size());
-  for (size_t i = 0; i < a.unit_attentions.size(); ++i) {
-    EXPECT_EQ(a.unit_attentions[i].nexus.initiator, b.unit_attentions[i].nexus.initiator);
-    EXPECT_EQ(a.unit_attentions[i].nexus.target_port, b.unit_attentions[i].nexus.target_port);
-    EXPECT_EQ(a.unit_attentions[i].asc_code, b.unit_attentions[i].asc_code);
-    EXPECT_EQ(a.unit_attentions[i].asc_qualifier, b.unit_attentions[i].asc_qualifier);
+  EXPECT_EQ(a.notice, b.notice);
+  ASSERT_EQ(a.notices.size(), b.notices.size());
+  for (size_t i = 0; i < a.notices.size(); ++i) {
+    EXPECT_EQ(a.notices[i].initiator, b.notices[i].initiator);
+    EXPECT_EQ(a.notices[i].notice, b.notices[i].notice);
   }
   ASSERT_EQ(a.abort_tasks_of.size(), b.abort_tasks_of.size());
   for (size_t i = 0; i < a.abort_tasks_of.size(); ++i) {
@@ -43,13 +41,12 @@ void expect_equal(const LunEvent& a, const LunEvent& b) {
 }
 
 TEST(LunEventCodec, RoundTripsEveryPublishedKind) {
-  for (auto kind : {LunEvent::Kind::logical_unit_reset, LunEvent::Kind::unit_attention,
+  for (auto kind : {LunEvent::Kind::logical_unit_reset, LunEvent::Kind::notice,
                     LunEvent::Kind::capacity_changed, LunEvent::Kind::access_state_changed,
                     LunEvent::Kind::reservation_changed, LunEvent::Kind::clear_task_set}) {
     LunEvent event = preempt_and_abort();
     event.kind = kind;
-    event.asc_code = 0x29;
-    event.asc_qualifier = 0x03;
+    event.notice = Notice::reset_occurred;
     auto bytes = encode_lun_event(event);
     ASSERT_TRUE(bytes.ok()) << bytes.status().message();
     auto decoded = decode_lun_event(as_bytes(*bytes));
@@ -141,7 +138,7 @@ TEST(LunEventCodec, VersionZeroIsMalformed) {
 // must not renumber what older gateways read.
 TEST(LunEventCodec, WireCodesAndVersionsOfVersion1KindsNeverChange) {
   const std::pair<LunEvent::Kind, uint8_t> pinned[] = {
-      {LunEvent::Kind::logical_unit_reset, 0},  {LunEvent::Kind::unit_attention, 1},
+      {LunEvent::Kind::logical_unit_reset, 0},  {LunEvent::Kind::notice, 1},
       {LunEvent::Kind::capacity_changed, 2},    {LunEvent::Kind::access_state_changed, 3},
       {LunEvent::Kind::reservation_changed, 4}, {LunEvent::Kind::clear_task_set, 5},
   };
@@ -165,9 +162,8 @@ TEST(LunEventCodec, Version1EncodingIsFrozen) {
   LunEvent event;
   event.kind = LunEvent::Kind::reservation_changed;
   event.origin_nexus = "o";
-  event.asc_code = 0x2a;
-  event.asc_qualifier = 0x03;
-  event.unit_attentions.push_back({{"i", "t"}, 0x2a, 0x05});
+  event.notice = Notice::reservations_preempted;
+  event.notices.push_back({{"i", "t"}, Notice::registrations_preempted});
   event.abort_tasks_of.push_back({"i", ""});
   const std::string expected("PLEV\x01\x04\x2a\x03"
                              "\x00\x01o"
@@ -182,6 +178,57 @@ TEST(LunEventCodec, Version1EncodingIsFrozen) {
   auto decoded = decode_lun_event(as_bytes(expected));
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
   expect_equal(event, *decoded);
+}
+
+// Notice codes are the protocol too; version 1's are the bytes the first release sent for the
+// same conditions (the frozen encoding above relies on it).
+TEST(LunEventCodec, NoticeWireCodesNeverChange) {
+  const std::pair<Notice, uint16_t> pinned[] = {
+      {Notice::reset_occurred, 0x2903},          {Notice::commands_cleared_by_another_initiator, 0x2f00},
+      {Notice::registrations_preempted, 0x2a05}, {Notice::reservations_preempted, 0x2a03},
+      {Notice::reservations_released, 0x2a04},   {Notice::mode_parameters_changed, 0x2a01},
+      {Notice::capacity_changed, 0x2a09},        {Notice::access_state_changed, 0x2a06},
+  };
+  for (const auto& [notice, code] : pinned) {
+    SCOPED_TRACE(notice_name(notice));
+    LunEvent event;
+    event.kind = LunEvent::Kind::notice;
+    event.notice = notice;
+    auto bytes = *encode_lun_event(event);
+    EXPECT_EQ(static_cast<uint8_t>(bytes[4]), 1);
+    EXPECT_EQ(static_cast<uint8_t>(bytes[6]), code >> 8);
+    EXPECT_EQ(static_cast<uint8_t>(bytes[7]), code & 0xff);
+    auto decoded = decode_lun_event(as_bytes(bytes));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    EXPECT_EQ(decoded->notice, notice);
+  }
+}
+
+// A notice a gateway does not know is refused as unsupported (the gateway then stops serving
+// until it re-read the state), never applied without it; so is one addressed to an initiator.
+TEST(LunEventCodec, UnknownNoticeIsRefusedAsUnsupported) {
+  LunEvent event;
+  event.kind = LunEvent::Kind::notice;
+  event.notice = Notice::capacity_changed;
+  auto bytes = *encode_lun_event(event);
+  bytes[6] = 0x7f;
+  auto decoded = decode_lun_event(as_bytes(bytes));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), ErrorCode::unsupported);
+  EXPECT_NE(decoded.status().message().find("notice code 7f09"), std::string::npos) << decoded.status().message();
+
+  LunEvent addressed = preempt_and_abort();
+  auto list = *encode_lun_event(addressed);
+  const auto at = list.find(std::string("\x2a\x03", 2));
+  ASSERT_NE(at, std::string::npos);
+  list[at] = 0x7e;
+  decoded = decode_lun_event(as_bytes(list));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), ErrorCode::unsupported);
+  // "No notice" is only allowed where the notice is optional: elsewhere it is malformed.
+  list[at] = 0;
+  list[at + 1] = 0;
+  EXPECT_EQ(decode_lun_event(as_bytes(list)).status().code(), ErrorCode::invalid_argument);
 }
 
 TEST(LunEventCodec, WrongMagicIsRejected) {

@@ -89,9 +89,9 @@ TEST(PersistentReserveOut, UnregisteringTheHolderReleasesARegistrantsOnlyReserva
   World w(ReservationType::write_exclusive_registrants_only);
   auto out = apply_persistent_reserve_out(w.state, w.holder, request(PrOutAction::register_key, 0xa, 0));
   EXPECT_FALSE(w.state.reservation.has_value());
-  ASSERT_EQ(out.unit_attentions.size(), 1u);
-  EXPECT_EQ(out.unit_attentions[0].first.initiator, w.registrant.initiator_port_name);
-  EXPECT_EQ(out.unit_attentions[0].second, asc::kReservationsReleased);
+  ASSERT_EQ(out.notices.size(), 1u);
+  EXPECT_EQ(out.notices[0].first.initiator, w.registrant.initiator_port_name);
+  EXPECT_EQ(out.notices[0].second, Notice::reservations_released);
 }
 
 TEST(PersistentReserveOut, ReserveByAnotherRegistrantConflictsAndSameTypeByHolderIsGood) {
@@ -121,8 +121,8 @@ TEST(PersistentReserveOut, ClearRemovesEverythingAndPreemptsOthers) {
   auto out = apply_persistent_reserve_out(w.state, w.registrant, request(PrOutAction::clear, 0xb, 0));
   EXPECT_TRUE(w.state.registrants.empty());
   EXPECT_FALSE(w.state.reservation.has_value());
-  ASSERT_EQ(out.unit_attentions.size(), 1u);
-  EXPECT_EQ(out.unit_attentions[0].second, asc::kReservationsPreempted);
+  ASSERT_EQ(out.notices.size(), 1u);
+  EXPECT_EQ(out.notices[0].second, Notice::reservations_preempted);
 }
 
 TEST(PersistentReserveOut, PreemptOfTheHolderMovesTheReservationAndPreemptsItsRegistration) {
@@ -134,7 +134,7 @@ TEST(PersistentReserveOut, PreemptOfTheHolderMovesTheReservationAndPreemptsItsRe
   EXPECT_FALSE(w.state.is_registered(w.holder));
   ASSERT_EQ(out.abort.size(), 1u);
   EXPECT_EQ(out.abort[0].initiator, w.holder.initiator_port_name);
-  EXPECT_EQ(out.unit_attentions[0].second, asc::kRegistrationsPreempted);
+  EXPECT_EQ(out.notices[0].second, Notice::registrations_preempted);
 }
 
 TEST(PersistentReserveOut, PreemptOfAnUnknownKeyConflicts) {

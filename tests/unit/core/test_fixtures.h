@@ -174,10 +174,10 @@ struct TargetFixture {
 
   // The cluster's record of LUN 0 as stored (what another gateway would read): its version and
   // its state; std::nullopt if it does not parse.
-  std::optional<std::pair<uint64_t, scsi::ReservationState>> stored_record() {
+  std::optional<std::pair<uint64_t, ReservationState>> stored_record() {
     VersionedRecord stored;
     cluster.read_reservation(unit->cluster_key(), [&stored](Result<VersionedRecord> r) { stored = *r; });
-    auto state = scsi::parse_reservation_state(stored.bytes);
+    auto state = parse_reservation_state(stored.bytes);
     if (!state.ok()) return std::nullopt;
     return std::make_pair(stored.version, std::move(*state));
   }

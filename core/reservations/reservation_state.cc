@@ -1,10 +1,10 @@
-#include "core/scsi/reservations/reservation_state.h"
+#include "core/reservations/reservation_state.h"
 
 #include <cinttypes>
 #include <cstdio>
 #include <sstream>
 
-namespace portico::scsi {
+namespace portico {
 
 bool is_valid_reservation_type(uint8_t type) {
   return type == 0x1 || type == 0x3 || type == 0x5 || type == 0x6 || type == 0x7 || type == 0x8;
@@ -20,20 +20,18 @@ bool is_registrants_only(ReservationType type) {
          type == ReservationType::exclusive_access_registrants_only;
 }
 
-const Registrant* ReservationState::registration_of(const ItNexus& nexus) const {
+const Registrant* ReservationState::registration_of(const Initiator& who) const {
   for (const auto& r : registrants) {
-    if (r.matches(nexus)) return &r;
+    if (r.matches(who)) return &r;
   }
   return nullptr;
 }
 
-bool ReservationState::is_holder(const ItNexus& nexus) const {
+bool ReservationState::is_holder(const Initiator& who) const {
   if (!reservation) return false;
-  // SPC-4 5.12.10: for the all-registrants types every registered I_T nexus is a holder.
-  if (is_all_registrants(reservation->type)) return is_registered(nexus);
-  return (reservation->holder_initiator == nexus.initiator_port_name ||
-          reservation->holder_initiator == nexus.initiator_name) &&
-         (reservation->holder_target_port.empty() || reservation->holder_target_port == nexus.target_port_name);
+  // SPC-4 5.12.10, NVMe Base 2.0 §8.19.7: for the all-registrants types every registrant holds.
+  if (is_all_registrants(reservation->type)) return is_registered(who);
+  return reservation->holder().matches(who);
 }
 
 uint64_t ReservationState::holder_key() const {
@@ -185,4 +183,4 @@ Result<ReservationState> parse_reservation_state(std::string_view text) {
   return state;
 }
 
-}  // namespace portico::scsi
+}  // namespace portico

@@ -1,8 +1,10 @@
-// The persistent reservation state of one logical unit (SPC-4 5.12), the same model for SCSI
-// I_T nexuses and (later) NVMe hosts: a registrant is an initiator identity (an initiator port
-// name, or an NVMe Host Identifier) seen through one target port, or through every target port
-// (ALL_TG_PT). The state is a plain value: the engine computes a new one per PERSISTENT RESERVE
-// OUT, and the cluster stores it (serialize / parse) wherever the deployment keeps it.
+// The reservation state of one unit, one model for SCSI persistent reservations (SPC-4 5.12) and
+// NVMe reservations (NVMe Base 2.0 §8.19): a registrant is an initiator (core/initiator.h: a SCSI
+// initiator port, or an NVMe host) seen through one target port, or through every one (SCSI
+// ALL_TG_PT; always for an NVMe host). The state is a plain value: the engine
+// (reservation_engine.h) computes a new one per request, and the cluster stores it (serialize /
+// parse) wherever the deployment keeps it. The same record keeps the other unit state that every
+// gateway must apply alike (mode parameters, a sanitize operation, an SPC-2 reservation).
 #pragma once
 
 #include <cstdint>
@@ -12,11 +14,13 @@
 #include <vector>
 
 #include "core/common/result.h"
-#include "core/scsi/it_nexus.h"
+#include "core/initiator.h"
 
-namespace portico::scsi {
+namespace portico {
 
-// SPC-4 6.16.2 Table 171.
+// The six reservation types of SPC-4 6.16.2 Table 171, which NVMe Base 2.0 §8.19 defines alike
+// (numbered 1h..6h there: the NVMe command set maps them). The values are SPC-4's codes, which
+// the stored record uses too.
 enum class ReservationType : uint8_t {
   write_exclusive = 0x1,
   exclusive_access = 0x3,
@@ -38,21 +42,21 @@ struct Registrant {
   uint64_t key = 0;
   std::vector<uint8_t> transport_id;  // as READ FULL STATUS reports it
 
-  // `initiator` names one initiator port, or (TransportID format 00b) an initiator device and
-  // so every port of it.
-  [[nodiscard]] bool matches(const ItNexus& nexus) const {
-    return (initiator == nexus.initiator_port_name || initiator == nexus.initiator_name) &&
-           (all_target_ports || target_port == nexus.target_port_name);
-  }
+  // Who this registration is: `initiator` names one initiator port, or (TransportID format 00b)
+  // an initiator device and so every port of it.
+  [[nodiscard]] InitiatorSelector selector() const { return {initiator, all_target_ports ? "" : target_port}; }
+  [[nodiscard]] bool matches(const Initiator& who) const { return selector().matches(who); }
 
   bool operator==(const Registrant&) const = default;
 };
 
 struct PersistentReservation {
   ReservationType type = ReservationType::write_exclusive;
-  // The holding I_T nexus (ignored for the all-registrants types, where every registrant holds).
+  // The holding initiator (ignored for the all-registrants types, where every registrant holds).
   std::string holder_initiator;
   std::string holder_target_port;
+
+  [[nodiscard]] InitiatorSelector holder() const { return {holder_initiator, holder_target_port}; }
 
   bool operator==(const PersistentReservation&) const = default;
 };
@@ -87,13 +91,13 @@ struct ReservationState {
   bool aptpl = false;       // activate persist through power loss
   std::vector<Registrant> registrants;
   std::optional<PersistentReservation> reservation;
-  std::string spc2_holder;  // ItNexus::key() of an SPC-2 RESERVE holder, "" when none
+  std::string spc2_holder;  // Initiator::key() of an SPC-2 RESERVE holder, "" when none
   std::optional<SharedModeParameters> mode;  // empty until the first MODE SELECT: the defaults
   std::optional<SharedSanitize> sanitize;    // empty: none running, none failed
 
-  [[nodiscard]] const Registrant* registration_of(const ItNexus& nexus) const;
-  [[nodiscard]] bool is_registered(const ItNexus& nexus) const { return registration_of(nexus) != nullptr; }
-  [[nodiscard]] bool is_holder(const ItNexus& nexus) const;
+  [[nodiscard]] const Registrant* registration_of(const Initiator& who) const;
+  [[nodiscard]] bool is_registered(const Initiator& who) const { return registration_of(who) != nullptr; }
+  [[nodiscard]] bool is_holder(const Initiator& who) const;
   // The reservation key READ RESERVATION reports (0 for the all-registrants types).
   [[nodiscard]] uint64_t holder_key() const;
 
@@ -105,4 +109,4 @@ struct ReservationState {
 std::string serialize(const ReservationState& state);
 Result<ReservationState> parse_reservation_state(std::string_view text);
 
-}  // namespace portico::scsi
+}  // namespace portico

@@ -1,10 +1,10 @@
-#include "frontends/iscsi/protocol/crc32c.h"
+#include "frontends/common/crc32c.h"
 
 #include <isa-l/crc.h>
 
 #include <limits>
 
-namespace portico::iscsi {
+namespace portico::wire {
 namespace {
 
 // crc32_iscsi takes an int length and a non-const pointer (it does not write): feed it in
@@ -26,4 +26,4 @@ uint32_t crc32c(std::span<const uint8_t> bytes) { return ~raw_update(0xffffffffu
 
 void Crc32c::update(std::span<const uint8_t> bytes) { state_ = raw_update(state_, bytes); }
 
-}  // namespace portico::iscsi
+}  // namespace portico::wire

@@ -50,12 +50,13 @@ void LogicalUnit::on_state_current(UniqueFunction<void()> applied) {
       return applied();
     }
     const ReservationState after = self->reservations();
-    for (auto& n : self->local_nexuses()) {
+    for (auto& attachment : self->attachments()) {
       // SPC-4 5.12.11.4: what a preempting or releasing gateway would have raised here.
-      if (before.is_registered(n->nexus()) && !after.is_registered(n->nexus())) {
-        n->raise_unit_attention(self->lun(), asc::kRegistrationsPreempted);
-      } else if (!same_reservation(before, after) && after.is_registered(n->nexus()) && !after.is_holder(n->nexus())) {
-        n->raise_unit_attention(self->lun(), asc::kReservationsReleased);
+      const Initiator& who = attachment->initiator();
+      if (before.is_registered(who) && !after.is_registered(who)) {
+        attachment->notify(Notice::registrations_preempted);
+      } else if (!same_reservation(before, after) && after.is_registered(who) && !after.is_holder(who)) {
+        attachment->notify(Notice::reservations_released);
       }
     }
     self->reservations_stale_.store(false);

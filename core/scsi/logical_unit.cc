@@ -103,43 +103,25 @@ void LogicalUnit::set_mode(const ModeParameters& mode) {
   mode_bits_.store(mode_to_bits(mode), std::memory_order_release);
 }
 
-void LogicalUnit::add_nexus(const std::shared_ptr<NexusState>& nexus) {
-  std::lock_guard lock(nexus_mutex_);
-  std::erase_if(nexuses_, [](const std::weak_ptr<NexusState>& n) { return n.expired(); });
-  nexuses_.push_back(nexus);
+void LogicalUnit::attach(const std::shared_ptr<Attachment>& attachment) {
+  std::lock_guard lock(attachments_mutex_);
+  std::erase_if(attachments_, [](const std::weak_ptr<Attachment>& a) { return a.expired(); });
+  attachments_.push_back(attachment);
 }
 
-void LogicalUnit::remove_nexus(const NexusState* nexus) {
-  std::lock_guard lock(nexus_mutex_);
-  std::erase_if(nexuses_, [nexus](const std::weak_ptr<NexusState>& n) {
-    auto locked = n.lock();
-    return !locked || locked.get() == nexus;
-  });
-}
-
-std::vector<std::shared_ptr<NexusState>> LogicalUnit::local_nexuses() {
-  std::vector<std::shared_ptr<NexusState>> local;
-  std::lock_guard lock(nexus_mutex_);
-  for (auto& weak : nexuses_) {
-    if (auto nexus = weak.lock()) local.push_back(std::move(nexus));
+std::vector<std::shared_ptr<Attachment>> LogicalUnit::attachments() {
+  std::vector<std::shared_ptr<Attachment>> live;
+  std::lock_guard lock(attachments_mutex_);
+  for (auto& weak : attachments_) {
+    if (auto attachment = weak.lock()) live.push_back(std::move(attachment));
   }
-  return local;
+  return live;
 }
 
-std::shared_ptr<NexusState> LogicalUnit::local_nexus(const std::string& key) {
-  std::lock_guard lock(nexus_mutex_);
-  for (auto& weak : nexuses_) {
-    auto nexus = weak.lock();
-    if (nexus && nexus->nexus().key() == key) return nexus;
-  }
-  return nullptr;
-}
-
-void LogicalUnit::notify_all(Notice notice, const std::string& except_nexus_key) {
-  const Asc condition = unit_attention_of(notice);
-  for (auto& nexus : local_nexuses()) {
-    if (!except_nexus_key.empty() && nexus->nexus().key() == except_nexus_key) continue;
-    nexus->raise_unit_attention(lun_, condition);
+void LogicalUnit::notify_all(Notice notice, const std::string& except_key) {
+  for (auto& attachment : attachments()) {
+    if (!except_key.empty() && attachment->initiator().key() == except_key) continue;
+    attachment->notify(notice);
   }
 }
 
@@ -156,7 +138,9 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
     task.core.aborted = true;
     task.core.aborted_by_own_nexus = silent;
     // SPC-4 7.5.8 (TAS=0): the other nexus learns of its cleared command by a unit attention.
-    if (!silent && !mode().task_aborted_status) nexus.raise_unit_attention(lun_, asc::kCommandsClearedByAnotherInitiator);
+    if (!silent && !mode().task_aborted_status) {
+      nexus.raise_unit_attention(task.lun, unit_attention_of(Notice::commands_cleared_by_another_initiator));
+    }
     complete(task);
     return;
   }
@@ -222,10 +206,9 @@ void LogicalUnit::fail(ScsiTask& task, ScsiStatus status) {
 
 std::shared_ptr<AbortWaiter> LogicalUnit::abort_every_task(const std::string& origin_key) {
   auto waiter = std::make_shared<AbortWaiter>();
-  const auto origin = local_nexus(origin_key);
   // Recorded before the task set is searched: a task linked after the search finds the record.
   const uint64_t epoch = record_abort(AbortRecord::everything(origin_key));
-  abort_matching([](const ScsiTask&) { return true; }, origin.get(), waiter, epoch);
+  abort_matching([](const ScsiTask&) { return true; }, origin_key, waiter, epoch);
   return waiter;
 }
 
@@ -249,7 +232,7 @@ void LogicalUnit::abort_nexus_tasks(const NexusState& nexus, const std::shared_p
   // Recorded before the task set is searched: a task linked after the search finds the record.
   const uint64_t epoch = record_abort(AbortRecord::of_nexus(nexus.nexus().key()));
   const NexusState* of = &nexus;
-  abort_matching([of](const ScsiTask& t) { return t.core.nexus == of; }, &nexus, waiter, epoch);
+  abort_matching([of](const ScsiTask& t) { return t.core.nexus == of; }, nexus.key(), waiter, epoch);
 }
 
 void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint64_t referenced_tag,
@@ -271,7 +254,7 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
             if (match) found->store(true);
             return match;
           },
-          &nexus, waiter);
+          nexus.key(), waiter);
       finish_after(waiter, [done = std::move(done), found]() mutable {
         done(found->load() ? TmfResponse::function_complete : TmfResponse::task_does_not_exist);
       });
@@ -330,10 +313,7 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       });
       return;
     }
-    case TmfFunction::query_async_event:
-      // SAM-5 7.10: succeeded when a unit attention is pending for this nexus.
-      done(nexus.peek_unit_attention(lun_) ? TmfResponse::function_succeeded : TmfResponse::function_complete);
-      return;
+    case TmfFunction::query_async_event:  // answered by ScsiTarget, which knows the LUN
     case TmfFunction::clear_aca:
     case TmfFunction::i_t_nexus_reset:
       break;

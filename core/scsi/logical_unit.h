@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/block_device.h"
+#include "core/attachment.h"
 #include "core/cluster_state.h"
 #include "core/common/result.h"
 #include "core/scsi/copy_manager.h"
@@ -92,15 +93,11 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // gateway, MODE PARAMETERS CHANGED for every other nexus; completes `task` (persistent_reserve.cc).
   void store_mode(ScsiTask& task, const ModeParameters& mode);
 
-  // The LUN this unit is reachable as (set by ScsiTarget::add_lun).
-  void set_lun(uint64_t lun) { lun_ = lun; }
-  [[nodiscard]] uint64_t lun() const { return lun_; }
-
-  // Nexuses that can see this unit (for unit attentions raised by events).
-  void add_nexus(const std::shared_ptr<NexusState>& nexus);
-  void remove_nexus(const NexusState* nexus);
-  // Tells every nexus but `except_nexus_key` about `notice` (as a unit attention).
-  void notify_all(Notice notice, const std::string& except_nexus_key = {});
+  // The initiators that can see this unit, through any command set (core/attachment.h). The unit
+  // keeps them weakly: whoever attaches keeps the attachment alive while it lasts.
+  void attach(const std::shared_ptr<Attachment>& attachment);
+  // Tells every attached initiator but the one whose Initiator::key() is `except_key`.
+  void notify_all(Notice notice, const std::string& except_key = {});
 
   // Starts a task (the caller has checked unit attentions): links it and runs the command.
   void execute(ScsiTask& task, NexusState& nexus, Executor& executor, UniqueFunction<void()> done);
@@ -227,9 +224,8 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   };
   // Returns the record's epoch: the abort covers the tasks linked before it.
   uint64_t record_abort(AbortRecord record);
-  // This gateway's nexuses that can see the unit; the one with ItNexus::key() `key`, if any.
-  std::vector<std::shared_ptr<NexusState>> local_nexuses();
-  std::shared_ptr<NexusState> local_nexus(const std::string& key);
+  // This gateway's initiators that can see the unit.
+  std::vector<std::shared_ptr<Attachment>> attachments();
   // Aborts every task of the unit (a reset or CLEAR TASK SET asked for by `origin_key`), the
   // waiting ones through the abort record; the waiter is not yet released.
   std::shared_ptr<AbortWaiter> abort_every_task(const std::string& origin_key);
@@ -247,9 +243,10 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // is held until every loop's part has run. `visit` may run on several threads at once.
   void visit_tasks(const std::function<void(ScsiTask&)>& visit, const std::shared_ptr<AbortWaiter>& waiter);
   // Marks the matching tasks aborted and attaches `waiter` to each; with `before_epoch`, only
-  // tasks linked before that abort epoch (the abort's record). `abort_origin` is the nexus whose
-  // task management function aborts them. `match` may run on several threads at once.
-  void abort_matching(TaskMatch match, const NexusState* abort_origin, const std::shared_ptr<AbortWaiter>& waiter,
+  // tasks linked before that abort epoch (the abort's record). `origin_key` is the initiator
+  // (Initiator::key()) whose function aborts them: its own tasks end silently. `match` may run on
+  // several threads at once.
+  void abort_matching(TaskMatch match, std::string origin_key, const std::shared_ptr<AbortWaiter>& waiter,
                       uint64_t before_epoch = UINT64_MAX);
 
   LogicalUnitConfig config_;
@@ -257,7 +254,6 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   ClusterState& cluster_;
   LunIdentity identity_;
   std::string cluster_key_;
-  uint64_t lun_ = 0;
   std::unique_ptr<EventSubscription> subscription_;
 
   std::atomic<uint8_t> mode_bits_{0};  // ModeParameters, one bit each (logical_unit.cc)
@@ -284,8 +280,8 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   std::atomic<bool> reservations_stale_{false};   // the last re-read failed
   std::atomic<bool> reload_in_flight_{false};
 
-  std::mutex nexus_mutex_;
-  std::vector<std::weak_ptr<NexusState>> nexuses_;
+  std::mutex attachments_mutex_;
+  std::vector<std::weak_ptr<Attachment>> attachments_;
 
   mutable std::mutex abort_log_mutex_;
   std::deque<AbortRecord> abort_log_;  // the most recent kAbortLogSize aborts

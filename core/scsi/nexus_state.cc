@@ -4,6 +4,17 @@
 
 namespace portico::scsi {
 
+void NexusState::keep_attachments(std::vector<std::shared_ptr<Attachment>> attachments) {
+  std::lock_guard lock(attachments_mutex_);
+  attachments_ = std::move(attachments);
+}
+
+void NexusState::drop_attachments() {
+  std::vector<std::shared_ptr<Attachment>> dropped;
+  std::lock_guard lock(attachments_mutex_);
+  dropped.swap(attachments_);
+}
+
 void NexusState::raise_unit_attention(uint64_t lun, Asc condition) {
   std::lock_guard lock(mutex_);
   auto& queue = pending_[lun];

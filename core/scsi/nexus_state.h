@@ -8,9 +8,13 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
+#include "core/attachment.h"
 #include "core/scsi/it_nexus.h"
 #include "core/scsi/sense.h"
 
@@ -18,9 +22,15 @@ namespace portico::scsi {
 
 class NexusState {
  public:
-  explicit NexusState(ItNexus nexus) : nexus_(std::move(nexus)) {}
+  explicit NexusState(ItNexus nexus) : nexus_(std::move(nexus)), key_(nexus_.key()) {}
 
   [[nodiscard]] const ItNexus& nexus() const { return nexus_; }
+  [[nodiscard]] const std::string& key() const { return key_; }  // ItNexus::key(), kept
+
+  // The attachments through which units reach this nexus (lun_attachment.h): kept here while
+  // the nexus has a connection, so that the units' weak references end with them.
+  void keep_attachments(std::vector<std::shared_ptr<Attachment>> attachments);
+  void drop_attachments();
 
   // Queues a unit attention for `lun`. SAM-5 5.14: a reset-class condition (29h) supersedes
   // everything queued before it; duplicates are not queued twice; the queue is bounded.
@@ -35,6 +45,9 @@ class NexusState {
   static constexpr size_t kMaxQueued = 16;
 
   ItNexus nexus_;
+  const std::string key_;
+  std::mutex attachments_mutex_;
+  std::vector<std::shared_ptr<Attachment>> attachments_;
   mutable std::mutex mutex_;
   std::map<uint64_t, std::deque<Asc>> pending_;
   // Conditions queued for every LUN: the commands of a nexus with none take no lock.

@@ -215,17 +215,10 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
                     self->config().name);
       self->mark_reservations_stale();
     }
-    const auto local = self->local_nexuses();  // kept alive until the abort below has run
-    NexusState* origin = nullptr;
-    for (const auto& n : local) {
-      if (n->nexus().key() == event.origin_nexus) origin = n.get();
-      if (event.notice && n->nexus().key() != event.origin_nexus) {
-        n->raise_unit_attention(self->lun(), unit_attention_of(*event.notice));
-      }
+    for (const auto& attachment : self->attachments()) {
+      if (event.notice && attachment->initiator().key() != event.origin_nexus) attachment->notify(*event.notice);
       for (const auto& addressed : event.notices) {
-        if (addressed.initiator.matches(n->nexus())) {
-          n->raise_unit_attention(self->lun(), unit_attention_of(addressed.notice));
-        }
+        if (addressed.initiator.matches(attachment->initiator())) attachment->notify(addressed.notice);
       }
     }
     auto waiter = std::make_shared<AbortWaiter>();
@@ -240,7 +233,7 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
             }
             return false;
           },
-          origin, waiter, epoch);
+          event.origin_nexus, waiter, epoch);
     }
     waiter->executor = &InlineExecutor::instance();
     waiter->done = std::move(applied);

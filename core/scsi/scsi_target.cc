@@ -13,6 +13,7 @@
 #include "core/scsi/buffer_estimate.h"
 #include "core/scsi/commands.h"
 #include "core/scsi/logical_unit.h"
+#include "core/scsi/lun_attachment.h"
 #include "core/scsi/lun_format.h"
 #include "core/scsi/nexus_state.h"
 #include "core/scsi/opcodes.h"
@@ -116,7 +117,6 @@ ScsiTarget::ScsiTarget() : impl_(std::make_unique<Impl>()) {}
 ScsiTarget::~ScsiTarget() = default;
 
 void ScsiTarget::add_lun(uint64_t lun, std::shared_ptr<LogicalUnit> unit) {
-  unit->set_lun(lun);
   impl_->copy_directory->push_back(unit);
   unit->copy_manager().set_directory(impl_->copy_directory);
   impl_->units[lun] = std::move(unit);
@@ -141,18 +141,21 @@ std::shared_ptr<NexusState> ScsiTarget::attach(const ItNexus& nexus) {
   }
   const bool fresh = !state;
   if (fresh) state = std::make_shared<NexusState>(nexus);
+  std::vector<std::shared_ptr<Attachment>> attachments;
   for (const auto& [lun, unit] : impl_->units) {
-    unit->add_nexus(state);
+    attachments.push_back(std::make_shared<LunAttachment>(state, lun));
+    unit->attach(attachments.back());
     // SAM-5 5.14: a new nexus first sees POWER ON, RESET, OR BUS DEVICE RESET OCCURRED.
     if (fresh) state->raise_unit_attention(lun, asc::kPowerOnResetOccurred);
   }
+  state->keep_attachments(std::move(attachments));
   return state;
 }
 
 void ScsiTarget::detach(const std::shared_ptr<NexusState>& nexus) {
   if (!nexus) return;
   const std::string key = nexus->nexus().key();
-  for (const auto& [lun, unit] : impl_->units) unit->remove_nexus(nexus.get());
+  nexus->drop_attachments();  // units stop raising unit attentions for it
   bool lost = false;
   {
     std::lock_guard lock(impl_->nexus_mutex);
@@ -240,6 +243,11 @@ void ScsiTarget::task_management(NexusState& nexus, TmfFunction function, uint64
     LogicalUnit* unit = impl_->find(lun);
     if (unit == nullptr) {
       done(TmfResponse::lun_does_not_exist);
+      return;
+    }
+    if (function == TmfFunction::query_async_event) {
+      // SAM-5 7.10: succeeded when a unit attention is pending for this nexus on this LUN.
+      done(nexus.peek_unit_attention(lun) ? TmfResponse::function_succeeded : TmfResponse::function_complete);
       return;
     }
     unit->task_management(nexus, function, referenced_tag, executor, std::move(done));

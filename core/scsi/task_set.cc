@@ -15,6 +15,7 @@
 #include <cassert>
 
 #include "core/scsi/logical_unit.h"
+#include "core/scsi/notice_sense.h"
 
 namespace portico::scsi {
 namespace {
@@ -102,20 +103,19 @@ void LogicalUnit::visit_tasks(const std::function<void(ScsiTask&)>& visit, const
   }
 }
 
-void LogicalUnit::abort_matching(TaskMatch match, const NexusState* abort_origin,
-                                 const std::shared_ptr<AbortWaiter>& waiter, uint64_t before_epoch) {
+void LogicalUnit::abort_matching(TaskMatch match, std::string origin_key, const std::shared_ptr<AbortWaiter>& waiter,
+                                 uint64_t before_epoch) {
   const bool tas = mode().task_aborted_status;
-  const uint64_t lun = lun_;
   visit_tasks(
-      [match = std::move(match), abort_origin, waiter, before_epoch, tas, lun](ScsiTask& t) {
+      [match = std::move(match), origin_key = std::move(origin_key), waiter, before_epoch, tas](ScsiTask& t) {
         if (t.core.link_epoch >= before_epoch || !match(t)) return;
         if (!t.core.aborted) {
           t.core.aborted = true;
-          t.core.aborted_by_own_nexus = t.core.nexus == abort_origin;
+          t.core.aborted_by_own_nexus = !origin_key.empty() && t.core.nexus->key() == origin_key;
           // SPC-4 7.5.8 (TAS=0): the other nexus learns of its cleared commands by a unit
           // attention.
           if (!t.core.aborted_by_own_nexus && !tas) {
-            t.core.nexus->raise_unit_attention(lun, asc::kCommandsClearedByAnotherInitiator);
+            t.core.nexus->raise_unit_attention(t.lun, unit_attention_of(Notice::commands_cleared_by_another_initiator));
           }
         }
         waiter->remaining.fetch_add(1);

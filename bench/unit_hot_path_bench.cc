@@ -15,7 +15,7 @@
 
 #include "tests/unit/core/test_fixtures.h"
 
-#if __has_include("core/scsi/unit_loop_slots.h")
+#if __has_include("core/scsi/unit_loop_slots.h") || __has_include("core/unit_loop_slots.h")
 #define PORTICO_BENCH_EXECUTOR_OVERRIDE override
 #else
 #define PORTICO_BENCH_EXECUTOR_OVERRIDE

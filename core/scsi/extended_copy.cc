@@ -55,7 +55,7 @@ bool range_fits(const LogicalUnit& unit, uint64_t offset, uint64_t bytes) {
 // commands allowed under reservations; SPC-4 5.16.2.4 ALUA.)
 std::optional<Refusal> check_access(LogicalUnit& own, LogicalUnit& unit, const ScsiTask& task, bool writes) {
   if (&unit == &own) return std::nullopt;
-  const NexusState& nexus = *task.core.nexus;
+  const NexusState& nexus = *task.nexus;
   if (unit.access_state_refusal(task, nexus)) return Refusal{unreachable()};
   std::array<uint8_t, 16> cdb{};
   cdb[0] = writes ? op::kWrite16 : op::kRead16;
@@ -115,7 +115,7 @@ std::variant<std::vector<PlannedSegment>, Refusal> plan(LogicalUnit& unit, const
 class CopyJob : public std::enable_shared_from_this<CopyJob> {
  public:
   CopyJob(LogicalUnit& unit, ScsiTask& task, std::optional<uint8_t> list_id, std::vector<PlannedSegment> segments)
-      : unit_(unit), task_(task), nexus_key_(task.core.nexus->nexus().key()), list_id_(list_id),
+      : unit_(unit), task_(task), nexus_key_(task.nexus->nexus().key()), list_id_(list_id),
         segments_(std::move(segments)) {}
 
   void start() {
@@ -221,7 +221,7 @@ void handle_extended_copy(LogicalUnit& unit, ScsiTask& task) {
     return;
   }
   auto& params = std::get<CopyParameters>(parsed);
-  const std::string nexus_key = task.core.nexus->nexus().key();
+  const std::string nexus_key = task.nexus->nexus().key();
   const std::optional<uint8_t> list_id = params.keep_status ? std::optional<uint8_t>(params.list_id) : std::nullopt;
   switch (unit.copy_manager().begin(nexus_key, list_id)) {
     case CopyManager::Admission::admitted: break;

@@ -188,7 +188,7 @@ void handle_inquiry(LogicalUnit& unit, ScsiTask& task) {
       std::copy(kSupportedPages.begin(), kSupportedPages.end(), data.begin() + 4);
       break;
     case 0x80: data = unit_serial_number(unit); break;
-    case 0x83: data = device_identification(unit, task.core.nexus->nexus()); break;
+    case 0x83: data = device_identification(unit, task.nexus->nexus()); break;
     case 0x8f: data = third_party_copy_vpd_page(); break;
     case 0xb0: data = block_limits(unit); break;
     case 0xb1: data = block_device_characteristics(); break;

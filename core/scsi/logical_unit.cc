@@ -126,21 +126,19 @@ void LogicalUnit::notify_all(Notice notice, const std::string& except_key) {
 }
 
 void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor, UniqueFunction<void()> done) {
-  task.core.nexus = &nexus;
-  task.core.unit = this;
+  task.nexus = &nexus;
+  task.unit = this;
+  task.core.initiator = &nexus.nexus();
+  task.core.initiator_key = &nexus.key();
   task.core.executor = &executor;
   task.core.done = std::move(done);
   task.core.aborted = false;
-  task.core.aborted_by_own_nexus = false;
-  link_task(task, executor);
+  task.core.aborted_by_own_initiator = false;
+  tasks_.link(task, executor);
   // Checked after linking: an abort either found the task in the set or recorded itself first.
   if (bool silent = false; aborted_while_waiting(task, nexus, silent)) {
     task.core.aborted = true;
-    task.core.aborted_by_own_nexus = silent;
-    // SPC-4 7.5.8 (TAS=0): the other nexus learns of its cleared command by a unit attention.
-    if (!silent && !mode().task_aborted_status) {
-      nexus.raise_unit_attention(task.lun, unit_attention_of(Notice::commands_cleared_by_another_initiator));
-    }
+    task.core.aborted_by_own_initiator = silent;
     complete(task);
     return;
   }
@@ -168,9 +166,15 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
 
 void LogicalUnit::complete(ScsiTask& task) {
   // Once unlinked, no abort can reach the task any more: its marks are read without a lock.
-  unlink_task(task);
+  tasks_.unlink(task);
   const bool aborted = task.core.aborted;
-  const bool silent = task.core.aborted_by_own_nexus || !mode().task_aborted_status;
+  const bool by_other = aborted && !task.core.aborted_by_own_initiator;
+  const bool silent = !by_other || !mode().task_aborted_status;
+  // SPC-4 7.5.8 (TAS=0): another nexus's task that was aborted ends silently, and its nexus
+  // learns of it by a unit attention.
+  if (by_other && silent) {
+    task.nexus->raise_unit_attention(task.lun, unit_attention_of(Notice::commands_cleared_by_another_initiator));
+  }
   std::vector<std::shared_ptr<AbortWaiter>> waiters;
   waiters.swap(task.core.waiters);
   if (aborted) {
@@ -207,8 +211,8 @@ void LogicalUnit::fail(ScsiTask& task, ScsiStatus status) {
 std::shared_ptr<AbortWaiter> LogicalUnit::abort_every_task(const std::string& origin_key) {
   auto waiter = std::make_shared<AbortWaiter>();
   // Recorded before the task set is searched: a task linked after the search finds the record.
-  const uint64_t epoch = record_abort(AbortRecord::everything(origin_key));
-  abort_matching([](const ScsiTask&) { return true; }, origin_key, waiter, epoch);
+  const uint64_t epoch = tasks_.record_abort(AbortRecord::everything(origin_key));
+  abort_matching([](const Task&) { return true; }, origin_key, waiter, epoch);
   return waiter;
 }
 
@@ -230,9 +234,9 @@ std::function<void(bool)> LogicalUnit::tmf_responder(Executor& executor, UniqueF
 
 void LogicalUnit::abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter) {
   // Recorded before the task set is searched: a task linked after the search finds the record.
-  const uint64_t epoch = record_abort(AbortRecord::of_nexus(nexus.nexus().key()));
-  const NexusState* of = &nexus;
-  abort_matching([of](const ScsiTask& t) { return t.core.nexus == of; }, nexus.key(), waiter, epoch);
+  const uint64_t epoch = tasks_.record_abort(AbortRecord::of_initiator(nexus.key()));
+  const std::string* of = &nexus.key();
+  abort_matching([of](const Task& t) { return t.core.initiator_key == of; }, nexus.key(), waiter, epoch);
 }
 
 void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint64_t referenced_tag,
@@ -247,10 +251,10 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       // SAM-5 7.2: abort the task with this tag from this nexus, if the LU still has it.
       auto found = std::make_shared<std::atomic<bool>>(false);
       auto waiter = std::make_shared<AbortWaiter>();
-      const NexusState* of = &nexus;
+      const std::string* of = &nexus.key();
       abort_matching(
-          [of, referenced_tag, found](const ScsiTask& t) {
-            const bool match = t.core.nexus == of && t.tag == referenced_tag;
+          [of, referenced_tag, found](const Task& t) {
+            const bool match = t.core.initiator_key == of && t.tag == referenced_tag;
             if (match) found->store(true);
             return match;
           },
@@ -302,12 +306,14 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       const bool any_tag = function == TmfFunction::query_task_set;
       auto found = std::make_shared<std::atomic<bool>>(false);
       auto waiter = std::make_shared<AbortWaiter>();
-      const NexusState* of = &nexus;
-      visit_tasks(
-          [of, any_tag, referenced_tag, found](ScsiTask& t) {
-            if (t.core.nexus == of && (any_tag || t.tag == referenced_tag) && !t.core.aborted) found->store(true);
+      const std::string* of = &nexus.key();
+      tasks_.visit(
+          [of, any_tag, referenced_tag, found](Task& t) {
+            if (t.core.initiator_key == of && (any_tag || t.tag == referenced_tag) && !t.core.aborted) {
+              found->store(true);
+            }
           },
-          waiter);
+          waiter, shared_from_this());
       finish_after(waiter, [done = std::move(done), found]() mutable {
         done(found->load() ? TmfResponse::function_succeeded : TmfResponse::function_complete);
       });

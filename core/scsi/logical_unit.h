@@ -27,6 +27,7 @@
 #include "core/block_device.h"
 #include "core/attachment.h"
 #include "core/cluster_state.h"
+#include "core/task_set.h"
 #include "core/common/result.h"
 #include "core/scsi/copy_manager.h"
 #include "core/scsi/io_error_sense.h"
@@ -36,7 +37,6 @@
 #include "core/scsi/scsi_task.h"
 #include "core/scsi/sense.h"
 #include "core/scsi/task_management.h"
-#include "core/scsi/unit_loop_slots.h"
 
 namespace portico::scsi {
 
@@ -60,16 +60,6 @@ struct ModeParameters {
   bool software_write_protect = false;  // control page SWP (SPC-4 7.5.8): write protected as read_only
 };
 
-// Runs when every task a task management function aborted has ended.
-struct AbortWaiter {
-  std::atomic<size_t> remaining{1};  // 1 = the function itself, until it has marked every task
-  Executor* executor = nullptr;
-  UniqueFunction<void()> done;
-
-  void release() {
-    if (remaining.fetch_sub(1) == 1) executor->post(std::move(done));
-  }
-};
 
 class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
  public:
@@ -113,7 +103,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   void fail_io(ScsiTask& task, int error, IoDirection direction);
   // True once a task management function has aborted `task` (for long-running commands that
   // check between steps, e.g. SANITIZE). Called on the task's executor.
-  [[nodiscard]] bool abort_requested(const ScsiTask& task);
+  [[nodiscard]] bool abort_requested(const ScsiTask& task) { return tasks_.abort_requested(task); }
 
   // SBC-3 4.11: the sanitize operation running on (or failed on) this unit (sanitize.cc).
   [[nodiscard]] SanitizeState& sanitize_state() { return sanitize_; }
@@ -127,12 +117,14 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Aborts every task of `nexus` (I_T NEXUS RESET); `waiter` is released per task.
   void abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter);
 
-  // --- aborts of tasks still collecting data-out (abort_log.cc) ---
+  // --- aborts of tasks still collecting data-out (core/task_set.h) ---
   // The epoch a task records when it arrives; it grows with every abort of more than one tag.
-  [[nodiscard]] uint64_t abort_epoch() const { return abort_epoch_.load(std::memory_order_acquire); }
+  [[nodiscard]] uint64_t abort_epoch() const { return tasks_.abort_epoch(); }
   // True when an abort recorded after the task arrived covers it; `silent`: that abort came
   // from the task's own nexus (no status, SAM-5 7.2), else TAS decides.
-  bool aborted_while_waiting(const ScsiTask& task, const NexusState& nexus, bool& silent) const;
+  bool aborted_while_waiting(const ScsiTask& task, const NexusState& nexus, bool& silent) const {
+    return tasks_.aborted_while_waiting(task, nexus.nexus(), nexus.key(), silent);
+  }
 
   // --- ALUA (access_state.cc) ---
   // Re-reads the target port groups' states from the cluster.
@@ -193,37 +185,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   void mark_reservations_stale();
   // Starts a re-read of stale reservation state unless one is running (from the command path).
   void retry_stale_reload();
-  // Which tasks an abort covers, kept so that tasks that were waiting for data-out find out.
-  struct AbortRecord {
-    enum class Scope : uint8_t { all, nexus, selectors };
-    uint64_t epoch = 0;
-    Scope scope = Scope::all;
-    std::string nexus_key;                           // Scope::nexus
-    std::vector<InitiatorSelector> selectors;  // Scope::selectors (PREEMPT AND ABORT)
-    std::string origin_key;                          // the nexus whose function it was ("" = none here)
 
-    static AbortRecord everything(std::string origin) {
-      AbortRecord r;
-      r.origin_key = std::move(origin);
-      return r;
-    }
-    static AbortRecord of_nexus(const std::string& key) {
-      AbortRecord r;
-      r.scope = Scope::nexus;
-      r.nexus_key = key;
-      r.origin_key = key;
-      return r;
-    }
-    static AbortRecord of_selectors(std::vector<InitiatorSelector> selectors, std::string origin) {
-      AbortRecord r;
-      r.scope = Scope::selectors;
-      r.selectors = std::move(selectors);
-      r.origin_key = std::move(origin);
-      return r;
-    }
-  };
-  // Returns the record's epoch: the abort covers the tasks linked before it.
-  uint64_t record_abort(AbortRecord record);
   // This gateway's initiators that can see the unit.
   std::vector<std::shared_ptr<Attachment>> attachments();
   // Aborts every task of the unit (a reset or CLEAR TASK SET asked for by `origin_key`), the
@@ -233,21 +195,12 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   static void acknowledge_when_ended(const std::shared_ptr<AbortWaiter>& waiter, UniqueFunction<void()> applied);
   // A task management function's answer, posted to `executor`: complete when ok, else rejected.
   static std::function<void(bool)> tmf_responder(Executor& executor, UniqueFunction<void(TmfResponse)> done);
-  // --- the task set (task_set.cc) ---
-  using TaskMatch = std::function<bool(const ScsiTask&)>;
-  // Links `task` into its executor's slot (or the locked list) and records its link epoch.
-  void link_task(ScsiTask& task, Executor& executor);
-  void unlink_task(ScsiTask& task);
-  // Runs `visit` on every task in the set, each on the thread that owns the task: inline for the
-  // locked list and the caller's own loop, posted to every other loop that has tasks. `waiter`
-  // is held until every loop's part has run. `visit` may run on several threads at once.
-  void visit_tasks(const std::function<void(ScsiTask&)>& visit, const std::shared_ptr<AbortWaiter>& waiter);
-  // Marks the matching tasks aborted and attaches `waiter` to each; with `before_epoch`, only
-  // tasks linked before that abort epoch (the abort's record). `origin_key` is the initiator
-  // (Initiator::key()) whose function aborts them: its own tasks end silently. `match` may run on
-  // several threads at once.
-  void abort_matching(TaskMatch match, std::string origin_key, const std::shared_ptr<AbortWaiter>& waiter,
-                      uint64_t before_epoch = UINT64_MAX);
+  // Marks the matching tasks of the task set aborted (TaskSet::abort_matching), keeping the unit
+  // alive while other loops visit their tasks.
+  void abort_matching(TaskSet::TaskMatch match, std::string origin_key, const std::shared_ptr<AbortWaiter>& waiter,
+                      uint64_t before_epoch = UINT64_MAX) {
+    tasks_.abort_matching(std::move(match), std::move(origin_key), waiter, shared_from_this(), before_epoch);
+  }
 
   LogicalUnitConfig config_;
   std::shared_ptr<BlockDevice> device_;
@@ -258,9 +211,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
 
   std::atomic<uint8_t> mode_bits_{0};  // ModeParameters, one bit each (logical_unit.cc)
 
-  UnitLoopSlots loops_;
-  std::mutex shared_tasks_mutex_;  // tasks of executors without a slot
-  ScsiTask* shared_tasks_head_ = nullptr;
+  TaskSet tasks_;
 
   mutable std::mutex access_mutex_;
   std::vector<TargetPortGroupInfo> port_groups_;
@@ -283,9 +234,6 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   std::mutex attachments_mutex_;
   std::vector<std::weak_ptr<Attachment>> attachments_;
 
-  mutable std::mutex abort_log_mutex_;
-  std::deque<AbortRecord> abort_log_;  // the most recent kAbortLogSize aborts
-  std::atomic<uint64_t> abort_epoch_{0};
 
   SanitizeState sanitize_;
   CopyManager copy_manager_;

@@ -121,7 +121,7 @@ void run_update(LogicalUnit& unit, ScsiTask& task, std::function<PrOutOutcome(Re
   auto update = std::make_shared<ReservationUpdate>();
   update->unit = unit.shared_from_this();
   update->task = &task;
-  update->origin_nexus = task.core.nexus->nexus().key();
+  update->origin_nexus = task.nexus->nexus().key();
   update->mutate = std::move(mutate);
   update->start();
 }
@@ -182,7 +182,7 @@ bool LogicalUnit::reservation_conflict(const ScsiTask& task, const NexusState& n
     return scsi::reservation_conflict(*reservations_, nexus.nexus(), task.cdb());
   }
   // The loop's own copy: one atomic load while the reservations stay as they are.
-  UnitLoopSlot& loop = loops_[task.core.loop];
+  UnitLoopSlot& loop = tasks_.loops()[task.core.loop];
   const uint64_t version = reservations_version_.load(std::memory_order_acquire);
   if (loop.reservations == nullptr || loop.reservations_version != version) {
     std::lock_guard lock(reservation_mutex_);
@@ -225,11 +225,11 @@ void LogicalUnit::on_reservation_event(const LunEvent& event, UniqueFunction<voi
     if (!event.abort_tasks_of.empty()) {
       // SPC-4 5.12.11.4.5: PREEMPT AND ABORT ends every task of the preempted nexuses.
       const uint64_t epoch =
-          self->record_abort(AbortRecord::of_selectors(event.abort_tasks_of, event.origin_nexus));
+          self->tasks_.record_abort(AbortRecord::of_selectors(event.abort_tasks_of, event.origin_nexus));
       self->abort_matching(
-          [preempted = event.abort_tasks_of](const ScsiTask& t) {
+          [preempted = event.abort_tasks_of](const Task& t) {
             for (const auto& who : preempted) {
-              if (who.matches(t.core.nexus->nexus())) return true;
+              if (who.matches(*t.core.initiator)) return true;
             }
             return false;
           },
@@ -311,7 +311,7 @@ void handle_persistent_reserve_out(LogicalUnit& unit, ScsiTask& task) {
     unit.fail(task, *sense);
     return;
   }
-  const ItNexus nexus = task.core.nexus->nexus();
+  const ItNexus nexus = task.nexus->nexus();
   run_update(unit, task, [request = std::get<PrOutRequest>(decoded), nexus](ReservationState& state) {
     return apply_persistent_reserve_out(state, nexus, request);
   });
@@ -323,7 +323,7 @@ void handle_spc2_reserve_release(LogicalUnit& unit, ScsiTask& task) {
     unit.fail(task, *sense);
     return;
   }
-  const ItNexus nexus = task.core.nexus->nexus();
+  const ItNexus nexus = task.nexus->nexus();
   run_update(unit, task, [action = std::get<Spc2Action>(decoded), nexus](ReservationState& state) {
     return apply_spc2_reserve_release(state, nexus, action);
   });

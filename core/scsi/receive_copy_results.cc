@@ -76,7 +76,7 @@ void handle_receive_copy_results(LogicalUnit& unit, ScsiTask& task) {
   const uint8_t service_action = cdb[1] & 0x1f;
   const uint8_t list_id = cdb[2];
   const uint32_t allocation_length = load_be32(cdb.data() + 10);
-  const std::string nexus_key = task.core.nexus->nexus().key();
+  const std::string nexus_key = task.nexus->nexus().key();
   std::vector<uint8_t> data;
   if (service_action == op::kSaOperatingParameters) {
     data = operating_parameters();

@@ -394,7 +394,7 @@ void handle_sanitize(LogicalUnit& unit, ScsiTask& task) {
             return;
           }
           spdlog::info("{}: sanitize (service action {:#04x}) started by {}", lu.config().name, service_action,
-                       task.core.nexus->nexus().key());
+                       task.nexus->nexus().key());
           if (immed) {
             // SBC-3 5.30.1: IMMED=1 returns status once the command is validated; the progress
             // is then read with REQUEST SENSE.

@@ -14,6 +14,7 @@
 
 #include "core/common/unique_function.h"
 #include "core/executor.h"
+#include "core/task.h"
 #include "core/io_buffer.h"
 #include "core/scsi/scsi_status.h"
 
@@ -21,32 +22,6 @@ namespace portico::scsi {
 
 class NexusState;
 class LogicalUnit;
-class ScsiTask;
-struct AbortWaiter;
-
-// The core's bookkeeping for a task it is executing (its place in the logical unit's task set).
-// Front-ends never touch it.
-struct TaskCoreState {
-  NexusState* nexus = nullptr;
-  LogicalUnit* unit = nullptr;
-  Executor* executor = nullptr;
-  UniqueFunction<void()> done;
-  // Task set links: in the list of the executor's loop slot (touched only on that loop), or in
-  // the unit's locked list when `loop` is UnitLoopSlots::kNone (unit_loop_slots.h).
-  ScsiTask* prev = nullptr;
-  ScsiTask* next = nullptr;
-  uint16_t loop = UINT16_MAX;
-  // The unit's abort epoch when the task was linked: an abort recorded later does not cover it
-  // (it arrived after the abort), even if the abort reaches its loop after it was linked.
-  uint64_t link_epoch = 0;
-  bool aborted = false;
-  bool aborted_by_own_nexus = false;  // silent abort; otherwise TAS decides
-  // The unit's abort epoch when the command arrived (ScsiTarget::admit): aborts recorded after
-  // it cover the task even though it waited for data-out outside the task set.
-  bool admitted = false;
-  uint64_t arrival_abort_epoch = 0;
-  std::vector<std::shared_ptr<AbortWaiter>> waiters;  // task management functions waiting for it
-};
 
 enum class DataDirection : uint8_t { none, from_device /* data-in */, to_device /* data-out */, bidirectional };
 
@@ -58,10 +33,9 @@ enum class TaskOutcome : uint8_t {
   aborted_silently,  // aborted by a TMF of this nexus: send nothing (SAM-5 7.2)
 };
 
-class ScsiTask {
+class ScsiTask : public Task {
  public:
-  // --- set by the front-end before submission ---
-  uint64_t tag = 0;  // task tag (iSCSI ITT)
+  // --- set by the front-end before submission (and Task::tag: the iSCSI ITT) ---
   uint64_t lun = 0;
   TaskAttribute attribute = TaskAttribute::simple;
   DataDirection direction = DataDirection::none;
@@ -86,7 +60,9 @@ class ScsiTask {
   // front-end can report a residual against the expected transfer length.
   uint32_t data_out_length_needed = 0;
 
-  TaskCoreState core;
+  // --- the core's, while it executes the task ---
+  NexusState* nexus = nullptr;
+  LogicalUnit* unit = nullptr;
 };
 
 }  // namespace portico::scsi

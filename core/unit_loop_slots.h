@@ -1,4 +1,4 @@
-// A logical unit's state per event loop, so that its command path takes no lock and writes no
+// A unit's state per event loop, so that its command path takes no lock and writes no
 // cache line that another loop writes too.
 //
 // Each single-threaded executor (an event loop) that runs commands on the unit claims a slot the
@@ -17,15 +17,15 @@
 #include "core/executor.h"
 #include "core/reservations/reservation_state.h"
 
-namespace portico::scsi {
+namespace portico {
 
-class ScsiTask;
+class Task;
 
 struct alignas(64) UnitLoopSlot {
   // Tasks in `head`, written by the owner only. An abort posts only to slots that have some: a
   // loop with none may have stopped (task_set.cc says what a racing task sees).
   std::atomic<uint32_t> linked{0};
-  ScsiTask* head = nullptr;  // the owner's thread only
+  Task* head = nullptr;  // the owner's thread only
   // The owner's copy of the unit's reservation snapshot, and the version it was copied at.
   uint64_t reservations_version = 0;
   std::shared_ptr<const ReservationState> reservations;
@@ -62,4 +62,4 @@ class UnitLoopSlots {
   std::array<UnitLoopSlot, kSlots> slots_;
 };
 
-}  // namespace portico::scsi
+}  // namespace portico

@@ -4,13 +4,11 @@
 #pragma once
 
 #include "frontends/common/crc32c.h"
-#include "frontends/common/little_endian.h"
+#include "core/common/little_endian.h"
 
 namespace portico::iscsi {
 
 using wire::crc32c;
 using wire::Crc32c;
-using wire::load_le32;
-using wire::store_le32;
 
 }  // namespace portico::iscsi

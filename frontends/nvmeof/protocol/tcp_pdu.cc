@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "frontends/common/little_endian.h"
+#include "core/common/little_endian.h"
 
 namespace portico::nvmeof {
 namespace {
@@ -171,7 +171,7 @@ PduResult<PduLayout> decode_common_header(std::span<const uint8_t, kCommonHeader
   const auto rules = rules_for(bytes[0]);
   if (!rules) return header_field_error(kTypeOffset, "unknown PDU type " + hex(bytes[0]));
   PduLayout l;
-  l.common = CommonHeader{static_cast<PduType>(bytes[0]), bytes[1], bytes[2], bytes[3], wire::load_le32(&bytes[4])};
+  l.common = CommonHeader{static_cast<PduType>(bytes[0]), bytes[1], bytes[2], bytes[3], load_le32(&bytes[4])};
   const CommonHeader& ch = l.common;
   if (direction_of(ch.type) != params.receive) {
     const bool h2c = params.receive == Direction::host_to_controller;

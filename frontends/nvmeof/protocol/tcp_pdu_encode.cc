@@ -7,13 +7,11 @@
 #include <cassert>
 
 #include "frontends/common/crc32c.h"
-#include "frontends/common/little_endian.h"
+#include "core/common/little_endian.h"
 
 namespace portico::nvmeof {
 namespace {
 
-using wire::store_le16;
-using wire::store_le32;
 
 // A PDU header under construction: PDU-specific fields are written at their PDU offsets, the CH
 // (bytes 0..7) by append().

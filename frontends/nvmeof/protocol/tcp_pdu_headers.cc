@@ -9,13 +9,11 @@
 #include <string>
 
 #include "frontends/common/crc32c.h"
-#include "frontends/common/little_endian.h"
+#include "core/common/little_endian.h"
 
 namespace portico::nvmeof {
 namespace {
 
-using wire::load_le16;
-using wire::load_le32;
 
 // Offsets of the PDU-specific fields that can be in error (FEI).
 constexpr uint32_t kPfvOffset = 8;

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "frontends/common/little_endian.h"
+#include "core/common/little_endian.h"
 #include "frontends/nvmeof/protocol/tcp_pdu.h"
 
 namespace portico::nvmeof::test {
@@ -22,7 +22,7 @@ inline Bytes raw_pdu(PduType type, uint8_t flags, uint8_t hlen, uint8_t pdo, uin
   b[1] = flags;
   b[2] = hlen;
   b[3] = pdo;
-  wire::store_le32(&b[4], plen);
+  store_le32(&b[4], plen);
   return b;
 }
 

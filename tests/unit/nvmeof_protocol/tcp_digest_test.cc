@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "frontends/common/crc32c.h"
-#include "frontends/common/little_endian.h"
+#include "core/common/little_endian.h"
 
 namespace portico::wire {
 namespace {

@@ -106,11 +106,11 @@ TEST(NvmeTcpEncode, C2hDataWithBothDigestsAndSuccess) {
   EXPECT_EQ(w[0], 0x07);
   EXPECT_EQ(w[1], kFlagHdgst | kFlagDdgst | kFlagLastPdu | kFlagSuccess);  // SUCCESS implies LAST_PDU
   EXPECT_EQ(w[3], 28);                                                    // PDO right after HDGST
-  EXPECT_EQ(wire::load_le32(&w[4]), 40u);
-  EXPECT_EQ(wire::load_le16(&w[8]), 0x0102);
-  EXPECT_EQ(wire::load_le16(&w[10]), 0);  // TTAG reserved in C2HData
-  EXPECT_EQ(wire::load_le32(&w[12]), 0x200u);
-  EXPECT_EQ(wire::load_le32(&w[16]), 8u);
+  EXPECT_EQ(load_le32(&w[4]), 40u);
+  EXPECT_EQ(load_le16(&w[8]), 0x0102);
+  EXPECT_EQ(load_le16(&w[10]), 0);  // TTAG reserved in C2HData
+  EXPECT_EQ(load_le32(&w[12]), 0x200u);
+  EXPECT_EQ(load_le32(&w[16]), 8u);
   EXPECT_TRUE(std::equal(data.begin(), data.end(), w.begin() + 28));
   // DDGST covers the data only: 0xb8bb5703 from a bitwise reference.
   EXPECT_EQ(Bytes(w.end() - 4, w.end()), (Bytes{0x03, 0x57, 0xbb, 0xb8}));
@@ -162,7 +162,7 @@ TEST(NvmeTcpEncode, TermReqErrorDataIsCutAt128Bytes) {
   Bytes w;
   encode_h2c_term_req(TermReq{3, 0}, pattern(200, 6), w);
   EXPECT_EQ(w.size(), 152u);
-  EXPECT_EQ(wire::load_le32(&w[4]), 152u);
+  EXPECT_EQ(load_le32(&w[4]), 152u);
   EXPECT_TRUE(decode_pdu(w, controller()).ok());
 }
 

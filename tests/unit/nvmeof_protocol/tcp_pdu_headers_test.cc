@@ -16,8 +16,6 @@ using test::controller;
 using test::expect_error;
 using test::host;
 using test::raw_pdu;
-using wire::store_le16;
-using wire::store_le32;
 
 constexpr auto kInvalid = FatalErrorStatus::invalid_pdu_header_field;
 

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <array>
-#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "core/common/big_endian.h"
 #include "core/common/result.h"
 #include "core/common/unique_function.h"
+#include "core/common/uuid.h"
 #include "core/initiator.h"
 #include "core/notice.h"
 
@@ -36,23 +37,16 @@ struct LunIdentity {
   // UUID: the NGUID with the RFC 9562 version (8, vendor specific) and variant bits set.
   [[nodiscard]] std::array<uint8_t, 8> eui64() const {
     std::array<uint8_t, 8> out{};
-    for (size_t i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(naa >> (56 - 8 * i));
+    store_be64(out.data(), naa);
     return out;
   }
   [[nodiscard]] std::array<uint8_t, 16> nguid() const {
     std::array<uint8_t, 16> out{};
-    for (size_t i = 0; i < 8; ++i) {
-      out[i] = static_cast<uint8_t>(naa >> (56 - 8 * i));
-      out[8 + i] = static_cast<uint8_t>(extension >> (56 - 8 * i));
-    }
+    store_be64(out.data(), naa);
+    store_be64(out.data() + 8, extension);
     return out;
   }
-  [[nodiscard]] std::array<uint8_t, 16> uuid() const {
-    auto out = nguid();
-    out[6] = static_cast<uint8_t>((out[6] & 0x0f) | 0x80);  // version 8
-    out[8] = static_cast<uint8_t>((out[8] & 0x3f) | 0x80);  // variant 10b
-    return out;
-  }
+  [[nodiscard]] std::array<uint8_t, 16> uuid() const { return uuid_v8(naa, extension); }
 };
 
 // SPC-4 6.37 asymmetric access states.
@@ -98,8 +92,6 @@ struct LunEvent {
     // The event channel works again: re-read the reservation state, then serve again.
     state_current,
   };
-  // An initiator named the way reservations name registrants.
-  using NexusSelector = InitiatorSelector;
   struct Addressed {
     InitiatorSelector initiator;
     Notice notice = Notice::reset_occurred;

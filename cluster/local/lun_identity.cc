@@ -4,15 +4,6 @@
 
 namespace portico::cluster {
 
-uint64_t stable_hash64(const std::string& text, uint64_t basis) {
-  uint64_t h = basis;
-  for (char c : text) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 Result<LunIdentity> derive_lun_identity(const std::string& lun_key) {
   if (lun_key.empty()) return error(ErrorCode::invalid_argument, "lun identity: empty LUN key");
   LunIdentity identity;

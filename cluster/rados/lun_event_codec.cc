@@ -129,7 +129,7 @@ Status check_string(const std::string& s, const char* what) {
   return {};
 }
 
-bool read_selector(Reader& in, LunEvent::NexusSelector& selector) {
+bool read_selector(Reader& in, InitiatorSelector& selector) {
   return in.str(selector.initiator, "selector initiator") && in.str(selector.target_port, "selector target port");
 }
 
@@ -266,7 +266,7 @@ Result<LunEvent> decode_lun_event(std::span<const uint8_t> bytes) {
   }
   ok = ok && read_count(in, count, "abort selector");
   for (uint16_t i = 0; ok && i < count; ++i) {
-    LunEvent::NexusSelector selector;
+    InitiatorSelector selector;
     ok = read_selector(in, selector);
     if (ok) event.abort_tasks_of.push_back(std::move(selector));
   }

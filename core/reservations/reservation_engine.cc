@@ -21,8 +21,6 @@ ReservationOutcome invalid(RequestField field) {
   return out;
 }
 
-InitiatorSelector selector_of(const Registrant& r) { return r.selector(); }
-
 Registrant registrant_for(const Initiator& nexus, uint64_t key, bool all_tg_pt) {
   Registrant r;
   r.initiator = nexus.initiator_port_name;
@@ -34,12 +32,10 @@ Registrant registrant_for(const Initiator& nexus, uint64_t key, bool all_tg_pt) 
   return r;
 }
 
-bool same_registrant(const Registrant& r, const Initiator& nexus) { return r.matches(nexus); }
-
 // SPC-4 5.12.11.2.3-ish: everyone registered except `nexus` gets `condition`.
 void notify_other_registrants(const ReservationState& state, const Initiator& nexus, Notice condition, ReservationOutcome& out) {
   for (const auto& r : state.registrants) {
-    if (!same_registrant(r, nexus)) out.notices.push_back({selector_of(r), condition});
+    if (!r.matches(nexus)) out.notices.push_back({r.selector(), condition});
   }
 }
 
@@ -57,7 +53,7 @@ void release_reservation(ReservationState& state, const Initiator& nexus, Reserv
 // (SPC-4 5.12.11.2.3), except that all-registrants reservations last while anyone is registered.
 void unregister(ReservationState& state, const Initiator& nexus, ReservationOutcome& out) {
   const bool was_holder = state.is_holder(nexus);
-  std::erase_if(state.registrants, [&](const Registrant& r) { return same_registrant(r, nexus); });
+  std::erase_if(state.registrants, [&](const Registrant& r) { return r.matches(nexus); });
   if (!state.reservation) return;
   if (is_all_registrants(state.reservation->type)) {
     if (state.registrants.empty()) state.reservation.reset();
@@ -103,7 +99,7 @@ ReservationOutcome do_register(ReservationState& state, const Initiator& nexus, 
     unregister(state, nexus, out);
   } else {
     for (auto& r : state.registrants) {
-      if (same_registrant(r, nexus)) r.key = req.service_action_key;
+      if (r.matches(nexus)) r.key = req.service_action_key;
     }
   }
   state.aptpl = req.aptpl;
@@ -164,9 +160,9 @@ size_t remove_registrations_with_key(ReservationState& state, const Initiator& n
                                      ReservationOutcome& out) {
   size_t removed = 0;
   std::erase_if(state.registrants, [&](const Registrant& r) {
-    if (r.key != key || same_registrant(r, nexus)) return false;
-    out.notices.push_back({selector_of(r), Notice::registrations_preempted});
-    if (abort) out.abort.push_back(selector_of(r));
+    if (r.key != key || r.matches(nexus)) return false;
+    out.notices.push_back({r.selector(), Notice::registrations_preempted});
+    if (abort) out.abort.push_back(r.selector());
     ++removed;
     return true;
   });
@@ -200,9 +196,9 @@ ReservationOutcome do_preempt(ReservationState& state, const Initiator& nexus, c
     // SPC-4 5.12.11.4.4: key 0 preempts everyone else and takes a new reservation.
     if (req.service_action_key == 0) {
       std::erase_if(state.registrants, [&](const Registrant& r) {
-        if (same_registrant(r, nexus)) return false;
-        out.notices.push_back({selector_of(r), Notice::registrations_preempted});
-        if (abort) out.abort.push_back(selector_of(r));
+        if (r.matches(nexus)) return false;
+        out.notices.push_back({r.selector(), Notice::registrations_preempted});
+        if (abort) out.abort.push_back(r.selector());
         return true;
       });
       state.reservation = PersistentReservation{new_type, nexus.initiator_port_name,
@@ -233,7 +229,7 @@ ReservationOutcome do_preempt(ReservationState& state, const Initiator& nexus, c
   if (old.type != new_type) {
     // Remaining registrants see that the reservation they knew is gone.
     for (const auto& r : state.registrants) {
-      if (!same_registrant(r, nexus)) out.notices.push_back({selector_of(r), Notice::reservations_released});
+      if (!r.matches(nexus)) out.notices.push_back({r.selector(), Notice::reservations_released});
     }
   }
   return finish();
@@ -263,7 +259,7 @@ ReservationOutcome do_register_and_move(ReservationState& state, const Initiator
   state.reservation->holder_initiator = req.move_initiator;
   state.reservation->holder_target_port = nexus.target_port_name;
   ReservationOutcome out;
-  if (req.unreg) std::erase_if(state.registrants, [&](const Registrant& r) { return same_registrant(r, nexus); });
+  if (req.unreg) std::erase_if(state.registrants, [&](const Registrant& r) { return r.matches(nexus); });
   state.aptpl = req.aptpl;
   ++state.generation;
   out.changed = true;

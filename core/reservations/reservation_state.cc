@@ -34,13 +34,17 @@ bool ReservationState::is_holder(const Initiator& who) const {
   return reservation->holder().matches(who);
 }
 
+bool ReservationState::holds(const Registrant& r) const {
+  if (!reservation) return false;
+  if (is_all_registrants(reservation->type)) return true;
+  return r.initiator == reservation->holder_initiator &&
+         (r.all_target_ports || r.target_port == reservation->holder_target_port);
+}
+
 uint64_t ReservationState::holder_key() const {
   if (!reservation || is_all_registrants(reservation->type)) return 0;
   for (const auto& r : registrants) {
-    if (r.initiator == reservation->holder_initiator &&
-        (r.all_target_ports || r.target_port == reservation->holder_target_port)) {
-      return r.key;
-    }
+    if (holds(r)) return r.key;
   }
   return 0;
 }

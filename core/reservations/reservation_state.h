@@ -98,6 +98,9 @@ struct ReservationState {
   [[nodiscard]] const Registrant* registration_of(const Initiator& who) const;
   [[nodiscard]] bool is_registered(const Initiator& who) const { return registration_of(who) != nullptr; }
   [[nodiscard]] bool is_holder(const Initiator& who) const;
+  // Whether registration `r` holds the reservation: every registration for the all-registrants
+  // types (SPC-4 5.12.10), else the holder's.
+  [[nodiscard]] bool holds(const Registrant& r) const;
   // The reservation key READ RESERVATION reports (0 for the all-registrants types).
   [[nodiscard]] uint64_t holder_key() const;
 

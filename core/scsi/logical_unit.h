@@ -16,7 +16,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -24,19 +23,19 @@
 #include <string>
 #include <vector>
 
-#include "core/block_device.h"
 #include "core/attachment.h"
+#include "core/block_device.h"
 #include "core/cluster_state.h"
-#include "core/task_set.h"
 #include "core/common/result.h"
+#include "core/reservations/reservation_state.h"
 #include "core/scsi/copy_manager.h"
 #include "core/scsi/io_error_sense.h"
 #include "core/scsi/nexus_state.h"
-#include "core/reservations/reservation_state.h"
 #include "core/scsi/sanitize_state.h"
 #include "core/scsi/scsi_task.h"
 #include "core/scsi/sense.h"
 #include "core/scsi/task_management.h"
+#include "core/task_set.h"
 
 namespace portico::scsi {
 

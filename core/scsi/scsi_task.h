@@ -12,11 +12,9 @@
 #include <span>
 #include <vector>
 
-#include "core/common/unique_function.h"
-#include "core/executor.h"
-#include "core/task.h"
 #include "core/io_buffer.h"
 #include "core/scsi/scsi_status.h"
+#include "core/task.h"
 
 namespace portico::scsi {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "core/reservations/reservation_engine.h"
-#include "core/scsi/it_nexus.h"
 #include "core/reservations/reservation_state.h"
+#include "core/scsi/it_nexus.h"
 #include "core/scsi/scsi_status.h"
 #include "core/scsi/sense.h"
 

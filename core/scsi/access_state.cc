@@ -1,9 +1,6 @@
 // ALUA access states (SPC-4 5.16.2): a command through a port whose target port group is not
 // active/optimized or active/non-optimized is refused with NOT READY, except the commands each
-// state allows. The group states come from the cluster and are cached; the fast path is one
-// atomic load while every group is active.
-#include <algorithm>
-
+// state allows. The group states are the unit's (core/unit_access_state.cc).
 #include "core/scsi/commands.h"
 #include "core/scsi/opcodes.h"
 
@@ -40,22 +37,6 @@ bool allowed_in_standby(std::span<const uint8_t> cdb) {
 
 }  // namespace
 
-void LogicalUnit::refresh_access_states() {
-  auto groups = cluster_.target_port_groups();
-  // Only this gateway's own group decides the fast path: another gateway that is down
-  // (unavailable) must not slow every command here.
-  const uint16_t local = cluster_.local_target_port_group();
-  bool local_active = true;
-  for (const auto& g : groups) {
-    if (g.id == local) {
-      local_active = g.state == AluaState::active_optimized || g.state == AluaState::active_non_optimized;
-    }
-  }
-  std::lock_guard lock(access_mutex_);
-  port_groups_ = std::move(groups);
-  local_group_active_.store(local_active, std::memory_order_release);
-}
-
 std::optional<SenseData> LogicalUnit::access_state_refusal(const ScsiTask& task, const NexusState& nexus) const {
   if (!state_is_current() && !allowed_in_any_state(task.cdb())) {
     // The cached reservations may be stale: serving could let a preempted initiator write. NOT
@@ -65,17 +46,7 @@ std::optional<SenseData> LogicalUnit::access_state_refusal(const ScsiTask& task,
     // TEST UNIT READY gets the same answer. (04/0A, a transition, would be requeued here.)
     return SenseData{SenseKey::not_ready, asc::kLogicalUnitCommunicationFailure, std::nullopt, std::nullopt};
   }
-  if (local_group_active_.load(std::memory_order_acquire) &&
-      nexus.nexus().target_port_group_id == cluster_.local_target_port_group()) {
-    return std::nullopt;
-  }
-  AluaState state = AluaState::active_optimized;
-  {
-    std::lock_guard lock(access_mutex_);
-    for (const auto& group : port_groups_) {
-      if (group.id == nexus.nexus().target_port_group_id) state = group.state;
-    }
-  }
+  const AluaState state = access_state(nexus.nexus().target_port_group_id);
   const auto cdb = task.cdb();
   switch (state) {
     case AluaState::active_optimized:

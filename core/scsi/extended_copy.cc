@@ -73,7 +73,7 @@ std::variant<std::vector<PlannedSegment>, Refusal> plan(LogicalUnit& unit, const
   for (const auto& target : params.targets) {
     std::shared_ptr<LogicalUnit> found;
     if (!target.null_device && target.naa) {
-      found = *target.naa == unit.identity().naa ? unit.shared_from_this() : unit.copy_manager().find_unit_by_naa(*target.naa);
+      found = *target.naa == unit.identity().naa ? unit.shared_self() : unit.copy_manager().find_unit_by_naa(*target.naa);
     }
     if (found && target.disk_block_length != found->block_size()) {
       return Refusal{invalid_field_in_parameter_list(static_cast<uint16_t>(target.offset + 29))};

@@ -23,8 +23,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
-#include <cstring>
-#include <system_error>
 
 #include "core/scsi/logical_unit.h"
 
@@ -41,91 +39,46 @@ IoErrorAnswer check_condition(IoFailure failure, SenseKey key, Asc asc) {
 }  // namespace
 
 IoErrorAnswer io_error_answer(int error, IoDirection direction) {
-  switch (error) {
-    // The gateway lost its way to the backend; another gateway may still have one. Ceph's
-    // EBLOCKLISTED is ESHUTDOWN: every later operation of a fenced client fails with it.
-    case ESHUTDOWN:
-    case ENOTCONN:
-    case ECONNRESET:
-    case ECONNABORTED:
-    case ECONNREFUSED:
-    case EPIPE:
-    case ENETDOWN:
-    case ENETUNREACH:
-    case ENETRESET:
-    case EHOSTDOWN:
-    case EHOSTUNREACH:
-    case ENOLINK:
-      // SPC-4 Annex D: LOGICAL UNIT COMMUNICATION FAILURE.
-      return check_condition(IoFailure::path_lost, SenseKey::not_ready, asc::kLogicalUnitCommunicationFailure);
-    case ETIMEDOUT:
-    case ETIME:
-      return check_condition(IoFailure::path_lost, SenseKey::not_ready, kLogicalUnitCommunicationTimeOut);
-    // SBC-3 4.7 (logical block provisioning), resource exhaustion: a write that needs space the
-    // thin-provisioned unit cannot allocate.
-    case ENOSPC:
-    case EDQUOT:
-      return check_condition(IoFailure::out_of_space, SenseKey::data_protect, kSpaceAllocationFailedWriteProtect);
-    // SBC-3 4.10: the medium is write protected.
-    case EROFS:
-      return check_condition(IoFailure::write_protected, SenseKey::data_protect, asc::kWriteProtected);
-    case EIO:
-    case EILSEQ:
-    case EBADMSG:
-    case EUCLEAN:
-      return check_condition(IoFailure::medium, SenseKey::medium_error,
-                             direction == IoDirection::read ? asc::kUnrecoveredReadError : asc::kWriteError);
-    // SAM-5 5.3.1: BUSY, the logical unit cannot accept the command right now.
-    case EAGAIN:
-    case EBUSY:
-    case EINTR:
-      return {IoFailure::busy, ScsiStatus::busy, std::nullopt};
-    // SAM-5 5.3.1: TASK SET FULL, the logical unit lacks resources for the command.
-    case ENOMEM:
-    case ENOBUFS:
-      return {IoFailure::resources, ScsiStatus::task_set_full, std::nullopt};
-    default:
-      return check_condition(IoFailure::internal, SenseKey::hardware_error, asc::kInternalTargetFailure);
-  }
-}
-
-const char* io_failure_text(IoFailure failure) {
+  const IoFailure failure = classify_io_error(error);
   switch (failure) {
-    case IoFailure::path_lost: return "backend unreachable from this gateway (hosts retry through another path)";
-    case IoFailure::out_of_space: return "backend out of space";
-    case IoFailure::write_protected: return "backend write protected";
-    case IoFailure::medium: return "medium error";
-    case IoFailure::busy: return "backend busy (hosts retry)";
-    case IoFailure::resources: return "out of memory (hosts retry with fewer commands)";
-    case IoFailure::internal: return "unexpected backend error";
+    case IoFailure::path_lost:
+      // SPC-4 Annex D: LOGICAL UNIT COMMUNICATION FAILURE, or TIME-OUT for a backend that timed out.
+      return check_condition(failure, SenseKey::not_ready,
+                             error == ETIMEDOUT || error == ETIME ? kLogicalUnitCommunicationTimeOut
+                                                                  : asc::kLogicalUnitCommunicationFailure);
+    case IoFailure::out_of_space:
+      // SBC-3 4.7 (logical block provisioning), resource exhaustion: a write that needs space the
+      // thin-provisioned unit cannot allocate.
+      return check_condition(failure, SenseKey::data_protect, kSpaceAllocationFailedWriteProtect);
+    case IoFailure::write_protected:
+      // SBC-3 4.10: the medium is write protected.
+      return check_condition(failure, SenseKey::data_protect, asc::kWriteProtected);
+    case IoFailure::medium:
+      return check_condition(failure, SenseKey::medium_error,
+                             direction == IoDirection::read ? asc::kUnrecoveredReadError : asc::kWriteError);
+    case IoFailure::busy:
+      // SAM-5 5.3.1: BUSY, the logical unit cannot accept the command right now.
+      return {failure, ScsiStatus::busy, std::nullopt};
+    case IoFailure::resources:
+      // SAM-5 5.3.1: TASK SET FULL, the logical unit lacks resources for the command.
+      return {failure, ScsiStatus::task_set_full, std::nullopt};
+    case IoFailure::internal:
+      break;
   }
-  return "unexpected backend error";
-}
-
-std::string errno_text(int error) {
-  const char* name = strerrorname_np(error);  // glibc 2.32
-  return "errno " + std::to_string(error) + " " + (name != nullptr ? name : "?") + " (" +
-         std::generic_category().message(error) + ")";
-}
-
-void IoErrorLog::report(const std::string& unit_name, uint8_t opcode, int error, const IoErrorAnswer& answer) {
-  const auto log = limiters_[static_cast<size_t>(answer.failure)].allow();
-  if (!log.write) return;
-  const uint64_t others = log.suppressed_before;
-  std::string answered = answer.sense ? "CHECK CONDITION" : (answer.status == ScsiStatus::busy ? "BUSY" : "TASK SET FULL");
-  if (answer.sense) {
-    answered += fmt::format(" {:x}h {:02x}h/{:02x}h", static_cast<unsigned>(answer.sense->key), answer.sense->asc.code,
-                            answer.sense->asc.qualifier);
-  }
-  spdlog::error("{}: backend I/O of opcode {:02x}h failed: {}: {}; answered {}{}", unit_name, opcode,
-                errno_text(error), io_failure_text(answer.failure), answered,
-                others == 0 ? std::string() : fmt::format(" ({} more like it in the last second)", others));
+  return check_condition(IoFailure::internal, SenseKey::hardware_error, asc::kInternalTargetFailure);
 }
 
 void LogicalUnit::fail_io(ScsiTask& task, int error, IoDirection direction) {
   const IoErrorAnswer answer = io_error_answer(error, direction);
   const auto cdb = task.cdb();
-  io_error_log_.report(config_.name, cdb.empty() ? 0 : cdb[0], error, answer);
+  std::string answered =
+      answer.sense ? "CHECK CONDITION" : (answer.status == ScsiStatus::busy ? "BUSY" : "TASK SET FULL");
+  if (answer.sense) {
+    answered += fmt::format(" {:x}h {:02x}h/{:02x}h", static_cast<unsigned>(answer.sense->key), answer.sense->asc.code,
+                            answer.sense->asc.qualifier);
+  }
+  io_error_log_.report(name(), fmt::format("opcode {:02x}h", cdb.empty() ? 0 : cdb[0]), error, answer.failure,
+                       answered);
   if (answer.sense) {
     fail(task, *answer.sense);
   } else {

@@ -4,8 +4,8 @@
 // through LogicalUnit::fail_io(), which asks io_error_answer(); nothing else picks a sense for
 // a backend error.
 //
-// The answers, and what a Linux host does with each (SCSI midlayer, scsi_dh_alua,
-// dm-multipath; the reasons are in io_error_sense.cc):
+// The errno's class is the core's (core/io_failure.h). The answers, and what a Linux host does
+// with each (SCSI midlayer, scsi_dh_alua, dm-multipath; the reasons are in io_error_sense.cc):
 //
 //   path lost: ESHUTDOWN (Ceph's EBLOCKLISTED), ENOTCONN, ECONNRESET, ECONNABORTED,
 //     ECONNREFUSED, EPIPE, ENETDOWN, ENETUNREACH, ENETRESET, EHOSTDOWN, EHOSTUNREACH, ENOLINK
@@ -29,7 +29,7 @@
 #include <optional>
 #include <string>
 
-#include "core/common/log_rate_limiter.h"
+#include "core/io_failure.h"
 #include "core/scsi/scsi_status.h"
 #include "core/scsi/sense.h"
 
@@ -37,18 +37,6 @@ namespace portico::scsi {
 
 // Which way the failed access went, where the sense differs (MEDIUM ERROR: read or write).
 enum class IoDirection : uint8_t { read, write };
-
-// What the failure means for a host, and for this gateway.
-enum class IoFailure : uint8_t {
-  path_lost,        // this gateway cannot reach the backend: another path may
-  out_of_space,     // the backend's space or quota is exhausted
-  write_protected,  // the backend refuses writes
-  medium,           // the data could not be read or written
-  busy,             // a transient condition here: the same path, a moment later
-  resources,        // the gateway ran short of memory
-  internal,         // anything the gateway did not expect
-};
-inline constexpr size_t kIoFailureKinds = 7;
 
 struct IoErrorAnswer {
   IoFailure failure = IoFailure::internal;
@@ -58,21 +46,5 @@ struct IoErrorAnswer {
 
 // The answer to an I/O that failed with `error`, a positive errno.
 IoErrorAnswer io_error_answer(int error, IoDirection direction);
-
-// "path lost (hosts retry through another path)", for log lines.
-const char* io_failure_text(IoFailure failure);
-
-// "errno 108 ESHUTDOWN (Cannot send after transport endpoint shutdown)".
-std::string errno_text(int error);
-
-// Log lines for one logical unit's failed I/O, at most one per kind of failure per second (a
-// lost backend fails every command at once); a line says how many it stood for.
-class IoErrorLog {
- public:
-  void report(const std::string& unit_name, uint8_t opcode, int error, const IoErrorAnswer& answer);
-
- private:
-  std::array<LogRateLimiter, kIoFailureKinds> limiters_;  // one line per second each
-};
 
 }  // namespace portico::scsi

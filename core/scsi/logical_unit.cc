@@ -1,11 +1,5 @@
 #include "core/scsi/logical_unit.h"
 
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <future>
-
-#include "core/inline_executor.h"
 #include "core/scsi/commands.h"
 #include "core/scsi/medium_access.h"
 #include "core/scsi/notice_sense.h"
@@ -34,7 +28,7 @@ ModeParameters mode_from_bits(uint8_t bits) {
 }  // namespace
 
 uint32_t LogicalUnit::physical_block_exponent() const {
-  if (config_.physical_block_size == 0) return device_->info().physical_block_exponent;
+  if (config_.physical_block_size == 0) return device().info().physical_block_exponent;
   return static_cast<uint32_t>(__builtin_ctz(config_.physical_block_size / block_size()));
 }
 
@@ -61,40 +55,18 @@ Result<std::shared_ptr<LogicalUnit>> LogicalUnit::create(LogicalUnitConfig confi
   if (!identity.ok()) return error(identity.status().code(), config.name + ": " + identity.status().message());
   if (!config.serial_override.empty()) identity->serial = config.serial_override;
   std::shared_ptr<LogicalUnit> unit(new LogicalUnit(std::move(config), std::move(device), cluster, *identity));
-  unit->subscribe_to_events();
-  unit->refresh_access_states();
-  // Start-up (not on an event loop): wait for the reservation state, so that the unit never
-  // serves a command before it knows the reservations.
-  std::promise<bool> loaded;
-  unit->reload_reservations([&loaded](bool ok) { loaded.set_value(ok); });
-  if (!loaded.get_future().get()) {
-    return error(ErrorCode::io_error, unit->config().name + ": cannot read its reservation state");
-  }
+  if (auto started = unit->start(); !started.ok()) return started;
   return unit;
 }
 
 LogicalUnit::LogicalUnit(LogicalUnitConfig config, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
                          LunIdentity identity)
-    : config_(std::move(config)), device_(std::move(device)), cluster_(cluster), identity_(std::move(identity)),
-      cluster_key_(config_.identity_seed.empty() ? config_.name : config_.identity_seed),
-      reservations_(std::make_shared<const ReservationState>()) {
+    : Unit(config.name, config.identity_seed.empty() ? config.name : config.identity_seed, std::move(device), cluster,
+           std::move(identity)),
+      config_(std::move(config)) {
   ModeParameters mode;
-  mode.write_cache_enabled = device_->info().volatile_cache;
+  mode.write_cache_enabled = this->device().info().volatile_cache;
   set_mode(mode);
-}
-
-LogicalUnit::~LogicalUnit() { subscription_.reset(); }
-
-void LogicalUnit::subscribe_to_events() {
-  std::weak_ptr<LogicalUnit> weak = weak_from_this();
-  subscription_ = cluster_.subscribe(cluster_key_,
-                                     [weak](const LunEvent& event, UniqueFunction<void()> applied) {
-                                       if (auto unit = weak.lock()) {
-                                         unit->on_cluster_event(event, std::move(applied));
-                                       } else {
-                                         applied();
-                                       }
-                                     });
 }
 
 ModeParameters LogicalUnit::mode() const { return mode_from_bits(mode_bits_.load(std::memory_order_acquire)); }
@@ -103,42 +75,10 @@ void LogicalUnit::set_mode(const ModeParameters& mode) {
   mode_bits_.store(mode_to_bits(mode), std::memory_order_release);
 }
 
-void LogicalUnit::attach(const std::shared_ptr<Attachment>& attachment) {
-  std::lock_guard lock(attachments_mutex_);
-  std::erase_if(attachments_, [](const std::weak_ptr<Attachment>& a) { return a.expired(); });
-  attachments_.push_back(attachment);
-}
-
-std::vector<std::shared_ptr<Attachment>> LogicalUnit::attachments() {
-  std::vector<std::shared_ptr<Attachment>> live;
-  std::lock_guard lock(attachments_mutex_);
-  for (auto& weak : attachments_) {
-    if (auto attachment = weak.lock()) live.push_back(std::move(attachment));
-  }
-  return live;
-}
-
-void LogicalUnit::notify_all(Notice notice, const std::string& except_key) {
-  for (auto& attachment : attachments()) {
-    if (!except_key.empty() && attachment->initiator().key() == except_key) continue;
-    attachment->notify(notice);
-  }
-}
-
 void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor, UniqueFunction<void()> done) {
   task.nexus = &nexus;
   task.unit = this;
-  task.core.initiator = &nexus.nexus();
-  task.core.initiator_key = &nexus.key();
-  task.core.executor = &executor;
-  task.core.done = std::move(done);
-  task.core.aborted = false;
-  task.core.aborted_by_own_initiator = false;
-  tasks_.link(task, executor);
-  // Checked after linking: an abort either found the task in the set or recorded itself first.
-  if (bool silent = false; aborted_while_waiting(task, nexus, silent)) {
-    task.core.aborted = true;
-    task.core.aborted_by_own_initiator = silent;
+  if (!admit(task, nexus.nexus(), nexus.key(), executor, std::move(done))) {
     complete(task);
     return;
   }
@@ -151,7 +91,7 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
     fail(task, ScsiStatus::reservation_conflict);
     return;
   }
-  if (modifies_medium(task.cdb()) && (config_.read_only || mode().software_write_protect)) {
+  if (modifies_medium(task.cdb()) && write_protected()) {
     // SBC-3 4.10 (write protection): DATA PROTECT, WRITE PROTECTED.
     fail(task, SenseData{SenseKey::data_protect, asc::kWriteProtected, std::nullopt, std::nullopt});
     return;
@@ -166,7 +106,7 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
 
 void LogicalUnit::complete(ScsiTask& task) {
   // Once unlinked, no abort can reach the task any more: its marks are read without a lock.
-  tasks_.unlink(task);
+  unlink(task);
   const bool aborted = task.core.aborted;
   const bool by_other = aborted && !task.core.aborted_by_own_initiator;
   const bool silent = !by_other || !mode().task_aborted_status;
@@ -175,8 +115,6 @@ void LogicalUnit::complete(ScsiTask& task) {
   if (by_other && silent) {
     task.nexus->raise_unit_attention(task.lun, unit_attention_of(Notice::commands_cleared_by_another_initiator));
   }
-  std::vector<std::shared_ptr<AbortWaiter>> waiters;
-  waiters.swap(task.core.waiters);
   if (aborted) {
     // SAM-5 7.1 / SPC-4 7.5.8: a task aborted by its own nexus's function ends silently; one
     // aborted by another nexus's gets TASK ABORTED when TAS=1.
@@ -189,9 +127,7 @@ void LogicalUnit::complete(ScsiTask& task) {
       task.status = ScsiStatus::task_aborted;
     }
   }
-  auto done = std::move(task.core.done);
-  done();  // the front-end may free `task` here
-  for (auto& waiter : waiters) waiter->release();
+  finish(task);
 }
 
 void LogicalUnit::fail(ScsiTask& task, const SenseData& sense) {
@@ -208,21 +144,6 @@ void LogicalUnit::fail(ScsiTask& task, ScsiStatus status) {
   complete(task);
 }
 
-std::shared_ptr<AbortWaiter> LogicalUnit::abort_every_task(const std::string& origin_key) {
-  auto waiter = std::make_shared<AbortWaiter>();
-  // Recorded before the task set is searched: a task linked after the search finds the record.
-  const uint64_t epoch = tasks_.record_abort(AbortRecord::everything(origin_key));
-  abort_matching([](const Task&) { return true; }, origin_key, waiter, epoch);
-  return waiter;
-}
-
-void LogicalUnit::acknowledge_when_ended(const std::shared_ptr<AbortWaiter>& waiter, UniqueFunction<void()> applied) {
-  // Acknowledge once every aborted task has ended, wherever the last one ends.
-  waiter->executor = &InlineExecutor::instance();
-  waiter->done = std::move(applied);
-  waiter->release();
-}
-
 std::function<void(bool)> LogicalUnit::tmf_responder(Executor& executor, UniqueFunction<void(TmfResponse)> done) {
   auto shared_done = std::make_shared<UniqueFunction<void(TmfResponse)>>(std::move(done));
   return [&executor, shared_done](bool ok) {
@@ -230,13 +151,6 @@ std::function<void(bool)> LogicalUnit::tmf_responder(Executor& executor, UniqueF
       (*shared_done)(ok ? TmfResponse::function_complete : TmfResponse::function_rejected);
     });
   };
-}
-
-void LogicalUnit::abort_nexus_tasks(const NexusState& nexus, const std::shared_ptr<AbortWaiter>& waiter) {
-  // Recorded before the task set is searched: a task linked after the search finds the record.
-  const uint64_t epoch = tasks_.record_abort(AbortRecord::of_initiator(nexus.key()));
-  const std::string* of = &nexus.key();
-  abort_matching([of](const Task& t) { return t.core.initiator_key == of; }, nexus.key(), waiter, epoch);
 }
 
 void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint64_t referenced_tag,
@@ -249,25 +163,15 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
   switch (function) {
     case TmfFunction::abort_task: {
       // SAM-5 7.2: abort the task with this tag from this nexus, if the LU still has it.
-      auto found = std::make_shared<std::atomic<bool>>(false);
-      auto waiter = std::make_shared<AbortWaiter>();
-      const std::string* of = &nexus.key();
-      abort_matching(
-          [of, referenced_tag, found](const Task& t) {
-            const bool match = t.core.initiator_key == of && t.tag == referenced_tag;
-            if (match) found->store(true);
-            return match;
-          },
-          nexus.key(), waiter);
-      finish_after(waiter, [done = std::move(done), found]() mutable {
-        done(found->load() ? TmfResponse::function_complete : TmfResponse::task_does_not_exist);
+      abort_task(nexus.key(), referenced_tag, executor, [done = std::move(done)](bool found) mutable {
+        done(found ? TmfResponse::function_complete : TmfResponse::task_does_not_exist);
       });
       return;
     }
     case TmfFunction::abort_task_set: {
       // SAM-5 7.3: every task of this nexus in this LU.
       auto waiter = std::make_shared<AbortWaiter>();
-      abort_nexus_tasks(nexus, waiter);
+      abort_initiator_tasks(nexus.key(), waiter);
       finish_after(waiter, [done = std::move(done)]() mutable { done(TmfResponse::function_complete); });
       return;
     }
@@ -278,7 +182,7 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       event.kind = LunEvent::Kind::clear_task_set;
       event.origin_nexus = nexus.nexus().key();
       auto respond = tmf_responder(executor, std::move(done));
-      cluster_.publish(cluster_key_, event, [respond](Status status) { respond(status.ok()); });
+      cluster().publish(cluster_key(), event, [respond](Status status) { respond(status.ok()); });
       return;
     }
     case TmfFunction::logical_unit_reset:
@@ -293,9 +197,9 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       // SAM-5 6.3.3: the reset ends any SPC-2 reservation (persistent ones stay); that is stored
       // before the reset is announced, so no gateway serves the old holder after it.
       release_spc2_reservation_on_reset(
-          event.origin_nexus, [self = shared_from_this(), event, respond](bool stored) {
+          event.origin_nexus, [self = shared_self(), event, respond](bool stored) {
             if (!stored) return respond(false);
-            self->cluster_.publish(self->cluster_key_, event, [respond](Status status) { respond(status.ok()); });
+            self->cluster().publish(self->cluster_key(), event, [respond](Status status) { respond(status.ok()); });
           });
       return;
     }
@@ -307,7 +211,7 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       auto found = std::make_shared<std::atomic<bool>>(false);
       auto waiter = std::make_shared<AbortWaiter>();
       const std::string* of = &nexus.key();
-      tasks_.visit(
+      tasks().visit(
           [of, any_tag, referenced_tag, found](Task& t) {
             if (t.core.initiator_key == of && (any_tag || t.tag == referenced_tag) && !t.core.aborted) {
               found->store(true);
@@ -325,44 +229,6 @@ void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint6
       break;
   }
   done(TmfResponse::function_not_supported);
-}
-
-void LogicalUnit::on_cluster_event(const LunEvent& event, UniqueFunction<void()> applied) {
-  switch (event.kind) {
-    case LunEvent::Kind::logical_unit_reset: {
-      // The nexus that asked is silent-aborted; others get TASK ABORTED per TAS.
-      auto waiter = abort_every_task(event.origin_nexus);
-      notify_all(Notice::reset_occurred);
-      spdlog::info("{}: logical unit reset (requested by {})", config_.name,
-                   event.origin_nexus.empty() ? "the cluster" : event.origin_nexus);
-      acknowledge_when_ended(waiter, std::move(applied));
-      return;
-    }
-    case LunEvent::Kind::clear_task_set:
-      acknowledge_when_ended(abort_every_task(event.origin_nexus), std::move(applied));
-      return;
-    case LunEvent::Kind::notice:
-      if (event.notice) notify_all(*event.notice, event.origin_nexus);
-      break;
-    case LunEvent::Kind::capacity_changed:
-      notify_all(Notice::capacity_changed);
-      break;
-    case LunEvent::Kind::access_state_changed:
-      refresh_access_states();
-      notify_all(Notice::access_state_changed);
-      fail_orphaned_sanitize();  // the gateway running one may be the one that went away
-      break;
-    case LunEvent::Kind::reservation_changed:
-      on_reservation_event(event, std::move(applied));
-      return;
-    case LunEvent::Kind::state_unknown:
-      on_state_unknown();
-      break;
-    case LunEvent::Kind::state_current:
-      on_state_current(std::move(applied));
-      return;
-  }
-  applied();
 }
 
 }  // namespace portico::scsi

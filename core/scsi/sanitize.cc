@@ -285,7 +285,7 @@ void exit_failure_mode(LogicalUnit& unit, ScsiTask& task) {
         record.reset();
         return true;
       },
-      [self = unit.shared_from_this(), &task](bool stored) {
+      [self = unit.shared_self(), &task](bool stored) {
         task.core.executor->post([self, &task, stored]() {
           if (!stored) {
             self->fail(task, cluster_state_unavailable());
@@ -369,7 +369,7 @@ void handle_sanitize(LogicalUnit& unit, ScsiTask& task) {
     unit.fail(task, sanitize_in_progress(state.progress()));
     return;
   }
-  operation->unit = unit.shared_from_this();
+  operation->unit = unit.shared_self();
   operation->executor = task.core.executor;
   operation->ause = ause;
   // Recorded in the cluster before the first block changes; refused when another gateway began

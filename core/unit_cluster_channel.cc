@@ -2,9 +2,9 @@
 // a lost watch or RADOS session, or an event this gateway refused because it cannot decode it.
 //
 // While the channel is lost this gateway may miss reservation changes, resets and aborts that
-// other gateways publish, so it refuses every command that could depend on them, TEST UNIT READY
-// included (NOT READY, LOGICAL UNIT COMMUNICATION FAILURE: hosts fail the path and use another
-// gateway, access_state.cc) until it has re-read the state. Unit attentions
+// other gateways publish, so every command set refuses every command that could depend on them
+// with its path-failing status (SCSI: NOT READY, LOGICAL UNIT COMMUNICATION FAILURE, TEST UNIT
+// READY included, core/scsi/access_state.cc) until the state has been re-read. Notices
 // that were published while it was away are reconstructed from the difference between the state
 // it had and the state it reads back; a missed LOGICAL UNIT RESET cannot be reconstructed, but no
 // task of this gateway ran during the gap, so nothing it would have aborted exists. (Tasks that
@@ -12,9 +12,9 @@
 // gateway that refused as it fences one that did not answer.)
 #include <spdlog/spdlog.h>
 
-#include "core/scsi/logical_unit.h"
+#include "core/unit.h"
 
-namespace portico::scsi {
+namespace portico {
 namespace {
 
 bool same_reservation(const ReservationState& a, const ReservationState& b) {
@@ -23,15 +23,15 @@ bool same_reservation(const ReservationState& a, const ReservationState& b) {
 
 }  // namespace
 
-void LogicalUnit::on_state_unknown() {
+void Unit::on_state_unknown() {
   state_unknown_count_.fetch_add(1);
   if (!channel_lost_.exchange(true)) {
     spdlog::warn("{}: cluster state can no longer be proven current; refusing commands until it is re-read",
-                 config_.name);
+                 name_);
   }
 }
 
-void LogicalUnit::on_state_current(UniqueFunction<void()> applied) {
+void Unit::on_state_current(UniqueFunction<void()> applied) {
   auto self = shared_from_this();
   const ReservationState before = reservations();
   const uint64_t unknown_before = state_unknown_count_.load();
@@ -44,8 +44,8 @@ void LogicalUnit::on_state_current(UniqueFunction<void()> applied) {
     if (self->state_unknown_count_.load() != unknown_before) return applied();
     if (!ok) {
       spdlog::error("{}: cluster channel is back but the reservation state cannot be read; still not serving",
-                    self->config().name);
-      self->mark_reservations_stale();
+                    self->name());
+      self->reservations_stale_.store(true);
       self->channel_lost_.store(false);
       return applied();
     }
@@ -61,14 +61,12 @@ void LogicalUnit::on_state_current(UniqueFunction<void()> applied) {
     }
     self->reservations_stale_.store(false);
     self->channel_lost_.store(false);
-    spdlog::info("{}: cluster state re-read (PRgeneration {}); serving again", self->config().name, after.generation);
+    spdlog::info("{}: cluster state re-read (PRgeneration {}); serving again", self->name(), after.generation);
     applied();
   });
 }
 
-void LogicalUnit::mark_reservations_stale() { reservations_stale_.store(true); }
-
-void LogicalUnit::retry_stale_reload() {
+void Unit::retry_stale_reload() {
   // Only a failed re-read is retried from the command path; a lost channel waits for the
   // cluster's state_current.
   if (channel_lost_.load() || !reservations_stale_.load()) return;
@@ -78,9 +76,9 @@ void LogicalUnit::retry_stale_reload() {
     self->reload_in_flight_.store(false);
     if (ok) {
       self->reservations_stale_.store(false);
-      spdlog::info("{}: reservation state re-read; serving again", self->config().name);
+      spdlog::info("{}: reservation state re-read; serving again", self->name());
     }
   });
 }
 
-}  // namespace portico::scsi
+}  // namespace portico

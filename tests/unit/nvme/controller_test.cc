@@ -1,0 +1,479 @@
+// The NVMe command set executed on the shared core: a subsystem whose namespace 1 is the very unit
+// a SCSI target exports as LUN 0 (in memory, on the local cluster state). What a host sees through
+// a controller (Connect, properties, Identify, I/O, fused Compare + Write, aborts, asynchronous
+// events) and what the two command sets see of each other's reservations.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <set>
+
+#include "core/nvme/ana_log.h"
+#include "core/nvme/controller.h"
+#include "core/nvme/host.h"
+#include "core/nvme/subsystem.h"
+#include "tests/unit/core/test_fixtures.h"
+#include "tests/unit/nvme/wire_bytes.h"
+
+namespace portico::nvme {
+namespace {
+
+using test::get16;
+using test::get32;
+using test::get64;
+
+constexpr const char* kSubsystem = "nqn.2026-11.io.portico:test";
+constexpr const char* kHost = "nqn.2014-08.org.nvmexpress:uuid:host-a";
+
+HostId host_id(uint8_t last) {
+  HostId id{};
+  id[0] = 0x5a;
+  id[15] = last;
+  return id;
+}
+
+SubmissionEntry fabrics_sqe(uint8_t fctype, uint8_t attrib, uint32_t offset, uint64_t value) {
+  test::SqeBytes b;
+  b.u8(0, kFabricsOpcode).u8(4, fctype).u8(40, attrib).u32(44, offset).u64(48, value);
+  return *decode_sqe(b.bytes);
+}
+
+// An SQE carrying data through a transport SGL of `length` bytes.
+SubmissionEntry sqe(uint8_t opcode, uint32_t nsid, uint32_t length, std::array<uint32_t, 6> cdw = {}) {
+  SubmissionEntry e;
+  e.opcode = opcode;
+  e.psdt = DataPointerType::sgl_metadata_buffer;
+  e.nsid = nsid;
+  e.sgl.identifier = kSglTransportData;
+  e.sgl.length = length;
+  e.cdw10_15 = cdw;
+  return e;
+}
+
+struct Fixture {
+  Fixture() {
+    SubsystemConfig config;
+    config.nqn = kSubsystem;
+    config.serial = "PORTICO-TEST";
+    config.controller_id_first = 0x100;
+    config.controller_id_count = 4;
+    subsystem = std::make_unique<Subsystem>(config, f.cluster);
+    EXPECT_TRUE(subsystem->add_namespace(1, f.unit).ok());
+  }
+
+  std::shared_ptr<Controller> connect(uint8_t host = 1, const std::string& nqn = kHost) {
+    ConnectCommand command;
+    command.sq_size = 31;
+    command.keep_alive_ms = 5000;
+    ConnectData data;
+    data.host_id = host_id(host);
+    data.controller_id = kDynamicControllerId;
+    data.subsystem_nqn = kSubsystem;
+    data.host_nqn = nqn;
+    auto result = subsystem->connect(command, data);
+    auto* controller = std::get_if<std::shared_ptr<Controller>>(&result);
+    if (controller == nullptr) return nullptr;
+    return *controller;
+  }
+
+  // Connects and enables a controller as a host does: Property Set CC.EN with 64/16-byte entries.
+  std::shared_ptr<Controller> enabled(uint8_t host = 1) {
+    auto c = connect(host);
+    EXPECT_TRUE(c);
+    auto r = run(*c, admin, fabrics_sqe(0x00, 0, kPropertyCc, 0x00460001));
+    EXPECT_TRUE(r.command->status.ok());
+    EXPECT_TRUE(c->ready());
+    return c;
+  }
+
+  struct Run {
+    std::unique_ptr<NvmeCommand> command = std::make_unique<NvmeCommand>();
+    std::shared_ptr<bool> finished = std::make_shared<bool>(false);
+    [[nodiscard]] std::vector<uint8_t> data() const {
+      return {command->data_in.data(), command->data_in.data() + command->data_in_length};
+    }
+  };
+
+  Run run(Controller& c, QueueContext& queue, const SubmissionEntry& entry, std::vector<uint8_t> data_out = {},
+          uint16_t cid = 1) {
+    Run r;
+    r.command->sqe = entry;
+    r.command->sqe.cid = cid;
+    r.command->queue_id = queue.id;
+    auto owned = std::make_shared<std::vector<uint8_t>>(std::move(data_out));
+    buffers.push_back(owned);
+    r.command->data_out = *owned;
+    c.execute(queue, *r.command, f.executor, [finished = r.finished]() { *finished = true; });
+    return r;
+  }
+
+  Run read(Controller& c, uint64_t lba, uint32_t blocks, uint16_t cid = 1) {
+    return run(c, io, sqe(0x02, 1, blocks * 512, {static_cast<uint32_t>(lba), 0, blocks - 1}), {}, cid);
+  }
+  Run write(Controller& c, uint64_t lba, std::vector<uint8_t> data, uint16_t cid = 1) {
+    const auto blocks = static_cast<uint32_t>(data.size() / 512);
+    return run(c, io, sqe(0x01, 1, static_cast<uint32_t>(data.size()), {static_cast<uint32_t>(lba), 0, blocks - 1}),
+               std::move(data), cid);
+  }
+  // Reservation Register (RREGA `action`) with CRKEY / NRKEY.
+  Run register_key(Controller& c, uint32_t cdw10, uint64_t current, uint64_t next) {
+    std::vector<uint8_t> data(16, 0);
+    test::put_le(data, 0, current, 8);
+    test::put_le(data, 8, next, 8);
+    return run(c, io, sqe(0x0d, 1, 16, {cdw10}), data);
+  }
+  Run acquire(Controller& c, uint8_t action, uint8_t nvme_type, uint64_t current, uint64_t preempt = 0) {
+    std::vector<uint8_t> data(16, 0);
+    test::put_le(data, 0, current, 8);
+    test::put_le(data, 8, preempt, 8);
+    return run(c, io, sqe(0x11, 1, 16, {uint32_t{action} | uint32_t{nvme_type} << 8}), data);
+  }
+
+  testing::TargetFixture f;
+  std::unique_ptr<Subsystem> subsystem;
+  QueueContext admin{0, 32, nullptr};
+  QueueContext io{1, 128, nullptr};
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> buffers;
+};
+
+std::vector<uint8_t> pattern(size_t size, uint8_t seed) {
+  std::vector<uint8_t> v(size);
+  for (size_t i = 0; i < size; ++i) v[i] = static_cast<uint8_t>(seed + i * 7);
+  return v;
+}
+
+TEST(NvmeController, ConnectGivesIdsFromTheGatewaysRangeAndRefusesWhatIsNotAllowed) {
+  Fixture x;
+  auto a = x.connect(1);
+  auto b = x.connect(2);
+  ASSERT_TRUE(a && b);
+  EXPECT_GE(a->id(), 0x100);
+  EXPECT_LT(a->id(), 0x104);
+  EXPECT_NE(a->id(), b->id());
+
+  ConnectCommand command;
+  command.sq_size = 31;
+  ConnectData data;
+  data.host_id = host_id(3);
+  data.controller_id = kDynamicControllerId;
+  data.subsystem_nqn = "nqn.2026-11.io.portico:other";
+  data.host_nqn = kHost;
+  auto wrong = x.subsystem->connect(command, data);
+  ASSERT_TRUE(std::holds_alternative<ConnectRejection>(wrong));
+  EXPECT_EQ(std::get<ConnectRejection>(wrong).status, CommandSpecificStatus::connect_invalid_parameters);
+  EXPECT_EQ(std::get<ConnectRejection>(wrong).dw0, (1u << 16) | 256u) << "IATTR=1, IPO = SUBNQN";
+
+  // An I/O queue for a controller that is not enabled yet, or that does not exist.
+  data.subsystem_nqn = kSubsystem;
+  data.host_id = host_id(1);
+  data.controller_id = a->id();
+  command.queue_id = 1;
+  auto early = x.subsystem->connect(command, data);
+  ASSERT_TRUE(std::holds_alternative<ConnectRejection>(early));
+  EXPECT_EQ(std::get<ConnectRejection>(early).status, GenericStatus::command_sequence_error);
+  data.controller_id = 0x1ff;
+  EXPECT_TRUE(std::holds_alternative<ConnectRejection>(x.subsystem->connect(command, data)));
+
+  // The range is four ids: two more controllers fill it, the next Connect is refused.
+  auto c = x.connect(4);
+  auto d = x.connect(5);
+  ASSERT_TRUE(c && d);
+  EXPECT_FALSE(x.connect(6));
+  x.subsystem->remove_controller(c->id());
+  c.reset();
+  EXPECT_TRUE(x.connect(6)) << "a removed controller's id is free again";
+}
+
+TEST(NvmeController, HostsOutsideTheAllowedListAreRefused) {
+  testing::TargetFixture f;
+  SubsystemConfig config;
+  config.nqn = kSubsystem;
+  config.allowed_hosts = {"nqn.2014-08.org.nvmexpress:uuid:only-this-one"};
+  Subsystem subsystem(config, f.cluster);
+  ConnectCommand command;
+  command.sq_size = 31;
+  ConnectData data;
+  data.host_id = host_id(1);
+  data.controller_id = kDynamicControllerId;
+  data.subsystem_nqn = kSubsystem;
+  data.host_nqn = kHost;
+  auto refused = subsystem.connect(command, data);
+  ASSERT_TRUE(std::holds_alternative<ConnectRejection>(refused));
+  EXPECT_EQ(std::get<ConnectRejection>(refused).status, CommandSpecificStatus::connect_invalid_host);
+  data.host_nqn = config.allowed_hosts[0];
+  EXPECT_TRUE(std::holds_alternative<std::shared_ptr<Controller>>(subsystem.connect(command, data)));
+}
+
+TEST(NvmeController, PropertiesEnableTheControllerAndCommandsWaitForIt) {
+  Fixture x;
+  auto c = x.connect();
+  ASSERT_TRUE(c);
+  auto early = x.run(*c, x.admin, sqe(0x06, 0, 4096, {0x01}));
+  EXPECT_EQ(early.command->status, GenericStatus::command_sequence_error);
+
+  auto cap = x.run(*c, x.admin, fabrics_sqe(0x04, 1, kPropertyCap, 0));
+  ASSERT_TRUE(cap.command->status.ok());
+  const uint64_t cap_value = uint64_t{cap.command->result_dw0} | uint64_t{cap.command->result_dw1} << 32;
+  EXPECT_EQ(cap_value & 0xffff, 127u) << "MQES: 128 entries, 0's based";
+  EXPECT_TRUE(cap_value & (1ull << 37)) << "NVM command set";
+  auto vs = x.run(*c, x.admin, fabrics_sqe(0x04, 0, kPropertyVersion, 0));
+  EXPECT_EQ(vs.command->result_dw0, kReportedVersion);
+
+  // Invalid entry sizes: the controller reports a fatal status instead of becoming ready.
+  x.run(*c, x.admin, fabrics_sqe(0x00, 0, kPropertyCc, 0x00550001));
+  auto csts = x.run(*c, x.admin, fabrics_sqe(0x04, 0, kPropertyCsts, 0));
+  EXPECT_EQ(csts.command->result_dw0 & (kCstsReady | kCstsFatal), kCstsFatal);
+  x.run(*c, x.admin, fabrics_sqe(0x00, 0, kPropertyCc, 0));
+  x.run(*c, x.admin, fabrics_sqe(0x00, 0, kPropertyCc, 0x00460001));
+  csts = x.run(*c, x.admin, fabrics_sqe(0x04, 0, kPropertyCsts, 0));
+  EXPECT_EQ(csts.command->result_dw0 & (kCstsReady | kCstsFatal), kCstsReady);
+
+  // Shutdown: the cache is flushed, then CSTS.SHST says complete.
+  x.run(*c, x.admin, fabrics_sqe(0x00, 0, kPropertyCc, 0x00464001));
+  csts = x.run(*c, x.admin, fabrics_sqe(0x04, 0, kPropertyCsts, 0));
+  EXPECT_EQ(csts.command->result_dw0 & (3u << 2), kCstsShutdownComplete);
+}
+
+TEST(NvmeController, IdentifyNamesTheUnitAsItsScsiIdentityDoes) {
+  Fixture x;
+  auto c = x.enabled();
+  auto ctrl = x.run(*c, x.admin, sqe(0x06, 0, 4096, {0x01}));
+  ASSERT_TRUE(ctrl.command->status.ok());
+  const auto id = ctrl.data();
+  ASSERT_EQ(id.size(), 4096u);
+  EXPECT_EQ(get16(id, 78), c->id()) << "CNTLID";
+  EXPECT_EQ(get32(id, 80), kReportedVersion);
+  EXPECT_EQ(get32(id, 516), 1u) << "NN";
+  EXPECT_EQ(test::cstring_at(id, 768, 256), kSubsystem);
+  EXPECT_EQ(get16(id, 522) & 1, 1) << "FUSES: Compare and Write, the backend can do it";
+
+  auto ns = x.run(*c, x.admin, sqe(0x06, 1, 4096, {0x00}));
+  ASSERT_TRUE(ns.command->status.ok());
+  const auto nsdata = ns.data();
+  EXPECT_EQ(get64(nsdata, 0), 2048u) << "NSZE";
+  EXPECT_EQ(get32(nsdata, 92), x.f.cluster.local_target_port_group()) << "ANAGRPID: this gateway's group";
+  const auto eui = x.f.unit->identity().eui64();
+  EXPECT_TRUE(std::equal(eui.begin(), eui.end(), nsdata.begin() + 120));
+
+  auto missing = x.run(*c, x.admin, sqe(0x06, 7, 4096, {0x00}));
+  EXPECT_EQ(missing.command->status, CompletionStatus(GenericStatus::invalid_namespace).no_retry());
+  auto list = x.run(*c, x.admin, sqe(0x06, 0, 4096, {0x02}));
+  EXPECT_EQ(get32(list.data(), 0), 1u);
+  EXPECT_EQ(get32(list.data(), 4), 0u);
+}
+
+TEST(NvmeController, WriteThenReadThroughTheUnitsDevice) {
+  Fixture x;
+  auto c = x.enabled();
+  auto data = pattern(4096, 3);
+  auto w = x.write(*c, 8, data);
+  ASSERT_TRUE(*w.finished);
+  EXPECT_TRUE(w.command->status.ok());
+  EXPECT_EQ(std::memcmp(x.f.device->bytes().data() + 8 * 512, data.data(), data.size()), 0);
+  auto r = x.read(*c, 8, 8);
+  EXPECT_TRUE(r.command->status.ok());
+  EXPECT_EQ(r.data(), data);
+
+  auto beyond = x.read(*c, 2047, 2);
+  EXPECT_EQ(beyond.command->status, CompletionStatus(GenericStatus::lba_out_of_range).no_retry());
+  auto wrong_length = x.run(*c, x.io, sqe(0x02, 1, 512, {0, 0, 1}));
+  EXPECT_EQ(wrong_length.command->status, CompletionStatus(GenericStatus::data_sgl_length_invalid).no_retry());
+  auto bad_ns = x.run(*c, x.io, sqe(0x02, 9, 512, {0, 0, 0}));
+  EXPECT_EQ(bad_ns.command->status, CompletionStatus(GenericStatus::invalid_namespace).no_retry());
+  auto bad_opcode = x.run(*c, x.io, sqe(0x7e, 1, 0, {}));
+  EXPECT_EQ(bad_opcode.command->status, CompletionStatus(GenericStatus::invalid_opcode).no_retry());
+}
+
+TEST(NvmeController, WriteZeroesAndDeallocateLeaveZeroes) {
+  Fixture x;
+  auto c = x.enabled();
+  x.write(*c, 0, pattern(8192, 9));
+  auto wz = x.run(*c, x.io, sqe(0x08, 1, 0, {0, 0, 3}));  // blocks 0-3
+  EXPECT_TRUE(wz.command->status.ok());
+  std::vector<uint8_t> range(16, 0);
+  test::put_le(range, 4, 4, 4);   // 4 blocks
+  test::put_le(range, 8, 8, 8);   // from LBA 8
+  auto dsm = x.run(*c, x.io, sqe(0x09, 1, 16, {0, 1u << 2}), range);
+  EXPECT_TRUE(dsm.command->status.ok());
+  const auto& bytes = x.f.device->bytes();
+  EXPECT_TRUE(test::all_zero(bytes, 0, 4 * 512));
+  EXPECT_FALSE(test::all_zero(bytes, 4 * 512, 8 * 512)) << "blocks 4-7 were not in either range";
+  EXPECT_TRUE(test::all_zero(bytes, 8 * 512, 12 * 512));
+  EXPECT_FALSE(test::all_zero(bytes, 12 * 512, 16 * 512));
+}
+
+TEST(NvmeController, FusedCompareAndWriteIsTheBackendsAtomicCompareAndWrite) {
+  Fixture x;
+  auto c = x.enabled();
+  auto old_data = pattern(512, 1);
+  auto new_data = pattern(512, 2);
+  x.write(*c, 4, old_data);
+
+  auto compare_sqe = sqe(0x05, 1, 512, {4, 0, 0});
+  compare_sqe.fuse = FusedOperation::first;
+  auto write_sqe = sqe(0x01, 1, 512, {4, 0, 0});
+  write_sqe.fuse = FusedOperation::second;
+  auto compare = x.run(*c, x.io, compare_sqe, old_data, 10);
+  EXPECT_FALSE(*compare.finished) << "the Compare waits for its Write";
+  auto write = x.run(*c, x.io, write_sqe, new_data, 11);
+  ASSERT_TRUE(*compare.finished && *write.finished);
+  EXPECT_TRUE(compare.command->status.ok());
+  EXPECT_TRUE(write.command->status.ok());
+  EXPECT_EQ(std::memcmp(x.f.device->bytes().data() + 4 * 512, new_data.data(), 512), 0);
+
+  // The same pair again: the medium no longer holds old_data.
+  auto compare2 = x.run(*c, x.io, compare_sqe, old_data, 12);
+  auto write2 = x.run(*c, x.io, write_sqe, pattern(512, 3), 13);
+  EXPECT_EQ(compare2.command->status, CompletionStatus(MediaStatus::compare_failure).no_retry());
+  EXPECT_EQ(write2.command->status, CompletionStatus(GenericStatus::aborted_fused_failure).no_retry());
+  EXPECT_EQ(std::memcmp(x.f.device->bytes().data() + 4 * 512, new_data.data(), 512), 0);
+
+  // A Compare followed by anything but its Write ends with Missing Fused Command.
+  auto lonely = x.run(*c, x.io, compare_sqe, new_data, 14);
+  auto other = x.read(*c, 0, 1, 15);
+  EXPECT_EQ(lonely.command->status, CompletionStatus(GenericStatus::aborted_fused_missing).no_retry());
+  EXPECT_TRUE(other.command->status.ok());
+}
+
+TEST(NvmeController, AbortEndsAnIoCommandInFlight) {
+  Fixture x;
+  auto c = x.enabled();
+  x.f.device->hold = true;
+  auto r = x.read(*c, 0, 1, 42);
+  EXPECT_FALSE(*r.finished);
+  auto abort = x.run(*c, x.admin, sqe(0x08, 0, 0, {(42u << 16) | 1u}));
+  EXPECT_FALSE(*abort.finished) << "the Abort answers once the command has ended";
+  x.f.device->release_all();
+  ASSERT_TRUE(*abort.finished && *r.finished);
+  EXPECT_EQ(abort.command->result_dw0 & 1, 0u) << "aborted";
+  EXPECT_EQ(r.command->status, GenericStatus::abort_requested);
+  auto none = x.run(*c, x.admin, sqe(0x08, 0, 0, {(43u << 16) | 1u}));
+  EXPECT_EQ(none.command->result_dw0 & 1, 1u) << "no such command: not aborted";
+}
+
+TEST(NvmeController, AnNvmeReservationBindsScsiInitiatorsAndTheReverse) {
+  Fixture x;
+  auto c = x.enabled();
+  auto scsi = x.f.target.attach(testing::make_nexus("iqn.2026-11.io.portico:client-b"));
+  x.f.clear_ua(*scsi);
+
+  ASSERT_TRUE(x.register_key(*c, 0, 0, 0xaa).command->status.ok());
+  ASSERT_TRUE(x.acquire(*c, 0, 1, 0xaa).command->status.ok());  // Write Exclusive
+  auto state = x.f.unit->reservations();
+  ASSERT_TRUE(state.reservation.has_value());
+  EXPECT_EQ(state.reservation->type, ReservationType::write_exclusive);
+
+  // A SCSI WRITE(10) from a non-holder: RESERVATION CONFLICT. A read is allowed.
+  auto scsi_write = x.f.run(*scsi, {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, std::vector<uint8_t>(512, 1));
+  EXPECT_EQ(scsi_write.task->status, scsi::ScsiStatus::reservation_conflict);
+  auto scsi_read = x.f.run(*scsi, {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  EXPECT_EQ(scsi_read.task->status, scsi::ScsiStatus::good);
+  EXPECT_TRUE(x.write(*c, 0, pattern(512, 5)).command->status.ok()) << "the holder writes";
+
+  // The SCSI initiator registers and preempts the NVMe host: the host's registration is gone,
+  // its writes conflict, and it learns of it through an asynchronous event and log page 80h.
+  auto aer = x.run(*c, x.admin, sqe(0x0c, 0, 0, {}), {}, 77);
+  EXPECT_FALSE(*aer.finished);
+  ASSERT_EQ(x.f.pr_out(*scsi, 0x00, 0, 0, 0xbb).task->status, scsi::ScsiStatus::good);         // REGISTER
+  ASSERT_EQ(x.f.pr_out(*scsi, 0x04, 0x01, 0xbb, 0xaa).task->status, scsi::ScsiStatus::good);  // PREEMPT, WE
+  ASSERT_TRUE(*aer.finished);
+  const AsyncEvent event = decode_async_event(aer.command->result_dw0);
+  EXPECT_EQ(event.type, AsyncEventType::io_command_set);
+  EXPECT_EQ(event.log_page, LogPageId::reservation_notification);
+  auto log = x.run(*c, x.admin, sqe(0x02, 0, 64, {0x80u | (15u << 16)}));
+  ASSERT_TRUE(log.command->status.ok());
+  EXPECT_EQ(get64(log.data(), 0), 1u) << "log page count";
+  EXPECT_EQ(log.data()[8], static_cast<uint8_t>(ReservationNoticeType::registration_preempted));
+  EXPECT_EQ(get32(log.data(), 12), 1u) << "NSID";
+  auto nvme_write = x.write(*c, 0, pattern(512, 6));
+  EXPECT_EQ(nvme_write.command->status, CompletionStatus(GenericStatus::reservation_conflict).no_retry());
+}
+
+TEST(NvmeController, ReservationReportListsEveryRegistrantWhicheverCommandSetRegistered) {
+  Fixture x;
+  auto c = x.enabled();
+  auto scsi = x.f.target.attach(testing::make_nexus("iqn.2026-11.io.portico:client-b"));
+  x.f.clear_ua(*scsi);
+  ASSERT_TRUE(x.register_key(*c, 0, 0, 0x11).command->status.ok());
+  ASSERT_EQ(x.f.pr_out(*scsi, 0x00, 0, 0, 0x22).task->status, scsi::ScsiStatus::good);
+  auto report = x.run(*c, x.io, sqe(0x0e, 1, 4096, {4096 / 4 - 1, 1}));
+  ASSERT_TRUE(report.command->status.ok());
+  const auto data = report.data();
+  EXPECT_EQ(get16(data, 5), 2u) << "REGCTL";
+  std::set<uint64_t> keys{get64(data, 64 + 8), get64(data, 128 + 8)};
+  EXPECT_EQ(keys, (std::set<uint64_t>{0x11, 0x22}));
+  const HostId mine = host_id(1);
+  const bool host_listed = std::equal(mine.begin(), mine.end(), data.begin() + 64 + 16) ||
+                           std::equal(mine.begin(), mine.end(), data.begin() + 128 + 16);
+  EXPECT_TRUE(host_listed) << "the NVMe host is named by its Host Identifier";
+
+  // And PERSISTENT RESERVE IN READ KEYS through SCSI shows both keys too.
+  auto keys_in = x.f.run(*scsi, {0x5e, 0x00, 0, 0, 0, 0, 0, 0x10, 0, 0});
+  ASSERT_EQ(keys_in.task->status, scsi::ScsiStatus::good);
+  EXPECT_EQ(load_be32(keys_in.task->data_in.data() + 4), 16u) << "two 8-byte keys";
+}
+
+TEST(NvmeController, RegisterFollowsNvmeRules) {
+  Fixture x;
+  auto c = x.enabled();
+  EXPECT_TRUE(x.register_key(*c, 0, 0, 0x5).command->status.ok());
+  EXPECT_TRUE(x.register_key(*c, 0, 0, 0x5).command->status.ok()) << "again with the same key";
+  EXPECT_EQ(x.register_key(*c, 0, 0, 0x6).command->status,
+            CompletionStatus(GenericStatus::reservation_conflict).no_retry());
+  EXPECT_EQ(x.register_key(*c, 2, 0x9, 0x7).command->status,
+            CompletionStatus(GenericStatus::reservation_conflict).no_retry())
+      << "replace with the wrong current key";
+  EXPECT_TRUE(x.register_key(*c, 2 | (1u << 3), 0x9, 0x7).command->status.ok()) << "IEKEY";
+  EXPECT_TRUE(x.register_key(*c, 1, 0x7, 0).command->status.ok()) << "unregister";
+  EXPECT_TRUE(x.f.unit->reservations().registrants.empty());
+  EXPECT_EQ(x.register_key(*c, 1, 0x7, 0).command->status,
+            CompletionStatus(GenericStatus::reservation_conflict).no_retry());
+  // CPTPL 11b: persist through power loss, kept in the same record SCSI's APTPL is.
+  EXPECT_TRUE(x.register_key(*c, 3u << 30, 0, 0x8).command->status.ok());
+  EXPECT_TRUE(x.f.unit->reservations().aptpl);
+  auto ptpl = x.run(*c, x.admin, sqe(0x0a, 1, 0, {0x83}));
+  EXPECT_EQ(ptpl.command->result_dw0, 1u);
+}
+
+TEST(NvmeController, KeepAliveExpiresWithoutCommands) {
+  Fixture x;
+  auto c = x.enabled();
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  EXPECT_FALSE(c->keep_alive_expired(now));
+  EXPECT_TRUE(c->keep_alive_expired(now + 6'000'000'000)) << "KATO 5 s";
+  c->touch(now + 6'000'000'000);
+  EXPECT_FALSE(c->keep_alive_expired(now + 7'000'000'000));
+}
+
+TEST(NvmeController, AnaLogListsThisGatewaysGroupWithTheNamespace) {
+  Fixture x;
+  auto c = x.enabled();
+  auto log = x.run(*c, x.admin, sqe(0x02, 0, 4096, {0x0cu | ((4096u / 4 - 1) << 16)}));
+  ASSERT_TRUE(log.command->status.ok());
+  const auto data = log.data();
+  EXPECT_GE(get16(data, 8), 1u) << "NGRPS";
+  EXPECT_EQ(get32(data, 16), x.f.cluster.local_target_port_group()) << "ANAGRPID";
+  EXPECT_EQ(get32(data, 20), 1u) << "NNSID";
+  EXPECT_EQ(data[16 + 16], static_cast<uint8_t>(AnaState::optimized));
+  EXPECT_EQ(get32(data, 16 + 32), 1u) << "NSID 1";
+}
+
+TEST(NvmeController, SetFeaturesGrantsQueuesWithinTheLimit) {
+  Fixture x;
+  auto c = x.enabled();
+  auto q = x.run(*c, x.admin, sqe(0x09, 0, 0, {0x07, (63u << 16) | 63u}));
+  ASSERT_TRUE(q.command->status.ok());
+  EXPECT_EQ(q.command->result_dw0, (7u << 16) | 7u) << "8 of 64 asked, 0's based";
+  EXPECT_EQ(c->io_queue_limit(), 8);
+  auto saved = x.run(*c, x.admin, sqe(0x09, 0, 0, {0x07u | (1u << 31), 0}));
+  EXPECT_EQ(saved.command->status, CompletionStatus(CommandSpecificStatus::feature_not_saveable).no_retry());
+  auto host = x.run(*c, x.admin, sqe(0x0a, 0, 16, {0x81, 1}));
+  ASSERT_TRUE(host.command->status.ok());
+  const HostId expected = host_id(1);
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), host.data().begin()));
+}
+
+}  // namespace
+}  // namespace portico::nvme

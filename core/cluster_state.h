@@ -75,6 +75,15 @@ struct TargetPortGroupInfo {
   std::vector<uint16_t> relative_port_ids;
 };
 
+// A gateway of the cluster, as its membership record says (the discovery controller lists the
+// NVMe/TCP listeners of every live one).
+struct GatewayInfo {
+  std::string name;
+  uint16_t target_port_group = 0;
+  AluaState state = AluaState::active_optimized;  // unavailable once its lease ran out
+  std::vector<std::string> nvme_listeners;         // "address:port"
+};
+
 // A cluster-wide event about one logical unit.
 struct LunEvent {
   enum class Kind : uint8_t {
@@ -126,6 +135,9 @@ class ClusterState {
   // The target port groups of every gateway (REPORT TARGET PORT GROUPS), and this gateway's.
   virtual std::vector<TargetPortGroupInfo> target_port_groups() = 0;
   virtual uint16_t local_target_port_group() = 0;
+  // Every gateway of the cluster; empty when this gateway is alone (its own listeners are the
+  // front-end's to know).
+  virtual std::vector<GatewayInfo> gateways() { return {}; }
 
   // Until when (std::chrono::steady_clock, in ns) this gateway can vouch that its cached state is
   // current without asking the cluster; the core refuses commands after it (retryable). A

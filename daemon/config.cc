@@ -91,6 +91,43 @@ std::string get_iscsi_name(const YAML::Node& parent, const char* name, const std
   return value;
 }
 
+// NVMe Base 2.0, "NVMe Qualified Names": nqn.yyyy-mm.reversed-domain:anything, or the UUID form
+// nqn.2014-08.org.nvmexpress:uuid:<uuid>; at most 223 bytes.
+bool is_valid_nqn(const std::string& name) {
+  if (name.size() > 223 || name.rfind("nqn.", 0) != 0 || name.size() < 13) return false;
+  for (size_t i : {4u, 5u, 6u, 7u, 9u, 10u}) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  }
+  if (name[8] != '-' || name[11] != '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return std::isprint(static_cast<unsigned char>(c)) && c != ' '; });
+}
+
+std::string get_nqn(const YAML::Node& parent, const char* name, const std::string& where) {
+  auto value = get_string(parent, name, where);
+  if (!is_valid_nqn(value)) {
+    fail(where + "." + name, "'" + value + "' is not a valid NQN (nqn.YYYY-MM.domain:name, at most 223 bytes)");
+  }
+  return value;
+}
+
+NvmeExportConfig parse_nvme_export(const YAML::Node& node, const std::string& where) {
+  require_map(node, where);
+  reject_unknown_keys(node, where, {"nqn", "allowed_hosts"});
+  NvmeExportConfig nvme;
+  nvme.nqn = get_nqn(node, "nqn", where);
+  const auto hosts = node["allowed_hosts"];
+  const std::string key = where + ".allowed_hosts";
+  if (!hosts || (hosts.IsScalar() && hosts.as<std::string>() == "any")) return nvme;
+  if (!hosts.IsSequence() || hosts.size() == 0) fail(key, "must be 'any' or a non-empty list of host NQNs");
+  nvme.any_host = false;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    YAML::Node holder;
+    holder["name"] = hosts[i];
+    nvme.allowed_hosts.push_back(get_nqn(holder, "name", key + "[" + std::to_string(i) + "]"));
+  }
+  return nvme;
+}
+
 ChapConfig parse_chap(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
   reject_unknown_keys(node, where, {"username", "secret", "mutual_username", "mutual_secret"});
@@ -146,7 +183,8 @@ void read_size(const YAML::Node& node, const std::string& where, const char* nam
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
   reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "image", "serial", "product",
-                                     "read_only", "physical_block_size", "sanitize_rate", "completion_delay_us"});
+                                     "read_only", "physical_block_size", "sanitize_rate", "completion_delay_us",
+                                     "nsid"});
   LunConfig lun;
   if (!node["lun"]) fail(where + ".lun", "is required");
   lun.lun = get_unsigned(node["lun"], where + ".lun", 16383);  // SAM-5 flat space addressing
@@ -173,6 +211,11 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
     }
   }
   read_size(node, where, "sanitize_rate", lun.sanitize_rate);  // bytes per second: "64MiB" = 64 MiB/s
+  if (node["nsid"]) {
+    // NVMe Base 2.0: 0 and FFFFFFFFh (every namespace) are not namespace IDs.
+    lun.nsid = static_cast<uint32_t>(get_unsigned(node["nsid"], where + ".nsid", 0xfffffffeu));
+    if (lun.nsid == 0) fail(where + ".nsid", "must be at least 1");
+  }
   if (node["completion_delay_us"]) {
     // A memory LUN standing in for a networked backend (bench/bench_rbd.sh); at most 1 s.
     if (lun.backend != BackendKind::memory) fail(where + ".completion_delay_us", "is only valid for the memory backend");
@@ -232,7 +275,7 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
 
 TargetConfig parse_target(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
-  reject_unknown_keys(node, where, {"iqn", "alias", "allowed_initiators", "chap", "luns"});
+  reject_unknown_keys(node, where, {"iqn", "alias", "allowed_initiators", "chap", "luns", "nvme"});
   TargetConfig target;
   target.iqn = get_iscsi_name(node, "iqn", where);
   if (node["alias"]) target.alias = get_string(node, "alias", where);
@@ -278,7 +321,35 @@ TargetConfig parse_target(const YAML::Node& node, const std::string& where) {
     if (!seen.insert(lun.lun).second) fail(key + ".lun", "LUN " + std::to_string(lun.lun) + " is defined twice");
     target.luns.push_back(std::move(lun));
   }
+  if (node["nvme"]) {
+    target.nvme = parse_nvme_export(node["nvme"], where + ".nvme");
+    std::set<uint64_t> nsids;
+    for (size_t i = 0; i < target.luns.size(); ++i) {
+      auto& lun = target.luns[i];
+      if (lun.nsid == 0) {
+        if (lun.lun + 1 > 0xfffffffeu) fail(where + ".luns[" + std::to_string(i) + "].nsid", "is required for this LUN number");
+        lun.nsid = static_cast<uint32_t>(lun.lun + 1);
+      }
+      if (!nsids.insert(lun.nsid).second) {
+        fail(where + ".luns[" + std::to_string(i) + "].nsid", "namespace " + std::to_string(lun.nsid) + " is defined twice");
+      }
+    }
+  }
   return target;
+}
+
+// An optional list of "address:port" under gateway.<name>.
+std::vector<std::string> address_list(const YAML::Node& gateway, const char* name) {
+  std::vector<std::string> addresses;
+  const auto list = gateway[name];
+  if (!list) return addresses;
+  const std::string key = std::string("gateway.") + name;
+  if (!list.IsSequence()) fail(key, "must be a list of \"address:port\"");
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].IsScalar()) fail(key + "[" + std::to_string(i) + "]", "must be \"address:port\"");
+    addresses.push_back(list[i].as<std::string>());
+  }
+  return addresses;
 }
 
 GatewayConfig parse_gateway(const YAML::Node& node) {
@@ -288,7 +359,9 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
                       {"name", "io_threads", "portals", "nop_in_interval_s", "nop_in_timeout_s", "max_sessions",
                        "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
                        "max_queued_commands", "max_session_buffer", "max_buffer", "login_timeout_s",
-                       "max_connections", "max_connections_per_address", "max_discovery_sessions"});
+                       "max_connections", "max_connections_per_address", "max_discovery_sessions",
+                       "nvme_listeners", "nvme_discovery_listeners", "nvme_io_queues", "nvme_queue_size", "nvme_in_capsule_data",
+                       "nvme_max_data_transfer"});
   GatewayConfig gw;
   if (node["name"]) gw.name = get_string(node, "name", where);
   if (node["io_threads"]) {
@@ -317,6 +390,23 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
   number("max_connections", gw.max_connections, 1, 65535);
   number("max_connections_per_address", gw.max_connections_per_address, 1, 65535);
   number("max_discovery_sessions", gw.max_discovery_sessions, 1, 65535);
+  gw.nvme_listeners = address_list(node, "nvme_listeners");
+  gw.nvme_discovery_listeners = address_list(node, "nvme_discovery_listeners");
+  number("nvme_io_queues", gw.nvme_io_queues, 1, 128);
+  number("nvme_queue_size", gw.nvme_queue_size, 2, 1024);
+  uint64_t in_capsule = gw.nvme_in_capsule_data;
+  uint64_t max_transfer = gw.nvme_max_data_transfer;
+  read_size(node, where, "nvme_in_capsule_data", in_capsule);
+  read_size(node, where, "nvme_max_data_transfer", max_transfer);
+  if (in_capsule > (1u << 20) || in_capsule % 16 != 0) {
+    fail("gateway.nvme_in_capsule_data", "must be a multiple of 16 bytes, at most 1MiB");
+  }
+  // MDTS is a power of two of 4 KiB pages.
+  if (max_transfer < 4096 || max_transfer > (8u << 20) || (max_transfer & (max_transfer - 1)) != 0) {
+    fail("gateway.nvme_max_data_transfer", "must be a power of two from 4KiB to 8MiB");
+  }
+  gw.nvme_in_capsule_data = static_cast<uint32_t>(in_capsule);
+  gw.nvme_max_data_transfer = static_cast<uint32_t>(max_transfer);
   if (gw.first_burst_length > gw.max_burst_length) {
     fail("gateway.first_burst_length", "must not exceed gateway.max_burst_length");
   }
@@ -406,6 +496,10 @@ Config parse_root(const YAML::Node& root) {
     const auto key = "targets[" + std::to_string(i) + "]";
     auto target = parse_target(targets[i], key);
     if (!names.insert(target.iqn).second) fail(key + ".iqn", "target " + target.iqn + " is defined twice");
+    if (target.nvme) {
+      if (!names.insert(target.nvme->nqn).second) fail(key + ".nvme.nqn", target.nvme->nqn + " is defined twice");
+      if (config.gateway.nvme_listeners.empty()) fail(key + ".nvme", "needs gateway.nvme_listeners");
+    }
     config.targets.push_back(std::move(target));
   }
   check_cluster_luns(config, root);

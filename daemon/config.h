@@ -36,6 +36,15 @@ struct LunConfig {
   uint32_t physical_block_size = 0;  // reported physical block in bytes; 0 = the backend's
   uint64_t sanitize_rate = 0;        // bytes per second a SANITIZE may process; 0 = unpaced
   uint32_t completion_delay_us = 0;  // memory backend: every completion this late (benchmarks); 0 = inline
+  uint32_t nsid = 0;                 // its NVMe namespace ID when the target is exported over NVMe; 0 = lun + 1
+};
+
+// A target exported over NVMe/TCP too: an NVM subsystem whose namespaces are the target's LUNs
+// (the same units: one image, one identity, one reservation state through both protocols).
+struct NvmeExportConfig {
+  std::string nqn;                         // "nqn.2026-11.io.portico:<name>"
+  bool any_host = true;
+  std::vector<std::string> allowed_hosts;  // host NQNs
 };
 
 struct TargetConfig {
@@ -48,6 +57,7 @@ struct TargetConfig {
   // that name, where the target's shared secret proves only knowledge of the target's.
   std::map<std::string, ChapConfig> initiator_chap;
   std::vector<LunConfig> luns;
+  std::optional<NvmeExportConfig> nvme;
 };
 
 struct GatewayConfig {
@@ -67,6 +77,15 @@ struct GatewayConfig {
   unsigned max_connections = 1024;          // per portal
   unsigned max_connections_per_address = 64;  // from one initiator address, all portals together
   unsigned max_discovery_sessions = 64;
+  // NVMe/TCP (targets with an `nvme` section): listeners and per-controller limits.
+  std::vector<std::string> nvme_listeners;     // "127.0.0.1:4420"
+  // The discovery controller's (it answers on every listener); empty: each NVMe listener's
+  // address on port 8009.
+  std::vector<std::string> nvme_discovery_listeners;
+  unsigned nvme_io_queues = 8;                 // I/O queues a controller grants
+  unsigned nvme_queue_size = 128;              // entries per queue
+  uint32_t nvme_in_capsule_data = 8192;        // data bytes a command capsule may carry
+  uint32_t nvme_max_data_transfer = 1u << 20;  // MDTS: bytes one command may move
 };
 
 // The Ceph cluster that several gateways share (the RADOS cluster state and RBD images).

@@ -17,9 +17,12 @@
 #include "ceph/rados_connection.h"
 #include "cluster/local/local_cluster_state.h"
 #include "cluster/rados/rados_cluster_state.h"
+#include "core/common/stable_hash.h"
+#include "core/nvme/subsystem.h"
 #include "core/scsi/logical_unit.h"
 #include "core/scsi/scsi_target.h"
 #include "frontends/iscsi/server/iscsi_server.h"
+#include "frontends/nvmeof/server/nvme_tcp_server.h"
 #include "runtime/loop_group.h"
 #include "runtime/socket_address.h"
 
@@ -77,6 +80,26 @@ Result<std::shared_ptr<BlockDevice>> open_backend(const TargetConfig& target, co
   return error(ErrorCode::internal, "unknown backend");
 }
 
+// Controller ids are unique in a subsystem across every gateway (Reservation Report and hosts
+// name controllers by them): each target port group takes its own block of 1024 (64 blocks fit
+// below FFF0h, the first block skipping id 0).
+void controller_id_range(uint16_t port_group, nvme::SubsystemConfig& config) {
+  constexpr uint32_t kBlock = 1024;
+  constexpr uint32_t kMaxId = 0xffef;
+  const uint32_t block = port_group % 64;
+  const uint32_t first = std::max<uint32_t>(block * kBlock, 1);
+  const uint32_t last = std::min<uint32_t>(block * kBlock + kBlock - 1, kMaxId);
+  config.controller_id_first = static_cast<uint16_t>(first);
+  config.controller_id_count = static_cast<uint16_t>(last - first + 1);
+  if (port_group >= 64) {
+    spdlog::warn("nvme-tcp: target port group {} shares controller ids {}-{} with group {}", port_group, first, last,
+                 block);
+  }
+}
+
+// The subsystem serial number (SN, 20 characters): derived from the NQN, the same on every gateway.
+std::string subsystem_serial(const std::string& nqn) { return fmt::format("PT{:016x}", stable_hash64(nqn)); }
+
 class RunningGateway final : public Gateway {
  public:
   Status start(const Config& config) {
@@ -103,6 +126,7 @@ class RunningGateway final : public Gateway {
       cluster_options.gateway_name = config.gateway.name;
       cluster_options.gateways_object = c.gateways_object;
       cluster_options.on_fenced = on_fenced;
+      cluster_options.nvme_listeners = config.gateway.nvme_listeners;
       cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
       cluster_options.lease = std::chrono::milliseconds(c.lease_ms);
       cluster_options.notify_timeout = std::chrono::milliseconds(c.notify_timeout_ms);
@@ -140,8 +164,37 @@ class RunningGateway final : public Gateway {
     settings.max_connections_per_address = config.gateway.max_connections_per_address;
     settings.max_discovery_sessions = config.gateway.max_discovery_sessions;
     if (config.discovery_chap) settings.discovery_chap = to_credentials(*config.discovery_chap);
+    nvmeof::NvmeTcpServerSettings nvme_settings;
+    nvme_settings.listeners = config.gateway.nvme_listeners;
+    nvme_settings.discovery_listeners = config.gateway.nvme_discovery_listeners;
+    if (nvme_settings.discovery_listeners.empty()) {
+      for (const auto& listener : nvme_settings.listeners) {
+        auto address = runtime::SocketAddress::parse(listener);
+        if (!address.ok()) continue;  // check_gateway() reported it
+        const std::string host = address->host();
+        nvme_settings.discovery_listeners.push_back((host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                                                    ":8009");
+      }
+    }
+    nvme_settings.setup_timeout = std::chrono::seconds(config.gateway.login_timeout_s);
+    nvme_settings.max_connections_per_listener = config.gateway.max_connections;
+    nvme_settings.max_queue_buffer_bytes = config.gateway.max_session_buffer;
+    nvme_settings.max_buffer_bytes = config.gateway.max_buffer;
     for (const auto& target : config.targets) {
       auto scsi_target = std::make_shared<scsi::ScsiTarget>();
+      std::shared_ptr<nvme::Subsystem> subsystem;
+      if (target.nvme) {
+        nvme::SubsystemConfig sub;
+        sub.nqn = target.nvme->nqn;
+        if (!target.nvme->any_host) sub.allowed_hosts = target.nvme->allowed_hosts;
+        sub.serial = subsystem_serial(sub.nqn);
+        sub.max_io_queues = static_cast<uint16_t>(config.gateway.nvme_io_queues);
+        sub.max_queue_size = static_cast<uint16_t>(config.gateway.nvme_queue_size);
+        sub.in_capsule_data_bytes = config.gateway.nvme_in_capsule_data;
+        sub.max_data_transfer_bytes = config.gateway.nvme_max_data_transfer;
+        controller_id_range(port_group, sub);
+        subsystem = std::make_shared<nvme::Subsystem>(std::move(sub), *cluster_);
+      }
       for (const auto& lun : target.luns) {
         const std::string where = target.iqn + " lun " + std::to_string(lun.lun);
         auto device = open_backend(target, lun, ceph_, config.cluster ? config.cluster->pool : std::string());
@@ -169,6 +222,12 @@ class RunningGateway final : public Gateway {
           });
           rbd->set_blocklisted_listener(on_fenced);
         }
+        if (subsystem) {
+          // The same unit: one image is one LUN and one namespace.
+          auto added = subsystem->add_namespace(lun.nsid, *unit);
+          if (!added.ok()) return error(added.code(), where + ": " + added.message());
+          spdlog::info("subsystem {}: namespace {} = {}", subsystem->nqn(), lun.nsid, where);
+        }
         scsi_target->add_lun(lun.lun, std::move(*unit));
         spdlog::info("target {}: LUN {} = {} backend, {} bytes", target.iqn, lun.lun,
                      (*device)->info().kind, (*device)->capacity_bytes());
@@ -182,15 +241,22 @@ class RunningGateway final : public Gateway {
       if (target.chap) t.chap = to_credentials(*target.chap);
       t.scsi_target = std::move(scsi_target);
       settings.targets.push_back(std::move(t));
+      if (subsystem) nvme_settings.subsystems.push_back(std::move(subsystem));
     }
 
     auto server = iscsi::IscsiServer::create(std::move(settings), *loops_);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
+    if (!nvme_settings.subsystems.empty()) {
+      auto nvme_server = nvmeof::NvmeTcpServer::create(std::move(nvme_settings), *loops_);
+      if (!nvme_server.ok()) return nvme_server.status();
+      nvme_server_ = std::move(*nvme_server);
+    }
     loops_->start();
     auto started = server_->start();
+    if (started.ok() && nvme_server_) started = nvme_server_->start();
     if (!started.ok()) {
-      stop();  // the server stops on its running loops, then they stop (a bind error is no hang)
+      stop();  // the servers stop on their running loops, then they stop (a bind error is no hang)
       return started;
     }
     return {};
@@ -199,8 +265,10 @@ class RunningGateway final : public Gateway {
   void stop() override {
     // The server stops on running loops; the loops then stop (running or dropping what the
     // server posted to them) before the server is freed.
+    if (nvme_server_) nvme_server_->stop(kShutdownGrace);
     if (server_) server_->stop(kShutdownGrace);
     if (loops_) loops_->stop();
+    nvme_server_.reset();
     server_.reset();
   }
   // Members are destroyed in reverse order: the units' subscriptions (held by the server's
@@ -213,6 +281,7 @@ class RunningGateway final : public Gateway {
   std::unique_ptr<ClusterState> cluster_;
   std::unique_ptr<runtime::LoopGroup> loops_;
   std::unique_ptr<iscsi::IscsiServer> server_;
+  std::unique_ptr<nvmeof::NvmeTcpServer> nvme_server_;
 };
 
 }  // namespace
@@ -223,6 +292,16 @@ Status check_gateway(const Config& config) {
     if (!address.ok()) {
       return error(ErrorCode::invalid_argument,
                    "gateway.portals[" + std::to_string(i) + "]: " + address.status().message());
+    }
+  }
+  for (const auto& [name, list] : {std::pair{"nvme_listeners", &config.gateway.nvme_listeners},
+                                    std::pair{"nvme_discovery_listeners", &config.gateway.nvme_discovery_listeners}}) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      auto address = runtime::SocketAddress::parse((*list)[i]);
+      if (!address.ok()) {
+        return error(ErrorCode::invalid_argument, std::string("gateway.") + name + "[" + std::to_string(i) +
+                                                      "]: " + address.status().message());
+      }
     }
   }
   for (size_t t = 0; t < config.targets.size(); ++t) {

@@ -68,6 +68,7 @@ std::string encode_gateway_record(const GatewayRecord& record) {
   std::ostringstream out;
   out << "v=1 tpg=" << record.target_port_group << " port=" << record.relative_port_id
       << " instance=" << record.instance_id << " addr=" << record.address << " heartbeat_ms=" << record.heartbeat_ms;
+  for (size_t i = 0; i < record.nvme_listeners.size(); ++i) out << (i == 0 ? " nvme=" : ",") << record.nvme_listeners[i];
   return out.str();
 }
 
@@ -99,6 +100,11 @@ Result<GatewayRecord> parse_gateway_record(const std::string& name, const std::s
       record.address = value;
     } else if (key == "heartbeat_ms") {
       ok = parse_number(value, record.heartbeat_ms);
+    } else if (key == "nvme") {
+      std::istringstream listeners(value);
+      for (std::string listener; std::getline(listeners, listener, ',');) {
+        if (!listener.empty()) record.nvme_listeners.push_back(listener);
+      }
     }  // other keys: written by a newer gateway, ignored
     if (!ok) return reject("bad value in '" + field + "'");
   }
@@ -117,8 +123,10 @@ uint16_t smallest_free_id(const std::vector<GatewayRecord>& records) {
   return id;
 }
 
-Membership::Membership(std::shared_ptr<Pool> pool, std::string object, std::string gateway_name)
-    : pool_(std::move(pool)), object_(std::move(object)), gateway_name_(std::move(gateway_name)) {}
+Membership::Membership(std::shared_ptr<Pool> pool, std::string object, std::string gateway_name,
+                       std::vector<std::string> nvme_listeners)
+    : pool_(std::move(pool)), object_(std::move(object)), gateway_name_(std::move(gateway_name)),
+      nvme_listeners_(std::move(nvme_listeners)) {}
 
 Result<std::vector<GatewayRecord>> Membership::read_all(uint64_t* version) {
   return read_records(*pool_, object_, version);
@@ -144,6 +152,7 @@ Result<Membership::Registration> Membership::register_self() {
     self.instance_id = pool_->connection().instance_id();
     self.address = pool_->connection().address();
     self.heartbeat_ms = now_ms();
+    self.nvme_listeners = nvme_listeners_;
     for (const auto& r : *records) {
       if (r.name != gateway_name_) continue;
       self.target_port_group = r.target_port_group;

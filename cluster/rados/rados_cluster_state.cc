@@ -59,7 +59,8 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   std::unique_ptr<RadosClusterState> state(new RadosClusterState(options));
   state->pool_ = std::make_shared<Pool>(connection, *ioctx, options.pool);
   state->pool_->set_blocklisted_listener(options.on_fenced);
-  state->membership_ = std::make_shared<Membership>(state->pool_, options.gateways_object, options.gateway_name);
+  state->membership_ =
+      std::make_shared<Membership>(state->pool_, options.gateways_object, options.gateway_name, options.nvme_listeners);
   auto registration = state->membership_->register_self();
   if (!registration.ok()) return error(registration.status().code(), "rados cluster state: " + registration.status().message());
   state->target_port_group_ = registration->self.target_port_group;
@@ -161,6 +162,17 @@ std::vector<TargetPortGroupInfo> RadosClusterState::target_port_groups() {
     groups.push_back(std::move(group));
   }
   return groups;
+}
+
+std::vector<GatewayInfo> RadosClusterState::gateways() {
+  const int64_t now = now_ms();
+  std::vector<GatewayInfo> all;
+  for (const auto& record : membership_->cached()) {
+    const bool live = record.target_port_group == target_port_group_ || now - record.heartbeat_ms <= options_.lease.count();
+    all.push_back({record.name, record.target_port_group, live ? AluaState::active_optimized : AluaState::unavailable,
+                   record.nvme_listeners});
+  }
+  return all;
 }
 
 std::unique_ptr<EventSubscription> RadosClusterState::subscribe(const std::string& lun_key, EventHandler handler) {

@@ -43,6 +43,7 @@ struct RadosClusterOptions {
   uint32_t watch_timeout_s = 10;       // given to rados_watch3
   uint32_t blocklist_expiry_s = 3600;  // how long a fenced gateway stays blocklisted
   std::string gateways_object = "portico.gateways";  // shared by every gateway of the same LUNs
+  std::vector<std::string> nvme_listeners;  // this gateway's, for every gateway's discovery log
   // Blocklist the previous client of this gateway name at start (a stale process cannot write).
   bool fence_previous_incarnation = true;
   // Told once (on a librados or worker thread) when another gateway has blocklisted this one:
@@ -64,6 +65,7 @@ class RadosClusterState final : public ClusterState {
   Result<LunIdentity> lun_identity(const std::string& lun_key) override;
   // From the membership cache (refreshed by the heartbeat): no RADOS call.
   std::vector<TargetPortGroupInfo> target_port_groups() override;
+  std::vector<GatewayInfo> gateways() override;
   uint16_t local_target_port_group() override { return target_port_group_; }
   // Renewed by the heartbeat's watch checks: a gateway that was stopped or cut off past it
   // refuses commands even before it has noticed the lost watch.

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstring>
 
+#include "core/common/stable_hash.h"
 #include "core/nvme/ana_log.h"
 #include "core/nvme/controller.h"
 #include "core/nvme/features.h"
@@ -48,12 +49,21 @@ void Controller::identify(NvmeCommand& command) {
       info.version = kReportedVersion;
       info.max_transfer_pages =
           static_cast<uint8_t>(std::countr_zero(std::max<uint32_t>(config.max_data_transfer_bytes, 4096) / 4096));
+      info.max_commands = config.max_queue_size;
+      info.subsystem_nqn = config.nqn;
+      if (subsystem_.discovery()) {
+        // NVMe over Fabrics 1.1, "Discovery Controller": no namespaces, no I/O commands, no ANA.
+        info.type = ControllerType::discovery;
+        info.multi_port = info.multi_controller = info.ana_reporting = false;
+        info.namespace_attribute_notices = info.ana_change_notices = false;
+        info.compare = info.dataset_management = info.write_zeroes = info.reservations = info.verify = false;
+        info.compare_and_write = false;
+        return respond_with(command, identify_controller(info)), finish(command, GenericStatus::success);
+      }
       info.ana_group_max = kMaxAnaGroupId;
       info.ana_group_count = kMaxAnaGroups;
-      info.max_commands = config.max_queue_size;
       info.namespace_count = subsystem_.max_nsid();
       info.async_event_limit = 3;
-      info.subsystem_nqn = config.nqn;
       info.in_capsule_data_bytes = config.in_capsule_data_bytes;
       // Fused Compare and Write, and the volatile cache bit, only when every namespace has them.
       bool caw = !subsystem_.namespaces().empty();
@@ -130,6 +140,10 @@ void Controller::get_log_page(NvmeCommand& command) {
   if (request.length > command.data_in_limit()) {
     return finish(command, CompletionStatus(GenericStatus::data_sgl_length_invalid).no_retry());
   }
+  if (subsystem_.discovery() && static_cast<LogPageId>(request.lid) != LogPageId::discovery &&
+      static_cast<LogPageId>(request.lid) != LogPageId::error_information) {
+    return finish(command, CompletionStatus(CommandSpecificStatus::invalid_log_page).no_retry());
+  }
   std::vector<uint8_t> page;
   switch (static_cast<LogPageId>(request.lid)) {
     case LogPageId::error_information:
@@ -176,7 +190,22 @@ void Controller::get_log_page(NvmeCommand& command) {
       }
       break;
     }
-    case LogPageId::discovery:
+    case LogPageId::discovery: {
+      if (!subsystem_.discovery()) {
+        return finish(command, CompletionStatus(CommandSpecificStatus::invalid_log_page).no_retry());
+      }
+      const auto entries = subsystem_.config().discovery_entries ? subsystem_.config().discovery_entries(host_nqn_)
+                                                                 : std::vector<DiscoveryEntry>{};
+      // GENCTR changes whenever the list does: a hash of the entries' text.
+      std::string text;
+      for (const auto& e : entries) text += e.subsystem_nqn + "|" + e.address + "|" + e.service_id + "|";
+      page = discovery_log(stable_hash64(text), entries);
+      if (!request.retain_async_event) {
+        std::lock_guard lock(async_mutex_);
+        masked_log_pages_.erase(static_cast<uint8_t>(LogPageId::discovery));
+      }
+      break;
+    }
     default:
       return finish(command, CompletionStatus(CommandSpecificStatus::invalid_log_page).no_retry());
   }
@@ -200,6 +229,10 @@ void Controller::set_features(NvmeCommand& command) {
   const FeatureRequest request = decode_feature_request(command.sqe);
   if (request.save) return finish(command, CompletionStatus(CommandSpecificStatus::feature_not_saveable).no_retry());
   const uint32_t nsid = command.sqe.nsid;
+  if (subsystem_.discovery() && static_cast<FeatureId>(request.fid) != FeatureId::keep_alive_timer &&
+      static_cast<FeatureId>(request.fid) != FeatureId::async_event_configuration) {
+    return finish(command, invalid_field());  // a discovery controller has no queues or namespaces
+  }
   switch (static_cast<FeatureId>(request.fid)) {
     case FeatureId::number_of_queues: {
       auto wanted = decode_queue_request(request.value);
@@ -212,7 +245,8 @@ void Controller::set_features(NvmeCommand& command) {
     }
     case FeatureId::async_event_configuration: {
       std::lock_guard lock(async_mutex_);
-      async_event_config_ = request.value & (kAecNamespaceAttribute | kAecAnaChange);
+      async_event_config_ =
+          request.value & (subsystem_.discovery() ? kAecDiscoveryChange : (kAecNamespaceAttribute | kAecAnaChange));
       return finish(command, GenericStatus::success);
     }
     case FeatureId::keep_alive_timer:

@@ -310,6 +310,7 @@ void Controller::on_notice(uint32_t nsid, Notice notice) {
       return;
     }
     case Notice::access_state_changed:
+      subsystem_.count_ana_change();
       if (auto event = async_event_for(notice)) raise_async_event(*event, kAecAnaChange);
       return;
     case Notice::capacity_changed: {

@@ -103,6 +103,11 @@ class Controller : public std::enable_shared_from_this<Controller> {
   // A notice for the host about namespace `nsid` (core/attachment.h); any thread.
   void on_notice(uint32_t nsid, Notice notice);
 
+  // The admin queue is gone (closed, or its keep alive expired): the controller is, and its
+  // I/O queues close too (NVMe over Fabrics 1.1: an association ends with its admin queue).
+  void retire() { retired_.store(true, std::memory_order_release); }
+  [[nodiscard]] bool retired() const { return retired_.load(std::memory_order_acquire); }
+
  private:
   void execute_admin(QueueContext& queue, NvmeCommand& command);
   void execute_io(QueueContext& queue, NvmeCommand& command);
@@ -157,6 +162,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   std::atomic<uint32_t> keep_alive_ms_{0};
   std::atomic<int64_t> last_activity_ns_{0};
   std::atomic<uint16_t> io_queues_granted_{0};
+  std::atomic<bool> retired_{false};
 
   // Asynchronous events and the logs they point at.
   std::mutex async_mutex_;

@@ -18,6 +18,7 @@ Status Subsystem::add_namespace(uint32_t nsid, std::shared_ptr<Unit> unit) {
     return error(ErrorCode::invalid_argument, config_.nqn + ": namespace id " + std::to_string(nsid) + " is reserved");
   }
   if (!unit) return error(ErrorCode::invalid_argument, config_.nqn + ": namespace without a unit");
+  if (config_.discovery) return error(ErrorCode::invalid_argument, config_.nqn + ": a discovery subsystem has no namespaces");
   if (!namespaces_.emplace(nsid, std::move(unit)).second) {
     return error(ErrorCode::invalid_argument, config_.nqn + ": namespace " + std::to_string(nsid) + " is defined twice");
   }
@@ -55,6 +56,11 @@ Subsystem::ConnectResult Subsystem::connect(const ConnectCommand& command, const
   if (command.sq_size == 0 || command.sq_size >= config_.max_queue_size) {
     return ConnectRejection{CommandSpecificStatus::connect_invalid_parameters,
                             connect_invalid_parameter_dw0(false, 44)};  // SQSIZE: SQE bytes 44-45
+  }
+  if (command.queue_id != 0 && config_.discovery) {
+    // A discovery controller has its admin queue only.
+    return ConnectRejection{CommandSpecificStatus::connect_invalid_parameters,
+                            connect_invalid_parameter_dw0(false, 42)};
   }
   return command.queue_id == 0 ? connect_admin(command, data) : connect_io(command, data);
 }

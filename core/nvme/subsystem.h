@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 
 #include "core/cluster_state.h"
 #include "core/common/result.h"
+#include "core/nvme/discovery_log.h"
 #include "core/nvme/fabrics.h"
 
 namespace portico {
@@ -42,6 +44,11 @@ struct SubsystemConfig {
   uint32_t max_data_transfer_bytes = 1u << 20;  // MDTS (a power of two, at least 4 KiB)
   uint16_t controller_id_first = 1;         // this gateway's controller ids
   uint16_t controller_id_count = 0xffef;
+  // A discovery subsystem (nqn = kDiscoveryNqn): no namespaces, no I/O queues; its controllers
+  // answer the Discovery log page from `discovery_entries`.
+  bool discovery = false;
+  // The entries the Discovery log page lists for the host named by its NQN.
+  std::function<std::vector<DiscoveryEntry>(const std::string& host_nqn)> discovery_entries;
 };
 
 // Where a refused Connect's DW0 points (its fields, for connect_invalid_parameter_dw0).
@@ -62,6 +69,7 @@ class Subsystem {
 
   [[nodiscard]] const SubsystemConfig& config() const { return config_; }
   [[nodiscard]] const std::string& nqn() const { return config_.nqn; }
+  [[nodiscard]] bool discovery() const { return config_.discovery; }
   [[nodiscard]] ClusterState& cluster() const { return cluster_; }
   // The unit of namespace `nsid`, or null when no such namespace is active.
   [[nodiscard]] Unit* namespace_unit(uint32_t nsid) const;

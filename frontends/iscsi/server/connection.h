@@ -18,11 +18,12 @@
 
 #include "core/scsi/scsi_target.h"
 #include "core/scsi/sense.h"
+#include "frontends/common/tcp_acceptor.h"
 #include "frontends/iscsi/protocol/login_state.h"
 #include "frontends/iscsi/protocol/negotiation.h"
 #include "frontends/iscsi/protocol/pdu.h"
 #include "frontends/iscsi/server/iscsi_task.h"
-#include "frontends/iscsi/server/rx_buffer.h"
+#include "frontends/common/rx_buffer.h"
 #include "frontends/iscsi/server/server_context.h"
 #include "frontends/iscsi/server/session_registry.h"
 #include "frontends/iscsi/server/tx_queue.h"
@@ -34,21 +35,21 @@ namespace portico::iscsi {
 // CHAP, live sessions by TSIH, and the limits we offer (login_flow.cc).
 LoginPolicy make_login_policy(const ServerContext& context);
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public frontend::ServedConnection, public std::enable_shared_from_this<Connection> {
  public:
   Connection(ServerContext& context, runtime::EventLoop& loop, int fd, uint64_t id, std::string local_address,
              std::string peer_address);
-  ~Connection();
+  ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   // `on_closed` runs on the loop once the connection is fully quiesced; it must drop the owner's
   // reference (which destroys the connection).
-  void start(UniqueFunction<void(uint64_t)> on_closed);
+  void start(UniqueFunction<void(uint64_t)> on_closed) override;
   // Ends the connection (and its session): no more PDUs are read or sent.
-  void close(const std::string& reason);
+  void close(const std::string& reason) override;
   // Server shutdown: stop taking commands, let the core finish those it has, then close.
-  void drain();
+  void drain() override;
 
   [[nodiscard]] uint64_t id() const { return id_; }
 
@@ -142,7 +143,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Declared before everything that holds a charge (tasks, queued PDUs): destroyed after them.
   runtime::BufferAccount buffers_;
-  RxBuffer rx_;
+  frontend::RxBuffer rx_;
   TxQueue tx_;
   msghdr tx_msg_{};
 

@@ -25,8 +25,8 @@ struct ServerContext {
   std::vector<std::string> portal_addresses;  // "127.0.0.1:3260", "[::1]:3260" as bound
   SessionRegistry sessions;
   runtime::BufferPool buffers;  // every connection's buffers together (buffer_budget.h)
-  // What peers cost before they have logged in (peer_limits.h).
-  runtime::ConnectionCounter connections_by_address{settings.max_connections_per_address};
+  // What peers cost before they have logged in (peer_limits.h; connection counts are the
+  // acceptor's, frontends/common/tcp_acceptor.h).
   runtime::AuthFailureThrottle auth_failures;
   LogRateLimiter unauthenticated_log{20};  // lines per second
   std::atomic<unsigned> discovery_sessions{0};

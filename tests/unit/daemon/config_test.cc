@@ -312,5 +312,58 @@ TEST(Config, ClusterRulesNameTheKey) {
             "targets[0].luns[0].backend: 'rbd' needs the top-level 'cluster' section (ceph_conf, client, pool)");
 }
 
+TEST(Config, ATargetExportedOverNvmeGetsNamespacesFromItsLuns) {
+  auto config = parse_config(R"(
+gateway:
+  portals: ["127.0.0.1:3260"]
+  nvme_listeners: ["127.0.0.1:4420"]
+  nvme_queue_size: 64
+targets:
+  - iqn: iqn.2026-11.io.portico:both
+    nvme:
+      nqn: nqn.2026-11.io.portico:both
+      allowed_hosts: ["nqn.2014-08.org.nvmexpress:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"]
+    luns:
+      - {lun: 0, backend: memory, size: 1GiB}
+      - {lun: 3, backend: memory, size: 1GiB, nsid: 9}
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->gateway.nvme_listeners, std::vector<std::string>{"127.0.0.1:4420"});
+  EXPECT_EQ(config->gateway.nvme_queue_size, 64u);
+  const auto& target = config->targets[0];
+  ASSERT_TRUE(target.nvme.has_value());
+  EXPECT_EQ(target.nvme->nqn, "nqn.2026-11.io.portico:both");
+  EXPECT_FALSE(target.nvme->any_host);
+  EXPECT_EQ(target.luns[0].nsid, 1u) << "LUN 0 is namespace 1 by default";
+  EXPECT_EQ(target.luns[1].nsid, 9u);
+}
+
+TEST(Config, NvmeMistakesNameTheirKey) {
+  const std::string base = R"(
+gateway:
+  portals: ["127.0.0.1:3260"]
+  nvme_listeners: ["127.0.0.1:4420"]
+targets:
+  - iqn: iqn.2026-11.io.portico:both
+    nvme: {nqn: NQN}
+    luns:
+      - {lun: 0, backend: memory, size: 1GiB}
+      - {lun: 1, backend: memory, size: 1GiB, nsid: NSID}
+)";
+  auto with = [&](const std::string& nqn, const std::string& nsid) {
+    std::string yaml = base;
+    yaml.replace(yaml.find("NQN"), 3, nqn);
+    yaml.replace(yaml.find("NSID"), 4, nsid);
+    return yaml;
+  };
+  EXPECT_NE(error_of(with("iqn.2026-11.io.portico:x", "2")).find("targets[0].nvme.nqn"), std::string::npos);
+  EXPECT_NE(error_of(with("nqn.2026-11.io.portico:x", "1")).find("targets[0].luns[1].nsid: namespace 1 is defined twice"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("nqn.2026-11.io.portico:x", "0")).find("targets[0].luns[1].nsid"), std::string::npos);
+  std::string no_listener = with("nqn.2026-11.io.portico:x", "2");
+  no_listener.erase(no_listener.find("  nvme_listeners"), std::string("  nvme_listeners: [\"127.0.0.1:4420\"]\n").size());
+  EXPECT_NE(error_of(no_listener).find("needs gateway.nvme_listeners"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace portico::daemon

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-namespace portico::iscsi {
+namespace portico::frontend {
 
 class RxBuffer {
  public:
@@ -43,4 +43,4 @@ class RxBuffer {
   size_t end_ = 0;
 };
 
-}  // namespace portico::iscsi
+}  // namespace portico::frontend

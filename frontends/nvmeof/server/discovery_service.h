@@ -1,0 +1,31 @@
+// The discovery subsystem of a gateway (NVMe over Fabrics 1.1, "Discovery Service"): a host that
+// discovers through any gateway learns every live gateway's NVMe/TCP listeners for each
+// subsystem it may connect to, so `nvme connect-all` through one gateway makes a path through
+// each. The gateways come from the cluster's membership (each records its listeners); alone, a
+// gateway lists its own.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/nvme/discovery_log.h"
+#include "core/nvme/subsystem.h"
+
+namespace portico::nvmeof {
+
+// The discovery log entries for `host_nqn`: one per (live gateway, listener, subsystem the host
+// is allowed), ordered by subsystem, then gateway, then listener. Listeners that do not parse
+// as "address:port" are skipped.
+std::vector<nvme::DiscoveryEntry> discovery_entries(const std::vector<nvme::Subsystem*>& subsystems,
+                                                    ClusterState& cluster,
+                                                    const std::vector<std::string>& local_listeners,
+                                                    const std::string& host_nqn);
+
+// The discovery subsystem serving those entries; controller ids from `template_config`'s range.
+std::shared_ptr<nvme::Subsystem> make_discovery_subsystem(std::vector<nvme::Subsystem*> subsystems,
+                                                          ClusterState& cluster,
+                                                          std::vector<std::string> local_listeners,
+                                                          const nvme::SubsystemConfig& template_config);
+
+}  // namespace portico::nvmeof

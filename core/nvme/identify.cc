@@ -78,6 +78,9 @@ std::vector<uint8_t> identify_controller(const ControllerInfo& info) {
   // SGLS: bits 1:0 = 01b (SGLs, no alignment rule); bit 20: the address of a Data Block descriptor
   // may be an offset, which in-capsule data needs (as nvmet sets them).
   store_le32(p + 536, 0x1u | (info.in_capsule_data_bytes != 0 ? 1u << 20 : 0u));
+  // MNAN: the namespaces the subsystem may have at most. Linux's multipath code refuses a
+  // controller reporting ANA with 0 here or more than NN (nvme_mpath_init_identify).
+  store_le32(p + 540, info.namespace_count);
   put_string(p + 768, 256, info.subsystem_nqn);
   // Fabrics fields (NVMe over Fabrics 1.1, "Identify Controller ... Fabrics specific"): capsule
   // sizes in 16-byte units, ICDOFF 0 (in-capsule data right after the SQE), FCATT 0 (dynamic

@@ -160,3 +160,47 @@ sg_of() { echo "/dev/$(ls "/sys/block/$1/device/scsi_generic/")"; }
 
 # io_count sdX: reads + writes completed by the disk (/sys/block/sdX/stat fields 1 and 5).
 io_count() { awk '{print $1 + $5}' "/sys/block/$1/stat"; }
+
+# failover_stall KILL_MS LOG: from fio's write completion log LOG (Unix ms, latency ns, direction
+# 1 = write) and the moment of a gateway's kill (Unix ms), prints
+# "<stall ms> <in flight at the kill> <resume ms> <gap ms>":
+#   stall  - the longest a write waited after the kill: over the writes in flight at the kill
+#            and those issued in the 3 s after it (which may land on the dead path until
+#            multipath fails it), completion minus the later of the kill and their issue;
+#   resume - from the kill until write completions resumed after the longest gap without any
+#            completion that ends after the kill (gap: its length).
+failover_stall() {
+  awk -F', *' -v k="$1" '
+    $3 != 1 { next }
+    { t[++m] = $1 + 0; issued = $1 - $2 / 1e6 }
+    $1 >= k && issued <= k { n++ }
+    $1 >= k && issued <= k + 3000 { w = $1 - (issued > k ? issued : k); if (w > stall) stall = w }
+    END {
+      # Only gaps inside the failover window: ending after the kill, at most 1 s after the stall.
+      for (i = 2; i <= m; ++i)
+        if (t[i] > k && t[i] <= k + stall + 1000 && t[i - 1] >= k - 2000 && t[i] - t[i - 1] > gap) {
+          gap = t[i] - t[i - 1]; resume = t[i] - k
+        }
+      printf "%d %d %d %d\n", stall, n, resume, gap
+    }' "$2"
+}
+
+# start_guest_ceph DIR: a micro Ceph cluster in the guest (scripts/ceph-cluster.sh), stopped and
+# its logs kept as artifacts on exit; sets CEPH_CONF to its configuration file.
+start_guest_ceph() {
+  local dir=$1 started
+  started=$(date +%s)
+  CEPH_CONF=$(CEPH_OSD_SIZE=4G bash "$PORTICO_ROOT/scripts/ceph-cluster.sh" start "$dir" 21600)
+  EXIT_HOOKS+=("bash '$PORTICO_ROOT/scripts/ceph-cluster.sh' stop '$dir'")
+  EXIT_HOOKS=("cp $dir/log/*.log $ARTIFACTS/" "${EXIT_HOOKS[@]}")
+  log "micro Ceph cluster up in $(($(date +%s) - started)) s: $CEPH_CONF"
+}
+
+# kernel_timeline UPTIME OUT: the kernel's log lines of the 15 s after UPTIME (from
+# /proc/uptime), in ms after it, printed and written to OUT: where a failover's stall goes.
+kernel_timeline() {
+  dmesg | awk -v k="$1" '{
+      t = substr($0, 2, index($0, "]") - 2) + 0
+      if (t >= k && t <= k + 15) printf "  kernel +%5d ms:%s\n", (t - k) * 1000, substr($0, index($0, "]") + 1)
+    }' | tee "$2"
+}

@@ -4,7 +4,7 @@
 # with a hard time limit, prints PASS/FAIL per test, the failover stall and the lane's wall
 # time; exits non-zero when any test fails.
 #
-#   tests/vm/run-lane.sh [TEST...]      # default: single_gateway two_gateways
+#   tests/vm/run-lane.sh [TEST...]      # default: single_gateway two_gateways nvme_gateways
 #
 # Environment: PORTICO_BUILD (build tree with daemon/porticod; default build/release),
 # PORTICO_VM_CACHE (image folder; default build/vm-image). Needs root, qemu-system-x86 and
@@ -17,9 +17,9 @@ PORTICO_BUILD=$(realpath -m "${PORTICO_BUILD:-$root/build/release}")
 PORTICO_VM_CACHE=$(realpath -m "${PORTICO_VM_CACHE:-$root/build/vm-image}")
 export PORTICO_BUILD PORTICO_VM_CACHE
 lane_started=$SECONDS
-declare -A limit=([single_gateway]=480 [two_gateways]=1200)
+declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900)
 tests=("$@")
-((${#tests[@]})) || tests=(single_gateway two_gateways)
+((${#tests[@]})) || tests=(single_gateway two_gateways nvme_gateways)
 
 [[ -x "$PORTICO_BUILD/daemon/porticod" ]] ||
   { echo "run-lane: $PORTICO_BUILD/daemon/porticod is missing; build first (or set PORTICO_BUILD)" >&2; exit 1; }
@@ -36,6 +36,7 @@ results=()
 failed=0
 stall="n/a"
 blocklist="n/a"
+nvme_stall="n/a"
 out=$(mktemp -d "${TMPDIR:-/tmp}/portico-vm-lane.XXXXXX")
 for name in "${tests[@]}"; do
   script="$here/${name}_test.sh"
@@ -56,6 +57,12 @@ for name in "${tests[@]}"; do
     [[ -n "${sense_n:-}" ]] && blocklist="fio without an error; the host saw ${sense_n} NOT READY 08h/00h\
  answer(s) and failed the path ${failed_n} time(s)"
   fi
+  if [[ "$name" == nvme_gateways ]]; then
+    read -r n_stall n_resume n_gap < <(grep -oE 'NVME_STALL_MS=[0-9]+ NVME_RESUME_MS=[0-9]+ NVME_GAP_MS=[0-9]+' \
+      "$out/$name.log" | tail -n1 | sed 's/[A-Z_]*=//g') || true
+    [[ -n "${n_stall:-}" ]] && nvme_stall="no write waited more than ${n_stall} ms after the kill;\
+ write completions resumed after ${n_resume} ms (longest gap ${n_gap} ms)"
+  fi
   if ((rc == 0)); then verdict=PASS; else verdict="FAIL (exit $rc)"; failed=1; fi
   results+=("$(printf '%-16s %-15s %4d s (guest boot %s s)' "$name" "$verdict" "$secs" "${boot:-?}")")
 done
@@ -67,5 +74,6 @@ echo "image: ${image_s} s (build or reuse)"
 printf '%s\n' "${results[@]}"
 echo "failover I/O stall (kill -9 gw1): $stall"
 echo "gw1 blocklisted under I/O: $blocklist"
+echo "NVMe/TCP failover I/O stall (kill -9 gw1, native multipath): $nvme_stall"
 echo "lane wall time: $((SECONDS - lane_started)) s"
 exit "$failed"

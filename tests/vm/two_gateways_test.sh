@@ -29,17 +29,14 @@ fio_size=${PORTICO_VM_FIO_SIZE:-12M}
 /lib/systemd/systemd-udevd --daemon
 udevadm trigger --subsystem-match=block --action=add
 udevadm settle -t 60 || true
-started=$(date +%s)
-conf=$(CEPH_OSD_SIZE=4G bash "$PORTICO_ROOT/scripts/ceph-cluster.sh" start "$cluster_dir" 21600)
-EXIT_HOOKS+=("bash '$PORTICO_ROOT/scripts/ceph-cluster.sh' stop '$cluster_dir'")
-log "micro Ceph cluster up in $(($(date +%s) - started)) s: $conf"
+start_guest_ceph "$cluster_dir"
+conf=$CEPH_CONF
 rbd -c "$conf" create --size 256M --image-feature layering rbd/shared
 # Baseline for the figures below: raw librbd 4 KiB random writes on this emulated cluster.
 rbd -c "$conf" create --size 64M --image-feature layering rbd/bench
 bench=$(rbd -c "$conf" bench --io-type write --io-size 4K --io-threads 16 --io-total 2M --io-pattern rand rbd/bench 2>&1 | tail -n1)
 rbd -c "$conf" rm rbd/bench >/dev/null 2>&1 || true
 log "rbd bench 4 KiB random write, 16 threads, 2 MiB: $bench"
-EXIT_HOOKS=("cp $cluster_dir/log/*.log $ARTIFACTS/" "${EXIT_HOOKS[@]}")
 
 gateway_config() {
   local name=$1 portal=$2
@@ -207,29 +204,7 @@ expect_not "fio: errors" 'err= *[1-9]|verify: bad|crc32c: verify failed' "$fio_o
 expect "fio: every write done" "write: IOPS=.*\\(${fio_size%M}\\.0MiB/" "$fio_out"
 expect "fio: the verify phase read every block back" "read: IOPS=.*\\(${fio_size%M}\\.0MiB/" "$fio_out"
 
-# failover_stall: from fio's write completion log (Unix ms, latency ns, direction 1 = write),
-# prints "<stall ms> <in flight at the kill> <resume ms> <gap ms>":
-#   stall  - the longest a write waited after the kill: over the writes in flight at the kill
-#            and those issued in the 3 s after it (which may land on the dead path until
-#            multipath fails it), completion minus the later of the kill and their issue;
-#   resume - from the kill until write completions resumed after the longest gap without any
-#            completion that ends after the kill (gap: its length).
-failover_stall() {
-  awk -F', *' -v k="$kill_ms" '
-    $3 != 1 { next }
-    { t[++m] = $1 + 0; issued = $1 - $2 / 1e6 }
-    $1 >= k && issued <= k { n++ }
-    $1 >= k && issued <= k + 3000 { w = $1 - (issued > k ? issued : k); if (w > stall) stall = w }
-    END {
-      # Only gaps inside the failover window: ending after the kill, at most 1 s after the stall.
-      for (i = 2; i <= m; ++i)
-        if (t[i] > k && t[i] <= k + stall + 1000 && t[i - 1] >= k - 2000 && t[i] - t[i - 1] > gap) {
-          gap = t[i] - t[i - 1]; resume = t[i] - k
-        }
-      printf "%d %d %d %d\n", stall, n, resume, gap
-    }' "$WORK/fio_clat.1.log"
-}
-read -r stall_ms inflight resume_ms gap_ms < <(failover_stall)
+read -r stall_ms inflight resume_ms gap_ms < <(failover_stall "$kill_ms" "$WORK/fio_clat.1.log")
 ((inflight > 0)) || die "no write was in flight at the kill (see fio_clat.1.log)"
 # The failover budget: the 1 s session recovery timeout plus the retry on the other path.
 ((stall_ms <= 2000)) || die "failover stall ${stall_ms} ms is over 2 s (see failover-kernel.txt)"
@@ -238,10 +213,7 @@ log "stall: no write waited more than ${stall_ms} ms after the kill ($inflight w
 echo "STALL_MS=$stall_ms RESUME_MS=$resume_ms GAP_MS=$gap_ms"
 # The kernel's view of the failover (iSCSI connection error, session recovery, multipath path
 # failure), in ms after the kill: where the stall goes.
-dmesg | awk -v k="$kill_uptime" '{
-    t = substr($0, 2, index($0, "]") - 2) + 0
-    if (t >= k && t <= k + 15) printf "  kernel +%5d ms:%s\n", (t - k) * 1000, substr($0, index($0, "]") + 1)
-  }' | tee "$ARTIFACTS/failover-kernel.txt"
+kernel_timeline "$kill_uptime" "$ARTIFACTS/failover-kernel.txt"
 
 # ---- gw1 comes back and carries I/O again ----
 start_gateway gw1 "$WORK/gw1.yaml" 127.0.0.1 3260

@@ -91,6 +91,7 @@ QueueConnection::Dispatch QueueConnection::on_capsule(const CapsuleCmd& capsule,
     if (budget_timer_ == 0 && in_core_ == 0) {
       // Nothing of this queue will return bytes: the pool is held by others. Try again soon.
       budget_timer_ = loop_.schedule_after(std::chrono::milliseconds(5), [this]() {
+        auto self = shared_from_this();  // a close inside may drop the owner's reference
         budget_timer_ = 0;
         rx_waiting_for_budget_ = false;
         process_rx();

@@ -50,6 +50,7 @@ void QueueConnection::start(UniqueFunction<void(uint64_t)> on_closed) {
   const auto timeout = context_.settings.setup_timeout;
   setup_timer_ = loop_.schedule_after(std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
                                       [this, timeout]() {
+                                        auto self = shared_from_this();
                                         setup_timer_ = 0;
                                         if (phase_ != Phase::connected) {
                                           close("no ICReq and Connect within " + std::to_string(timeout.count()) +
@@ -62,6 +63,9 @@ void QueueConnection::start(UniqueFunction<void(uint64_t)> on_closed) {
 
 void QueueConnection::close(const std::string& reason) {
   if (phase_ == Phase::closing) return;
+  // What runs below may finish the close and drop the owner's reference (a command ending
+  // inside release_queue()): this frame keeps the connection alive until it returns.
+  auto self = shared_from_this();
   const bool connected = phase_ == Phase::connected;
   if (!reason.empty()) {
     if (connected) {
@@ -78,13 +82,13 @@ void QueueConnection::close(const std::string& reason) {
   if (budget_timer_ != 0) loop_.cancel_timer(std::exchange(budget_timer_, 0));
   ::shutdown(fd_, SHUT_RDWR);  // completes the pending recv and send with an error or EOF
   loop_.cancel_fd(fd_);
-  if (controller_) {
+  if (auto controller = controller_) {
     // A fused Compare still waiting and (admin queue) the outstanding Asynchronous Event
-    // Requests end now; their `done` runs inside.
-    controller_->release_queue(queue_);
+    // Requests end now; their `done` runs inside (and may finish the close).
+    controller->release_queue(queue_);
     if (queue_.id == 0) {
-      controller_->retire();
-      subsystem_->remove_controller(controller_->id());
+      controller->retire();
+      subsystem_->remove_controller(controller->id());
     }
   }
   // Commands still collecting data never reach the core; those in the core finish there.
@@ -95,10 +99,11 @@ void QueueConnection::close(const std::string& reason) {
 }
 
 void QueueConnection::drain() {
+  auto self = shared_from_this();
   draining_ = true;
   // Asynchronous Event Requests stay in the core until an event comes: they end now
   // (Aborted, SQ Deletion), so that only real commands are waited for.
-  if (controller_) controller_->release_queue(queue_);
+  if (auto controller = controller_) controller->release_queue(queue_);
   if (phase_ != Phase::connected || in_core_ == 0) close("gateway shutting down");
 }
 
@@ -114,6 +119,7 @@ void QueueConnection::maybe_finish_close() {
 
 void QueueConnection::schedule_liveness_check() {
   liveness_timer_ = loop_.schedule_after(kLivenessPeriod, [this]() {
+    auto self = shared_from_this();  // a close inside may drop the owner's reference
     liveness_timer_ = 0;
     check_liveness();
     if (phase_ != Phase::closing) schedule_liveness_check();

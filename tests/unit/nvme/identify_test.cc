@@ -73,6 +73,7 @@ TEST(IdentifyController, FieldsAtTheirOffsets) {
   EXPECT_EQ(id[513], 0x44);                                   // CQES
   EXPECT_EQ(get16(id, 514), 128);                             // MAXCMD
   EXPECT_EQ(get32(id, 516), 1u);                              // NN
+  EXPECT_EQ(get32(id, 540), 1u) << "MNAN: at least 1 and at most NN, or Linux refuses multipath";
   EXPECT_EQ(get16(id, 520), 0x01 | 0x04 | 0x08 | 0x20 | 0x80);  // ONCS, no Write Uncorrectable
   EXPECT_EQ(get16(id, 522), 1);                               // FUSES
   EXPECT_EQ(id[525], 0);                                      // VWC

@@ -186,3 +186,18 @@ print_workload_table() {
       }
     }' "$file"
 }
+
+# record_result FILE SIDE WORKLOAD PLACEMENT RESULT_LINE TICKS SECONDS: appends one row to FILE
+# (workload, placement, side, IOPS, MiB/s, p50, p99, the target's CPU µs per I/O, IOPS per target
+# core) from a load generator's result line and the target's CPU ticks during the run.
+record_result() {
+  local file=$1 side=$2 name=$3 placement=$4 out=$5 ticks=$6 secs=$7
+  awk -v t="$side" -v n="$name" -v p="$placement" -v iops="$(field iops "$out")" -v mibps="$(field mibps "$out")" \
+      -v p50="$(field p50_us "$out")" -v p99="$(field p99_us "$out")" -v ios="$(field ios "$out")" \
+      -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" -v secs="$secs" 'BEGIN {
+        cpu = ticks / hz; cores = cpu / secs
+        per_io = 0; if (ios > 0) per_io = cpu * 1e6 / ios
+        per_core = 0; if (cores > 0) per_core = iops / cores
+        printf "%s\t%s\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\n", n, p, t, iops, mibps, p50, p99, per_io, per_core
+      }' >>"$file"
+}

@@ -38,7 +38,6 @@ bench_other_cpus=${BENCH_TARGET_CPUS:-0}
 register_key=0x42454e4348  # "BENCH"
 loadgen=$build/tools/portico-loadgen
 porticod=$build/daemon/porticod
-hz=$(getconf CLK_TCK)
 work=$(mktemp -d /tmp/portico-bench.XXXXXX)
 results=$work/results.tsv   # workload placement target iops mibps p50 p99 cpu_us_per_io iops_per_core
 started_pids=()
@@ -89,14 +88,7 @@ run_workloads() {
       if [[ -n $extra ]] && [[ $(field registrations "$out") != 1 ]]; then
         die "$label $name: READ KEYS listed $(field registrations "$out") registrations, not 1"
       fi
-      awk -v t="$label" -v n="$name" -v p="$placement" -v iops="$(field iops "$out")" -v mibps="$(field mibps "$out")" \
-          -v p50="$(field p50_us "$out")" -v p99="$(field p99_us "$out")" -v ios="$(field ios "$out")" \
-          -v ticks=$((c1 - c0)) -v hz="$hz" -v secs="$seconds" 'BEGIN {
-            cpu = ticks / hz; cores = cpu / secs
-            per_io = 0; if (ios > 0) per_io = cpu * 1e6 / ios
-            per_core = 0; if (cores > 0) per_core = iops / cores
-            printf "%s\t%s\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\n", n, p, t, iops, mibps, p50, p99, per_io, per_core
-          }' >>"$results"
+      record_result "$results" "$label" "$name" "$placement" "$out" $((c1 - c0)) "$seconds"
     done
   done
 }

@@ -1,7 +1,7 @@
 # Two and three real porticod gateways sharing one RBD image on the micro cluster, driven by
 # libiscsi initiators. The tests start and kill gateway processes and bind 127.0.0.1..3:<port>:
 # they run alone (RUN_SERIAL), on a port range of their own per build tree.
-if(NOT (TARGET portico_ceph AND TARGET portico_cluster_rados AND TARGET GTest::gtest_main))
+if(NOT (TARGET portico_ceph AND TARGET portico_cluster_rados AND TARGET portico_nvme_tcp_host AND TARGET GTest::gtest_main))
   return()
 endif()
 
@@ -11,12 +11,14 @@ add_executable(portico_multi_gateway_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_sanitize_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_backend_error_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_event_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_nvme_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_harness.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_initiator.cc)
 target_compile_options(portico_multi_gateway_tests PRIVATE ${PORTICO_WARNING_FLAGS})
 target_include_directories(portico_multi_gateway_tests PRIVATE ${PORTICO_SOURCE_ROOT})
 target_link_libraries(portico_multi_gateway_tests PRIVATE
-  portico_ceph portico_cluster_rados Ceph::rados Ceph::rbd PkgConfig::LIBISCSI GTest::gtest_main Threads::Threads)
+  portico_ceph portico_cluster_rados portico_nvme_tcp_host Ceph::rados Ceph::rbd PkgConfig::LIBISCSI GTest::gtest_main
+  Threads::Threads)
 
 # Without porticod (a component still missing) there is nothing to run the tests against.
 if(NOT TARGET porticod)
@@ -43,7 +45,7 @@ add_dependencies(portico_multi_gateway_tests porticod)
 set(portico_mgw_env "${PORTICO_CEPH_ENV};PORTICOD=$<TARGET_FILE:porticod>;PORTICO_MGW_PORT=${portico_mgw_port}")
 foreach(source multi_gateway_test.cc multi_gateway_reservation_test.cc multi_gateway_sanitize_test.cc
                multi_gateway_backend_error_test.cc
-               multi_gateway_event_test.cc)
+               multi_gateway_event_test.cc multi_gateway_nvme_test.cc)
   set(path ${CMAKE_CURRENT_SOURCE_DIR}/${source})
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
   file(STRINGS ${path} all_cases REGEX "TEST_F\\(")

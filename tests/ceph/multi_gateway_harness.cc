@@ -383,12 +383,17 @@ std::string clustered_gateway_yaml(const GatewayProcess& gateway, const std::str
   std::string yaml;
   yaml += "log:\n  level: info\n";
   yaml += "gateway:\n  name: " + gateway.name() + "\n  portals: [\"" + gateway.portal() + "\"]\n";
+  // The same image is NVMe namespace 1 of kNvmeSubsystem too.
+  yaml += "  nvme_listeners: [\"" + gateway.address() + ":" + std::to_string(gateway.nvme_port()) + "\"]\n";
+  yaml += "  nvme_discovery_listeners: [\"" + gateway.address() + ":" + std::to_string(gateway.discovery_port()) +
+          "\"]\n";
   yaml += "cluster:\n  ceph_conf: " + ceph_conf + "\n  pool: " + pool + "\n";
   yaml += "  gateways_object: " + membership_object(image) + "\n";
   yaml += "  heartbeat_interval_ms: " + std::to_string(ClusterTimings::heartbeat.count()) + "\n";
   yaml += "  lease_ms: " + std::to_string(ClusterTimings::lease.count()) + "\n";
   yaml += "  notify_timeout_ms: " + std::to_string(ClusterTimings::notify_timeout.count()) + "\n";
-  yaml += "targets:\n  - iqn: iqn.2026-11.io.portico:shared\n    luns:\n";
+  yaml += "targets:\n  - iqn: iqn.2026-11.io.portico:shared\n";
+  yaml += std::string("    nvme:\n      nqn: ") + kNvmeSubsystem + "\n    luns:\n";
   yaml += "      - lun: 0\n        backend: rbd\n        image: " + pool + "/" + image + "\n";
   for (size_t at = 0; at < lun_options.size();) {
     const size_t end = std::min(lun_options.find('\n', at), lun_options.size());

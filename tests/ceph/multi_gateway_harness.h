@@ -108,6 +108,9 @@ class OsdOutage {
 
 // One porticod process: gateway `index` (1..3) is named gw<index> and listens on
 // 127.0.0.<index>:<port>; its log (stdout and stderr) goes to <dir>/gw<index>.log.
+// The NVM subsystem every gateway exports the test's image through, as namespace 1.
+inline constexpr const char* kNvmeSubsystem = "nqn.2026-11.io.portico:shared";
+
 class GatewayProcess {
  public:
   GatewayProcess(int index, std::string dir, uint16_t port);
@@ -118,6 +121,9 @@ class GatewayProcess {
   [[nodiscard]] std::string name() const { return "gw" + std::to_string(index_); }
   [[nodiscard]] std::string address() const { return "127.0.0." + std::to_string(index_); }
   [[nodiscard]] std::string portal() const { return address() + ":" + std::to_string(port_); }
+  // Its NVMe/TCP listener and discovery listener: the two ports after the iSCSI portal's.
+  [[nodiscard]] uint16_t nvme_port() const { return static_cast<uint16_t>(port_ + 1); }
+  [[nodiscard]] uint16_t discovery_port() const { return static_cast<uint16_t>(port_ + 2); }
   [[nodiscard]] std::string log_path() const { return dir_ + "/" + name() + ".log"; }
   [[nodiscard]] pid_t pid() const { return pid_; }
 

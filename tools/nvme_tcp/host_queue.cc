@@ -109,13 +109,27 @@ void Queue::append_capsule(const Command& command, uint16_t cid) {
 }
 
 Result<uint16_t> Queue::submit(const Command& command) {
+  auto cid = submit_later(command);
+  if (!cid.ok()) return cid;
+  if (Status s = flush(); !s.ok()) return s;
+  return cid;
+}
+
+Result<uint16_t> Queue::submit_later(const Command& command) {
   if (Status s = check_usable(); !s.ok()) return s;
   auto cid = claim(command);
   if (!cid.ok()) return cid;
   tx_.clear();
   append_capsule(command, *cid);
-  if (Status s = stream_.send(tx_); !s.ok()) return broken(s);
+  pending_tx_.insert(pending_tx_.end(), tx_.begin(), tx_.end());
   return cid;
+}
+
+Status Queue::flush() {
+  if (pending_tx_.empty()) return {};
+  Status s = stream_.send(pending_tx_);
+  pending_tx_.clear();
+  return s.ok() ? s : broken(s);
 }
 
 Result<std::array<uint16_t, 2>> Queue::submit_fused(const Command& first, const Command& second) {
@@ -133,6 +147,7 @@ Result<std::array<uint16_t, 2>> Queue::submit_fused(const Command& first, const 
     free_cids_.push_back(*cid_a);
     return cid_b.status();
   }
+  if (Status s = flush(); !s.ok()) return s;
   tx_.clear();
   append_capsule(a, *cid_a);
   append_capsule(b, *cid_b);
@@ -148,9 +163,26 @@ Result<Completion> Queue::reap() {
   }
   if (Status s = check_usable(); !s.ok()) return s;
   if (in_flight() == 0) return error(ErrorCode::invalid_argument, name_ + ": no command in flight to reap");
+  if (Status s = flush(); !s.ok()) return s;
   auto c = receive_completion();
   if (!c.ok()) return c;
   return hand_out(*c);
+}
+
+std::optional<Result<Completion>> Queue::try_reap() {
+  if (!ready_.empty()) return reap();
+  while (check_usable().ok() && in_flight() > 0 && stream_.has_buffered_pdu(params_)) {
+    // Decoding a buffered PDU does not wait; it may be data or an R2T rather than a completion.
+    Received received = stream_.receive(params_, largest_data_in());
+    if (auto* s = std::get_if<Status>(&received)) return Result<Completion>(broken(*s));
+    if (auto* e = std::get_if<nvmeof::PduError>(&received)) {
+      return Result<Completion>(protocol_error(e->fes, e->fei, e->message));
+    }
+    auto done = dispatch(std::get<nvmeof::DecodedPdu>(received));
+    if (!done.ok()) return Result<Completion>(done.status());
+    if (done->has_value()) return Result<Completion>(hand_out(**done));
+  }
+  return std::nullopt;
 }
 
 Result<Completion> Queue::wait(uint16_t cid) {
@@ -164,6 +196,7 @@ Result<Completion> Queue::wait(uint16_t cid) {
   if (busy_slot(cid) == nullptr) {
     return error(ErrorCode::invalid_argument, name_ + ": CID " + std::to_string(cid) + " is not in flight");
   }
+  if (Status s = flush(); !s.ok()) return s;
   for (;;) {
     auto c = receive_completion();
     if (!c.ok()) return c;

@@ -51,6 +51,10 @@ class Queue {
 
   // Sends one command; its CID on success. Fails when `depth` commands are in flight.
   Result<uint16_t> submit(const Command& command);
+  // The same, but the capsule waits in this queue until flush(), reap() or wait() sends it with
+  // whatever else waits (one send for several commands, as Linux's host and libiscsi batch).
+  Result<uint16_t> submit_later(const Command& command);
+  Status flush();
   // Sends a fused pair (NVMe Base 2.0, "Fused Operations"): FUSE 01b on the first SQE, 10b on
   // the second, both capsules in one send so that nothing comes between them on this queue.
   Result<std::array<uint16_t, 2>> submit_fused(const Command& first, const Command& second);
@@ -58,6 +62,9 @@ class Queue {
   // The next completion of any command in flight (completions that arrived while wait() looked
   // for another CID come first, in arrival order).
   Result<Completion> reap();
+  // A completion that needs no waiting (already received, or decodable from bytes already
+  // buffered); empty when none is there.
+  std::optional<Result<Completion>> try_reap();
   // The completion of the command with `cid`.
   Result<Completion> wait(uint16_t cid);
   Result<Completion> execute(const Command& command);
@@ -119,6 +126,7 @@ class Queue {
   std::vector<uint16_t> free_cids_;
   std::deque<Completion> ready_;
   std::vector<uint8_t> tx_;
+  std::vector<uint8_t> pending_tx_;  // capsules of submit_later(), not sent yet
   Status failed_;
   std::optional<nvmeof::TermReq> termination_;
 };

@@ -59,15 +59,23 @@ class Worker {
     for (size_t slot = 0; slot < buffers_.size() && more(); ++slot) {
       if (!submit(slot)) return std::move(result_);
     }
+    // Reap what has arrived, then send the replacements together: the next reap() flushes them
+    // in one send, as Linux's host and libiscsi batch their submissions.
     while (queue_.in_flight() > 0) {
       auto done = queue_.reap();
-      if (!done.ok()) {
-        result_.failure = done.status();
-        break;
+      for (;;) {
+        if (!done.ok()) {
+          result_.failure = done.status();
+          return std::move(result_);
+        }
+        record(*done);
+        if (more() && !submit(static_cast<size_t>(done->tag))) return std::move(result_);
+        auto next = queue_.try_reap();
+        if (!next) break;
+        done = std::move(*next);
       }
-      record(*done);
-      if (more() && !submit(static_cast<size_t>(done->tag))) break;
     }
+    if (Status s = queue_.flush(); !s.ok() && result_.failure.ok()) result_.failure = s;
     return std::move(result_);
   }
 
@@ -90,7 +98,7 @@ class Worker {
     command.tag = slot;
     started_[slot] = Clock::now();
     ++issued_;
-    auto cid = queue_.submit(command);
+    auto cid = queue_.submit_later(command);
     if (!cid.ok()) result_.failure = cid.status();
     return cid.ok();
   }

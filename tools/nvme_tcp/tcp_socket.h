@@ -27,6 +27,9 @@ class TcpSocket {
   static Result<TcpSocket> connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
 
   Status send_all(std::span<const uint8_t> bytes);
+  // Reads what is there, at least one byte (waiting up to the timeout), at most `bytes.size()`;
+  // the count read.
+  Result<size_t> receive_some(std::span<uint8_t> bytes);
   Status receive_exact(std::span<uint8_t> bytes);
   // Both directions wait at most this long for progress (SO_RCVTIMEO / SO_SNDTIMEO).
   Status set_timeout(std::chrono::milliseconds timeout);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <optional>
 
 #include "frontends/common/crc32c.h"
 #include "core/common/little_endian.h"
@@ -23,8 +24,11 @@ void append_le32(std::vector<uint8_t>& out, uint32_t v) {
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
 
-void append(PduType type, uint8_t type_flags, HeaderBytes& header, std::span<const uint8_t> data,
-            const ConnectionParams& params, std::vector<uint8_t>& out) {
+// Appends the PDU to `out`, its data included when `with_data`; otherwise only what comes before
+// the data (CH, header, HDGST, padding to PDO), and the DDGST goes to `digest`.
+PduLayout append_framed(PduType type, uint8_t type_flags, HeaderBytes& header, std::span<const uint8_t> data,
+                        const ConnectionParams& params, std::vector<uint8_t>& out, bool with_data,
+                        std::optional<std::array<uint8_t, 4>>* digest) {
   const PduLayout l = plan_layout(type, type_flags, static_cast<uint32_t>(data.size()), params);
   assert(l.data_length == data.size() && "this PDU type carries no data");
   header[0] = static_cast<uint8_t>(type);
@@ -34,14 +38,27 @@ void append(PduType type, uint8_t type_flags, HeaderBytes& header, std::span<con
   store_le32(&header[4], l.common.plen);
   const auto hdr = std::span<const uint8_t>(header).first(l.common.hlen);
   const size_t start = out.size();
-  out.reserve(start + l.total_length());
+  out.reserve(start + (with_data ? l.total_length() : l.data_offset));
   out.insert(out.end(), hdr.begin(), hdr.end());
   if (l.header_digest) append_le32(out, wire::crc32c(hdr));
   if (l.data_length > 0) {
     out.resize(start + l.data_offset);  // zero padding up to PDO
-    out.insert(out.end(), data.begin(), data.end());
-    if (l.data_digest) append_le32(out, wire::crc32c(data));
+    if (with_data) {
+      out.insert(out.end(), data.begin(), data.end());
+      if (l.data_digest) append_le32(out, wire::crc32c(data));
+    } else if (l.data_digest) {
+      std::array<uint8_t, 4> bytes{};
+      store_le32(bytes.data(), wire::crc32c(data));
+      *digest = bytes;
+    }
   }
+  return l;
+}
+
+void append(PduType type, uint8_t type_flags, HeaderBytes& header, std::span<const uint8_t> data,
+            const ConnectionParams& params, std::vector<uint8_t>& out) {
+  [[maybe_unused]] const size_t start = out.size();
+  [[maybe_unused]] const PduLayout l = append_framed(type, type_flags, header, data, params, out, true, nullptr);
   assert(out.size() - start == l.total_length());
 }
 
@@ -63,14 +80,19 @@ void append_term(PduType type, const TermReq& f, std::span<const uint8_t> error_
          out);
 }
 
-void append_data(PduType type, const DataPdu& f, uint8_t type_flags, std::span<const uint8_t> data,
-                 const ConnectionParams& params, std::vector<uint8_t>& out) {
-  assert(!data.empty() && "a data PDU carries data");
+HeaderBytes data_header(PduType type, const DataPdu& f, size_t data_length) {
   HeaderBytes h{};
   store_le16(&h[8], f.cccid);
   if (type == PduType::h2c_data) store_le16(&h[10], f.ttag);
   store_le32(&h[12], f.datao);
-  store_le32(&h[16], static_cast<uint32_t>(data.size()));
+  store_le32(&h[16], static_cast<uint32_t>(data_length));
+  return h;
+}
+
+void append_data(PduType type, const DataPdu& f, uint8_t type_flags, std::span<const uint8_t> data,
+                 const ConnectionParams& params, std::vector<uint8_t>& out) {
+  assert(!data.empty() && "a data PDU carries data");
+  HeaderBytes h = data_header(type, f, data.size());
   append(type, type_flags, h, data, params, out);
 }
 
@@ -124,6 +146,16 @@ void encode_c2h_data(const DataPdu& f, std::span<const uint8_t> data, const Conn
                      std::vector<uint8_t>& out) {
   const auto flags = static_cast<uint8_t>((f.last_pdu || f.success ? kFlagLastPdu : 0) | (f.success ? kFlagSuccess : 0));
   append_data(PduType::c2h_data, f, flags, data, params, out);
+}
+
+std::optional<std::array<uint8_t, 4>> encode_c2h_data_frame(const DataPdu& f, std::span<const uint8_t> data,
+                                                            const ConnectionParams& params, std::vector<uint8_t>& out) {
+  assert(!data.empty() && "a data PDU carries data");
+  const uint8_t flags = static_cast<uint8_t>((f.last_pdu || f.success ? kFlagLastPdu : 0) | (f.success ? kFlagSuccess : 0));
+  HeaderBytes h = data_header(PduType::c2h_data, f, data.size());
+  std::optional<std::array<uint8_t, 4>> digest;
+  append_framed(PduType::c2h_data, flags, h, data, params, out, false, &digest);
+  return digest;
 }
 
 void encode_r2t(const R2t& f, const ConnectionParams& params, std::vector<uint8_t>& out) {

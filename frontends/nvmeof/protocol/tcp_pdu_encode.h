@@ -6,7 +6,9 @@
 // batch several PDUs into one send.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -40,6 +42,12 @@ void encode_h2c_data(const DataPdu& f, std::span<const uint8_t> data, const Conn
 void encode_c2h_data(const DataPdu& f, std::span<const uint8_t> data, const ConnectionParams& params,
                      std::vector<uint8_t>& out);
 
+// A C2HData PDU for a sender that passes the data itself, uncopied (scatter-gather): appends to
+// `out` what comes before the data (CH, header, HDGST, padding up to PDO); returns the DDGST that
+// follows the data when data digests were negotiated. The PDU on the wire is `out`'s new bytes,
+// then `data`, then the digest: the same bytes encode_c2h_data() writes.
+std::optional<std::array<uint8_t, 4>> encode_c2h_data_frame(const DataPdu& f, std::span<const uint8_t> data,
+                                                            const ConnectionParams& params, std::vector<uint8_t>& out);
 void encode_r2t(const R2t& f, const ConnectionParams& params, std::vector<uint8_t>& out);
 
 // Re-encodes a decoded PDU (the PDU-specific header and data) under `params`: what a proxy or a

@@ -32,7 +32,7 @@ void QueueConnection::queue_cqe(uint16_t cid, nvme::CompletionStatus status, uin
   entry.status = status;
   CapsuleResp resp;
   resp.cqe = nvme::encode_cqe(entry);
-  encode_capsule_resp(resp, receiver_.params(), tx_next_);
+  encode_capsule_resp(resp, receiver_.params(), tx_next_.bytes());
 }
 
 void QueueConnection::respond_now(const nvme::SubmissionEntry& sqe, nvme::CompletionStatus status, uint32_t dw0) {
@@ -120,7 +120,7 @@ QueueConnection::Dispatch QueueConnection::on_capsule(const CapsuleCmd& capsule,
     r2t.ttag = sqe.cid;
     r2t.r2to = 0;
     r2t.r2tl = data_out;
-    encode_r2t(r2t, receiver_.params(), tx_next_);
+    encode_r2t(r2t, receiver_.params(), tx_next_.bytes());
     flush_tx();
   }
   return Dispatch::done;
@@ -181,7 +181,7 @@ void QueueConnection::on_core_done(uint16_t cid) {
   --in_core_;
   auto it = commands_.find(cid);
   if (it == commands_.end()) return maybe_finish_close();  // cannot happen: the map holds it until now
-  const nvme::NvmeCommand& command = it->second->command;
+  nvme::NvmeCommand& command = it->second->command;
   if (phase_ != Phase::closing) {
     send_response(command);
     // Disconnect (NVMe over Fabrics 1.1): the answer is the last PDU of the queue.
@@ -201,11 +201,14 @@ void QueueConnection::on_core_done(uint16_t cid) {
   }
 }
 
-void QueueConnection::send_response(const nvme::NvmeCommand& command) {
+void QueueConnection::send_response(nvme::NvmeCommand& command) {
   const uint16_t cid = command.sqe.cid;
   if (command.status.ok() && command.data_in_length != 0) {
     const uint32_t total = std::min(command.data_in_length, command.data_in_limit());
     const bool success_flag = !sq_flow_control_;
+    // The data goes out from the command's buffer itself, which the send batch now keeps.
+    IoBuffer buffer = std::move(command.data_in);
+    const uint8_t* base = buffer.data();
     for (uint32_t offset = 0; offset < total;) {
       const uint32_t length = std::min(kMaxC2hData, total - offset);
       DataPdu data;
@@ -213,8 +216,10 @@ void QueueConnection::send_response(const nvme::NvmeCommand& command) {
       data.datao = offset;
       data.last_pdu = offset + length == total;
       data.success = data.last_pdu && success_flag;
-      encode_c2h_data(data, std::span<const uint8_t>(command.data_in.data() + offset, length), receiver_.params(),
-                      tx_next_);
+      const std::span<const uint8_t> part(base + offset, length);
+      const auto digest = encode_c2h_data_frame(data, part, receiver_.params(), tx_next_.bytes());
+      tx_next_.add_data(std::move(buffer), part.data(), part.size());  // empty after the first part
+      if (digest) tx_next_.bytes().insert(tx_next_.bytes().end(), digest->begin(), digest->end());
       offset += length;
     }
     if (success_flag) return;

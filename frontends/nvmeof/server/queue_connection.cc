@@ -189,7 +189,7 @@ bool QueueConnection::dispatch(const DecodedPdu& pdu, std::span<const uint8_t> r
     case PduType::ic_req: {
       // The receiver negotiated the parameters; the ICResp goes out before anything else.
       const auto& queue = *receiver_.established();
-      encode_ic_resp(queue.response, tx_next_);
+      encode_ic_resp(queue.response, tx_next_.bytes());
       phase_ = Phase::awaiting_connect;
       flush_tx();
       return true;
@@ -228,7 +228,7 @@ void QueueConnection::terminate(const PduError& error, std::span<const uint8_t> 
     spdlog::warn("{}: fatal transport error (FES {:02x}h, FEI {}): {}; sending C2HTermReq{}", who(),
                  static_cast<unsigned>(error.fes), error.fei, error.message, suppressed_note(log.suppressed_before));
   }
-  encode_c2h_term_req(term_req_for(error), offending_header, tx_next_);
+  encode_c2h_term_req(term_req_for(error), offending_header, tx_next_.bytes());
   close_after_send_ = true;
   flush_tx();
 }
@@ -239,10 +239,11 @@ void QueueConnection::terminate(const PduError& error, std::span<const uint8_t> 
 void QueueConnection::flush_tx() {
   if (phase_ == Phase::closing || send_pending_ || tx_next_.empty()) return;
   tx_sending_.clear();
-  tx_sending_.swap(tx_next_);
+  std::swap(tx_sending_, tx_next_);
   tx_sent_ = 0;
   send_pending_ = true;
-  loop_.send(fd_, tx_sending_, [self = shared_from_this()](int result) { self->on_sent(result); });
+  tx_sending_.prepare(0, tx_message_);
+  loop_.sendmsg(fd_, &tx_message_, [self = shared_from_this()](int result) { self->on_sent(result); });
 }
 
 void QueueConnection::on_sent(int result) {
@@ -251,9 +252,10 @@ void QueueConnection::on_sent(int result) {
   if (result < 0) return close(std::string("send failed: ") + std::strerror(-result));
   tx_sent_ += static_cast<size_t>(result);
   if (tx_sent_ < tx_sending_.size()) {
+    // A partial send, or more pieces than one sendmsg takes: the rest.
     send_pending_ = true;
-    loop_.send(fd_, std::span<const uint8_t>(tx_sending_).subspan(tx_sent_),
-               [self = shared_from_this()](int r) { self->on_sent(r); });
+    tx_sending_.prepare(tx_sent_, tx_message_);
+    loop_.sendmsg(fd_, &tx_message_, [self = shared_from_this()](int r) { self->on_sent(r); });
     return;
   }
   if (close_after_send_ && tx_next_.empty()) {

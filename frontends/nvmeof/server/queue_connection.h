@@ -26,6 +26,7 @@
 #include "frontends/common/tcp_acceptor.h"
 #include "frontends/nvmeof/protocol/queue_setup.h"
 #include "frontends/nvmeof/server/server_context.h"
+#include "frontends/nvmeof/server/tx_batch.h"
 #include "runtime/buffer_budget.h"
 #include "runtime/event_loop.h"
 
@@ -82,7 +83,7 @@ class QueueConnection : public frontend::ServedConnection, public std::enable_sh
   void on_core_done(uint16_t cid);
   // Ends a command the core never saw.
   void respond_now(const nvme::SubmissionEntry& sqe, nvme::CompletionStatus status, uint32_t dw0 = 0);
-  void send_response(const nvme::NvmeCommand& command);
+  void send_response(nvme::NvmeCommand& command);
   void queue_cqe(uint16_t cid, nvme::CompletionStatus status, uint32_t dw0, uint32_t dw1);
 
   ServerContext& context_;
@@ -108,9 +109,10 @@ class QueueConnection : public frontend::ServedConnection, public std::enable_sh
   runtime::BufferAccount buffers_;
   QueueReceiver receiver_;
   frontend::RxBuffer rx_;
-  std::vector<uint8_t> tx_next_;     // PDUs queued while a send is in flight
-  std::vector<uint8_t> tx_sending_;  // the bytes of the send in flight
+  TxBatch tx_next_;     // PDUs queued while a send is in flight
+  TxBatch tx_sending_;  // the bytes of the send in flight
   size_t tx_sent_ = 0;
+  msghdr tx_message_{};
 
   // The queue, once connected.
   std::shared_ptr<nvme::Controller> controller_;

@@ -112,14 +112,9 @@ Result<size_t> TcpSocket::receive_some(std::span<uint8_t> bytes) {
 
 Status TcpSocket::receive_exact(std::span<uint8_t> bytes) {
   while (!bytes.empty()) {
-    const ssize_t n = ::recv(fd_, bytes.data(), bytes.size(), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return error(ErrorCode::timed_out, "nvme/tcp " + peer_ + ": no data from the controller within the timeout");
-    }
-    if (n < 0) return error(ErrorCode::closed, "nvme/tcp " + peer_ + ": receive: " + errno_text(errno));
-    if (n == 0) return error(ErrorCode::closed, "nvme/tcp " + peer_ + ": the controller closed the connection");
-    bytes = bytes.subspan(static_cast<size_t>(n));
+    auto n = receive_some(bytes);
+    if (!n.ok()) return n.status();
+    bytes = bytes.subspan(*n);
   }
   return {};
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
-# bench_rbd.sh: porticod on an RBD image against the peer users would pick (tgtd with its RBD
-# backing store, Debian's tgt-rbd) and against raw librbd (`rbd bench`), on the same image, same
-# load generator, same placement, in one run, on a private micro Ceph cluster
+# bench_rbd.sh: porticod on an RBD image -- over iSCSI, and over NVMe/TCP as namespace 1 of the
+# same gateway (`porticod-nvme`, driven by portico-nvme perf with one queue) -- against the peer
+# users would pick (tgtd with its RBD backing store, Debian's tgt-rbd) and against raw librbd
+# (`rbd bench`), on the same image, same placement, in one run, on a private micro Ceph cluster
 # (scripts/ceph-cluster.sh); then two gateways serving the image together against one, and the
 # latency of a PERSISTENT RESERVE OUT (which completes only after every gateway applied it) with
 # two gateways and with one.
@@ -25,7 +26,8 @@
 # Environment: BENCH_SCALE (1: operation counts are multiplied by it), PORTICO_BUILD
 # (build/release), BENCH_REPEAT (3), BENCH_PORT (3290: gateways on 127.0.0.1, .2 and .3),
 # BENCH_TGTD_PORT (3291, on 127.0.0.4; also tgtd's control port), BENCH_CEPH_PORT (21800),
-# BENCH_TARGETS ("porticod tgtd": the iSCSI targets compared), BENCH_PLACEMENTS ("same other"; also
+# BENCH_TARGETS ("porticod porticod-nvme tgtd": the targets compared; porticod-nvme is gateway 1's
+# NVMe/TCP listener on BENCH_PORT + 5), BENCH_PLACEMENTS ("same other"; also
 # "free"), BENCH_CLIENT_CPU (the last CPU), BENCH_TARGET_CPUS (the target in `other`: CPU 0 on two
 # CPUs, else the last but one), BENCH_OSD_CPUS (CPU 0, or 0 to the last but two on 4+ CPUs),
 # BENCH_WORKLOADS (all: a subset by name).
@@ -39,7 +41,7 @@ scale=${BENCH_SCALE:-1}
 repeat=${BENCH_REPEAT:-3}
 port=${BENCH_PORT:-3290}
 ceph_port=${BENCH_CEPH_PORT:-21800}
-targets=${BENCH_TARGETS:-porticod tgtd}
+targets=${BENCH_TARGETS:-porticod porticod-nvme tgtd}
 read -r -a placements <<<"${BENCH_PLACEMENTS:-same other}"
 cores=$(nproc)
 bench_client_cpu=${BENCH_CLIENT_CPU:-$((cores - 1))}
@@ -52,7 +54,10 @@ else
   osd_cpus=0
 fi
 loadgen=$build/tools/portico-loadgen
+nvme=$build/tools/nvme_tcp/portico-nvme
 porticod=$build/daemon/porticod
+nvme_port=$((port + 5))
+nqn=nqn.2026-11.io.portico:bench-rbd
 work=$(mktemp -d /tmp/portico-bench-rbd.XXXXXX)
 cluster=$work/ceph
 conf=$cluster/ceph.conf
@@ -71,7 +76,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-[[ -x "$loadgen" && -x "$porticod" ]] || die "build first: scripts/build.sh release"
+[[ -x "$loadgen" && -x "$porticod" && -x "$nvme" ]] || die "build first: scripts/build.sh release"
 check_placements "${placements[@]}" || exit 1
 if [[ " $targets " == *" tgtd "* ]] && [[ ! -e /usr/lib/tgt/backing-store/bs_rbd.so ]]; then
   die "tgtd's RBD backing store is missing: apt-get install tgt-rbd (or BENCH_TARGETS=porticod)"
@@ -92,9 +97,12 @@ gateway:
   name: bench-gw$n
   io_threads: 1
   portals: ["127.0.0.$n:$port"]
+  nvme_listeners: ["127.0.0.$n:$nvme_port"]
+  nvme_discovery_listeners: ["127.0.0.$n:$((nvme_port + 1))"]
 $cluster_yaml
 targets:
   - iqn: $iqn
+    nvme: {nqn: $nqn}
     luns:
 $luns
 YAML
@@ -142,6 +150,19 @@ iscsi_run() {
   echo "$out target_us=$((($(cpu_ticks "$pid") - before) * tick_us / ops)) initiator_us=$(cpu_us_per_op "$work/loadgen.cpu" "$ops")"
 }
 
+# nvme_run PID CPUS PERF_OPTIONS... -> portico-nvme perf's line (through gateway 1's NVMe/TCP
+# listener, one queue) plus target_us= and initiator_us=, as iscsi_run.
+nvme_run() {
+  local pid=$1 cpus=$2 before out ops
+  shift 2
+  before=$(cpu_ticks "$pid")
+  out=$(timed_cpu "$work/nvme.cpu" on_cpus "$cpus" "$nvme" perf --addr 127.0.0.1 --port "$nvme_port" --nqn "$nqn" \
+          --hostid 5f1e0c7a-0d2b-4c3e-9a41-7b2f8e6d1cbb --bs 4096 --queues 1 "$@")
+  ops=$(field ios "$out")
+  ((ops > 0)) || die "no operation completed through NVMe/TCP: $out"
+  echo "$out target_us=$((($(cpu_ticks "$pid") - before) * tick_us / ops)) initiator_us=$(cpu_us_per_op "$work/nvme.cpu" "$ops")"
+}
+
 echo "== micro cluster (1 mon, 1 OSD on a sparse file) in $cluster" >&2
 bash "$root/scripts/ceph-cluster.sh" start "$cluster" "$ceph_port" >/dev/null
 rbd -c "$conf" create --size 1G --image-feature layering rbd/bench
@@ -154,6 +175,9 @@ start_gateway 2
 declare -A target_pid=() target_url=()
 if [[ " $targets " == *" porticod "* ]]; then
   target_pid[porticod]=${gateway_pids[gw1]} target_url[porticod]=$(url 1)
+fi
+if [[ " $targets " == *" porticod-nvme "* ]]; then
+  target_pid[porticod-nvme]=${gateway_pids[gw1]} target_url[porticod-nvme]=nvme
 fi
 if [[ " $targets " == *" tgtd "* ]]; then
   # tgt's bs_rbd reads its Ceph settings from --bsopts: conf= (ceph.conf), id= (client name,
@@ -200,7 +224,11 @@ compare() {
       echo "   [$placement] $name run $i: rbd bench $raw IOPS, $raw_cpu us CPU/op" >&2
       printf '%s\t%s\trbd-bench\t%s\t-\t-\t%s\t-\n' "$name" "$placement" "$raw" "$raw_cpu" >>"$results"
       for side in $targets; do
-        out=$(iscsi_run "${target_pid[$side]}" "${target_url[$side]}" "$client" --rw "$rw" --qd "$qd" --ios "$ops")
+        if [[ $side == porticod-nvme ]]; then
+          out=$(nvme_run "${target_pid[$side]}" "$client" --rw "$rw" --qd "$qd" --ios "$ops")
+        else
+          out=$(iscsi_run "${target_pid[$side]}" "${target_url[$side]}" "$client" --rw "$rw" --qd "$qd" --ios "$ops")
+        fi
         echo "   [$placement] $name run $i: $side $out" >&2
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$placement" "$side" "$(field iops "$out")" \
           "$(field p50_us "$out")" "$(field p99_us "$out")" "$(field target_us "$out")" "$(field initiator_us "$out")" >>"$results"
@@ -291,9 +319,10 @@ awk -F'\t' '
   END { for (i = 1; i <= keys; ++i) { k = order[i]; printf "%s", k
         for (c = 4; c <= 8; ++c) printf "\t%s", median(k, c); printf "\n" } }' "$results" >"$work/medians.tsv"
 
-ratios="porticod/rbd-bench tgtd/rbd-bench porticod/tgtd"
+ratios="porticod/rbd-bench porticod-nvme/rbd-bench tgtd/rbd-bench porticod/tgtd porticod-nvme/porticod"
 echo
-echo "porticod (one gateway, 1 I/O thread) and tgtd (--bstype rbd) on RBD against rbd bench on the same image,"
+echo "porticod (one gateway, 1 I/O thread; iSCSI, and NVMe/TCP as porticod-nvme) and tgtd (--bstype rbd) on RBD"
+echo "against rbd bench on the same image,"
 echo "medians of $repeat runs. The OSD and the monitor on CPU $osd_cpus (free: anywhere)."
 placement_legend
 echo "target_us/op: CPU per operation of the target process, all threads (rbd bench: its whole process);"

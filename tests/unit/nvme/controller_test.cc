@@ -475,5 +475,42 @@ TEST(NvmeController, SetFeaturesGrantsQueuesWithinTheLimit) {
   EXPECT_TRUE(std::equal(expected.begin(), expected.end(), host.data().begin()));
 }
 
+TEST(NvmeController, AGatewayThatCannotProveItsStateSendsHostsToAnotherPath) {
+  Fixture x;
+  auto c = x.enabled();
+  auto publish = [&](LunEvent::Kind kind) {
+    LunEvent event;
+    event.kind = kind;
+    bool done = false;
+    x.f.cluster.publish(x.f.unit->cluster_key(), event, [&done](Status) { done = true; });
+    ASSERT_TRUE(done);
+  };
+  publish(LunEvent::Kind::state_unknown);
+  // ANA Transition is a path status: a multipathing host retries the command through another
+  // controller at once, and re-reads this one's ANA log, which shows the group in change.
+  auto refused = x.read(*c, 0, 1);
+  EXPECT_EQ(refused.command->status, PathStatus::ana_transition);
+  auto log = x.run(*c, x.admin, sqe(0x02, 0, 4096, {0x0cu | ((4096u / 4 - 1) << 16)}));
+  ASSERT_TRUE(log.command->status.ok());
+  EXPECT_EQ(log.data()[16 + 16], static_cast<uint8_t>(AnaState::change));
+  publish(LunEvent::Kind::state_current);
+  EXPECT_TRUE(x.read(*c, 0, 1).command->status.ok()) << "serving again once the state is re-read";
+}
+
+TEST(NvmeController, AnAccessStateChangeRaisesTheAnaChangeEvent) {
+  Fixture x;
+  auto c = x.enabled();
+  auto aer = x.run(*c, x.admin, sqe(0x0c, 0, 0, {}), {}, 50);
+  EXPECT_FALSE(*aer.finished);
+  LunEvent event;
+  event.kind = LunEvent::Kind::access_state_changed;
+  x.f.cluster.publish(x.f.unit->cluster_key(), event, [](Status) {});
+  ASSERT_TRUE(*aer.finished);
+  const AsyncEvent raised = decode_async_event(aer.command->result_dw0);
+  EXPECT_EQ(raised.type, AsyncEventType::notice);
+  EXPECT_EQ(raised.info, kNoticeAnaChange);
+  EXPECT_EQ(raised.log_page, LogPageId::ana);
+}
+
 }  // namespace
 }  // namespace portico::nvme

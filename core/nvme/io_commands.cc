@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <memory>
 
 #include "core/common/little_endian.h"
 #include "core/nvme/controller.h"
@@ -67,6 +69,30 @@ bool in_range(const Unit& unit, uint64_t lba, uint64_t blocks) {
   const uint64_t count = unit.block_count();
   return lba < count && blocks <= count - lba;
 }
+
+// Backend steps run one after another (the ranges of a Dataset Management, the pieces of a
+// Verify): `issue(i, done)` starts step i; the first failure, or the end, calls `finished` once.
+// Each step's callback holds the run, so a backend that completes inline (recursing into the
+// next step) and one that completes later on a loop are alike.
+class StepRun : public std::enable_shared_from_this<StepRun> {
+ public:
+  using Issue = std::function<void(size_t, IoCallback)>;
+  StepRun(size_t count, Issue issue, UniqueFunction<void(IoStatus)> finished)
+      : count_(count), issue_(std::move(issue)), finished_(std::move(finished)) {}
+  void next() {
+    if (index_ == count_) return finished_(IoStatus{});
+    issue_(index_++, [self = shared_from_this()](IoStatus status) {
+      if (!status.ok()) return self->finished_(status);
+      self->next();
+    });
+  }
+
+ private:
+  size_t count_;
+  size_t index_ = 0;
+  Issue issue_;
+  UniqueFunction<void(IoStatus)> finished_;
+};
 
 const char* opcode_name(uint8_t opcode) {
   switch (opcode) {
@@ -215,25 +241,21 @@ void Controller::run_io(NvmeCommand& command, Unit& unit) {
           return finish_io(command, no_retry(GenericStatus::lba_out_of_range));
         }
       }
-      // One range at a time, in order; the first failure ends the command.
-      auto next = std::make_shared<std::function<void(size_t)>>();
-      *next = [self, &command, &unit, ranges, next, block_size](size_t i) {
-        while (i < ranges && load_le32(command.data_out.data() + i * kDsmRangeSize + 4) == 0) ++i;
-        if (i == ranges) {
-          *next = nullptr;  // breaks the cycle
-          return self->finish_io(command, GenericStatus::success);
-        }
-        const uint8_t* r = command.data_out.data() + i * kDsmRangeSize;
-        unit.device().discard(*command.core.executor, load_le64(r + 8) * block_size,
-                              uint64_t{load_le32(r + 4)} * block_size, [self, &command, next, i](IoStatus status) {
-                                if (!status.ok()) {
-                                  auto keep = std::move(*next);
-                                  return self->fail_io(command, status.error, true);
-                                }
-                                (*next)(i + 1);
-                              });
-      };
-      (*next)(0);
+      // One range at a time, in order; the first failure ends the command. Empty ranges are no-ops.
+      auto run = std::make_shared<StepRun>(
+          ranges,
+          [&command, &unit, block_size](size_t i, IoCallback done) {
+            const uint8_t* r = command.data_out.data() + i * kDsmRangeSize;
+            const uint64_t blocks = load_le32(r + 4);
+            if (blocks == 0) return done(IoStatus{});
+            unit.device().discard(*command.core.executor, load_le64(r + 8) * block_size, blocks * block_size,
+                                  std::move(done));
+          },
+          [self, &command](IoStatus status) {
+            if (!status.ok()) return self->fail_io(command, status.error, true);
+            self->finish_io(command, GenericStatus::success);
+          });
+      run->next();
       return;
     }
     default:
@@ -293,31 +315,25 @@ void Controller::run_io(NvmeCommand& command, Unit& unit) {
       return;
     }
     case kVerify: {
-      // Reads the range (in pieces of at most 1 MiB), checking that the medium returns it.
+      // Reads the range (in pieces of at most 1 MiB), checking that the medium returns it; an
+      // abort ends it between pieces.
       const uint64_t chunk = std::min(bytes, kVerifyChunkBytes);
       command.data_in = IoBuffer(chunk);
-      auto step = std::make_shared<std::function<void(uint64_t)>>();
-      *step = [self, &command, &device, step, offset, bytes, chunk](uint64_t done_bytes) {
-        if (done_bytes == bytes) {
-          *step = nullptr;
-          command.data_in_length = 0;
-          return self->finish_io(command, GenericStatus::success);
-        }
-        const uint64_t length = std::min(chunk, bytes - done_bytes);
-        device.read(*command.core.executor, offset + done_bytes, command.data_in.span().first(length),
-                    [self, &command, step, done_bytes, length](IoStatus status) {
-                      if (!status.ok()) {
-                        auto keep = std::move(*step);
-                        return self->fail_io(command, status.error, false);
-                      }
-                      if (command.unit->abort_requested(command)) {
-                        auto keep = std::move(*step);
-                        return self->finish_io(command, GenericStatus::abort_requested);
-                      }
-                      (*step)(done_bytes + length);
-                    });
-      };
-      (*step)(0);
+      auto run = std::make_shared<StepRun>(
+          static_cast<size_t>((bytes + chunk - 1) / chunk),
+          [&command, &device, offset, bytes, chunk](size_t i, IoCallback done) {
+            if (command.unit->abort_requested(command)) return done(IoStatus{ECANCELED});
+            const uint64_t at = i * chunk;
+            device.read(*command.core.executor, offset + at, command.data_in.span().first(std::min(chunk, bytes - at)),
+                        std::move(done));
+          },
+          [self, &command](IoStatus status) {
+            command.data_in_length = 0;
+            if (status.error == ECANCELED) return self->finish_io(command, GenericStatus::abort_requested);
+            if (!status.ok()) return self->fail_io(command, status.error, false);
+            self->finish_io(command, GenericStatus::success);
+          });
+      run->next();
       return;
     }
     default:

@@ -266,7 +266,7 @@ bool QueueConnection::on_connect(const nvme::SubmissionEntry& sqe, std::span<con
   queue_.id = connect.queue_id;
   queue_.size = static_cast<uint16_t>(connect.sq_size + 1);
   sq_flow_control_ = !connect.disable_sq_flow_control();
-  sq_head_ = 1 % queue_.size;  // the Connect itself was the first entry
+  sq_head_ = static_cast<uint16_t>(1 % queue_.size);  // the Connect itself was the first entry
   phase_ = Phase::connected;
   if (setup_timer_ != 0) loop_.cancel_timer(std::exchange(setup_timer_, 0));
   spdlog::info("{} connected ({} entries{}{})", who(), queue_.size,

@@ -300,6 +300,25 @@ TEST(NvmeController, WriteZeroesAndDeallocateLeaveZeroes) {
   EXPECT_FALSE(test::all_zero(bytes, 4 * 512, 8 * 512)) << "blocks 4-7 were not in either range";
   EXPECT_TRUE(test::all_zero(bytes, 8 * 512, 12 * 512));
   EXPECT_FALSE(test::all_zero(bytes, 12 * 512, 16 * 512));
+
+  // Three ranges, one of them empty, each deallocated in turn.
+  std::vector<uint8_t> ranges(48, 0);
+  test::put_le(ranges, 4, 2, 4);
+  test::put_le(ranges, 8, 4, 8);    // LBA 4-5
+  test::put_le(ranges, 36, 1, 4);
+  test::put_le(ranges, 40, 14, 8);  // LBA 14
+  auto three = x.run(*c, x.io, sqe(0x09, 1, 48, {2, 1u << 2}), ranges);
+  EXPECT_TRUE(three.command->status.ok());
+  EXPECT_TRUE(test::all_zero(x.f.device->bytes(), 4 * 512, 6 * 512));
+  EXPECT_TRUE(test::all_zero(x.f.device->bytes(), 14 * 512, 15 * 512));
+  EXPECT_FALSE(test::all_zero(x.f.device->bytes(), 6 * 512, 8 * 512));
+
+  // Verify reads the range in pieces; past the end it is LBA Out of Range.
+  auto verify = x.run(*c, x.io, sqe(0x0c, 1, 0, {0, 0, 2047}));
+  EXPECT_TRUE(verify.command->status.ok());
+  EXPECT_EQ(verify.command->data_in_length, 0u);
+  auto beyond = x.run(*c, x.io, sqe(0x0c, 1, 0, {2047, 0, 1}));
+  EXPECT_EQ(beyond.command->status, CompletionStatus(GenericStatus::lba_out_of_range).no_retry());
 }
 
 TEST(NvmeController, FusedCompareAndWriteIsTheBackendsAtomicCompareAndWrite) {

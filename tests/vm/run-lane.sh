@@ -5,6 +5,7 @@
 # time; exits non-zero when any test fails.
 #
 #   tests/vm/run-lane.sh [TEST...]      # default: single_gateway two_gateways nvme_gateways
+#   tests/vm/run-lane.sh nvme_bench     # for reference: nvmet-tcp against porticod, same host and fio
 #
 # Environment: PORTICO_BUILD (build tree with daemon/porticod; default build/release),
 # PORTICO_VM_CACHE (image folder; default build/vm-image). Needs root, qemu-system-x86 and
@@ -17,7 +18,7 @@ PORTICO_BUILD=$(realpath -m "${PORTICO_BUILD:-$root/build/release}")
 PORTICO_VM_CACHE=$(realpath -m "${PORTICO_VM_CACHE:-$root/build/vm-image}")
 export PORTICO_BUILD PORTICO_VM_CACHE
 lane_started=$SECONDS
-declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900)
+declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [nvme_bench]=900)
 tests=("$@")
 ((${#tests[@]})) || tests=(single_gateway two_gateways nvme_gateways)
 
@@ -63,6 +64,7 @@ for name in "${tests[@]}"; do
     [[ -n "${n_stall:-}" ]] && nvme_stall="no write waited more than ${n_stall} ms after the kill;\
  write completions resumed after ${n_resume} ms (longest gap ${n_gap} ms)"
   fi
+  [[ "$name" == nvme_bench ]] && grep -o 'NVME_BENCH .*' "$out/$name.log" >"$out/nvme_bench.txt" && cp "$out/nvme_bench.txt" "$root/build/nvme_bench_last.txt" 2>/dev/null
   if ((rc == 0)); then verdict=PASS; else verdict="FAIL (exit $rc)"; failed=1; fi
   results+=("$(printf '%-16s %-15s %4d s (guest boot %s s)' "$name" "$verdict" "$secs" "${boot:-?}")")
 done
@@ -75,5 +77,9 @@ printf '%s\n' "${results[@]}"
 echo "failover I/O stall (kill -9 gw1): $stall"
 echo "gw1 blocklisted under I/O: $blocklist"
 echo "NVMe/TCP failover I/O stall (kill -9 gw1, native multipath): $nvme_stall"
+if [[ -s "$root/build/nvme_bench_last.txt" && " ${tests[*]} " == *" nvme_bench "* ]]; then
+  echo "nvmet-tcp against porticod (4 KiB, same kernel host and fio, software emulation: the ratio counts):"
+  sed 's/^NVME_BENCH /  /' "$root/build/nvme_bench_last.txt"
+fi
 echo "lane wall time: $((SECONDS - lane_started)) s"
 exit "$failed"

@@ -531,5 +531,18 @@ TEST(NvmeController, AnAccessStateChangeRaisesTheAnaChangeEvent) {
   EXPECT_EQ(raised.log_page, LogPageId::ana);
 }
 
+TEST(NvmeController, NoTransferBeyondMdtsIsAccepted) {
+  // The subsystem's MDTS (1 MiB by default) bounds what any command moves, so a Reservation
+  // Report or a log page asking for gigabytes allocates nothing (found by fuzz_nvme_command).
+  Fixture x;
+  auto c = x.enabled();
+  auto report = x.run(*c, x.io, sqe(0x0e, 1, 3u << 30, {0xbfffffff, 1}));
+  EXPECT_EQ(report.command->status, CompletionStatus(GenericStatus::invalid_field).no_retry());
+  auto log = x.run(*c, x.admin, sqe(0x02, 0, 2u << 20, {0x02u | (0xffffu << 16), 0x7}));
+  EXPECT_EQ(log.command->status, CompletionStatus(GenericStatus::invalid_field).no_retry());
+  auto write = x.run(*c, x.io, sqe(0x01, 1, 2u << 20, {0, 0, 4095}), std::vector<uint8_t>(2u << 20));
+  EXPECT_EQ(write.command->status, CompletionStatus(GenericStatus::invalid_field).no_retry());
+}
+
 }  // namespace
 }  // namespace portico::nvme

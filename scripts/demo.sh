@@ -19,6 +19,10 @@ Connect from another terminal:
   iscsi-inq $url
   iscsi-readcapacity16 $url
   iscsiadm -m discovery -t st -p 127.0.0.1 && iscsiadm -m node --login   # Linux kernel initiator
+The same LUN is NVMe namespace 1 of nqn.2026-11.io.portico:quickstart over NVMe/TCP:
+  $root/build/release/tools/nvme_tcp/portico-nvme identify --nqn nqn.2026-11.io.portico:quickstart --nsid 1
+  nvme discover -t tcp -a 127.0.0.1 -s 8009                              # Linux kernel host
+  nvme connect -t tcp -a 127.0.0.1 -s 4420 -n nqn.2026-11.io.portico:quickstart
 Stop with Ctrl-C.
 
 MSG

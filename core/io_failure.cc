@@ -68,11 +68,8 @@ std::string errno_text(int error) {
          std::generic_category().message(error) + ")";
 }
 
-void IoErrorLog::report(const std::string& unit_name, const std::string& command, int error, IoFailure failure,
-                        const std::string& answered) {
-  const auto log = limiters_[static_cast<size_t>(failure)].allow();
-  if (!log.write) return;
-  const uint64_t others = log.suppressed_before;
+void IoErrorLog::write(const std::string& unit_name, const std::string& command, int error, IoFailure failure,
+                       const std::string& answered, uint64_t others) {
   spdlog::error("{}: backend I/O of {} failed: {}: {}; answered {}{}", unit_name, command, errno_text(error),
                 io_failure_text(failure), answered,
                 others == 0 ? std::string() : fmt::format(" ({} more like it in the last second)", others));

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "core/common/log_rate_limiter.h"
 
@@ -44,11 +45,20 @@ std::string errno_text(int error);
 // backend fails every command at once); a line says how many it stood for.
 class IoErrorLog {
  public:
-  // `command` names the command ("opcode 2Ah", "NVMe Write"), `answered` the status sent.
-  void report(const std::string& unit_name, const std::string& command, int error, IoFailure failure,
-              const std::string& answered);
+  // `describe()` returns the command's name ("opcode 2Ah", "NVMe Write") and the status sent; it
+  // runs only when a line is written, so a failure storm costs no formatting.
+  template <typename Describe>
+  void report(const std::string& unit_name, int error, IoFailure failure, Describe&& describe) {
+    const auto log = limiters_[static_cast<size_t>(failure)].allow();
+    if (!log.write) return;
+    const auto [command, answered] = describe();
+    write(unit_name, command, error, failure, answered, log.suppressed_before);
+  }
 
  private:
+  static void write(const std::string& unit_name, const std::string& command, int error, IoFailure failure,
+                    const std::string& answered, uint64_t others);
+
   std::array<LogRateLimiter, kIoFailureKinds> limiters_;  // one line per second each
 };
 

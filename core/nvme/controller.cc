@@ -93,8 +93,7 @@ void Controller::execute(QueueContext& queue, NvmeCommand& command, Executor& ex
   }
   // MDTS bounds every transfer (Identify Controller reports it): nothing a host asks for makes
   // the core allocate more, whatever the front-end checked before.
-  const uint32_t max_transfer = subsystem_.config().max_data_transfer_bytes;
-  if (command.data_in_limit() > max_transfer || command.data_out_length() > max_transfer) {
+  if (subsystem_.beyond_max_transfer(command)) {
     return finish(command, CompletionStatus(GenericStatus::invalid_field).no_retry());
   }
   if (queue.id == 0) return execute_admin(queue, command);

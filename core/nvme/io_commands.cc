@@ -163,8 +163,10 @@ void Controller::finish_io(NvmeCommand& command, CompletionStatus status) {
 void Controller::fail_io(NvmeCommand& command, int error, bool write) {
   const IoFailure failure = classify_io_error(error);
   const CompletionStatus status = io_failure_status(failure, write);
-  io_error_log_.report(command.unit->name(), opcode_name(command.sqe.opcode), error, failure,
-                       fmt::format("status {:03x}h{}", status.combined(), status.do_not_retry ? " (DNR)" : ""));
+  io_error_log_.report(command.unit->name(), error, failure, [&command, status]() {
+    return std::pair{std::string(opcode_name(command.sqe.opcode)),
+                     fmt::format("status {:03x}h{}", status.combined(), status.do_not_retry ? " (DNR)" : "")};
+  });
   finish_io(command, status);
 }
 

@@ -23,6 +23,7 @@
 #include "core/common/result.h"
 #include "core/nvme/discovery_log.h"
 #include "core/nvme/fabrics.h"
+#include "core/nvme/nvme_command.h"
 
 namespace portico {
 class Unit;
@@ -78,6 +79,12 @@ class Subsystem {
   // NN in Identify Controller: the largest NSID.
   [[nodiscard]] uint32_t max_nsid() const { return nsids_.empty() ? 0 : nsids_.back(); }
   [[nodiscard]] bool host_allowed(const std::string& host_nqn) const;
+  // True when a command would move more than MDTS either way (Fabrics commands have their own
+  // sizes): Invalid Field, before anything is allocated for it.
+  [[nodiscard]] bool beyond_max_transfer(const NvmeCommand& command) const {
+    const uint32_t max = config_.max_data_transfer_bytes;
+    return !command.sqe.is_fabrics() && (command.data_in_limit() > max || command.data_out_length() > max);
+  }
 
   // Connect on an admin queue creates a controller; on an I/O queue it names one created here.
   using ConnectResult = std::variant<std::shared_ptr<Controller>, ConnectRejection>;

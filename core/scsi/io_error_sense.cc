@@ -70,15 +70,16 @@ IoErrorAnswer io_error_answer(int error, IoDirection direction) {
 
 void LogicalUnit::fail_io(ScsiTask& task, int error, IoDirection direction) {
   const IoErrorAnswer answer = io_error_answer(error, direction);
-  const auto cdb = task.cdb();
-  std::string answered =
-      answer.sense ? "CHECK CONDITION" : (answer.status == ScsiStatus::busy ? "BUSY" : "TASK SET FULL");
-  if (answer.sense) {
-    answered += fmt::format(" {:x}h {:02x}h/{:02x}h", static_cast<unsigned>(answer.sense->key), answer.sense->asc.code,
-                            answer.sense->asc.qualifier);
-  }
-  io_error_log_.report(name(), fmt::format("opcode {:02x}h", cdb.empty() ? 0 : cdb[0]), error, answer.failure,
-                       answered);
+  io_error_log_.report(name(), error, answer.failure, [&task, &answer]() {
+    const auto cdb = task.cdb();
+    std::string answered =
+        answer.sense ? "CHECK CONDITION" : (answer.status == ScsiStatus::busy ? "BUSY" : "TASK SET FULL");
+    if (answer.sense) {
+      answered += fmt::format(" {:x}h {:02x}h/{:02x}h", static_cast<unsigned>(answer.sense->key),
+                              answer.sense->asc.code, answer.sense->asc.qualifier);
+    }
+    return std::pair{fmt::format("opcode {:02x}h", cdb.empty() ? 0 : cdb[0]), answered};
+  });
   if (answer.sense) {
     fail(task, *answer.sense);
   } else {

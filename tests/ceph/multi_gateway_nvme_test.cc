@@ -17,6 +17,7 @@
 #include "tools/nvme_tcp/controller_session.h"
 #include "tools/nvme_tcp/io_commands.h"
 #include "tools/nvme_tcp/reservation_commands.h"
+#include "tools/nvme_tcp/status_text.h"
 
 namespace portico::testing::mgw {
 namespace {
@@ -37,12 +38,6 @@ std::unique_ptr<host::ControllerSession> nvme_connect(const GatewayProcess& gate
   auto session = host::ControllerSession::open(options);
   EXPECT_TRUE(session.ok()) << "NVMe connect to " << gateway.name() << ": " << session.status().message();
   return session.ok() ? std::move(*session) : nullptr;
-}
-
-std::string status_text(const nvme::CompletionStatus& s) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "SCT %xh SC %02xh", static_cast<unsigned>(s.type), s.code);
-  return text;
 }
 
 TEST_F(MultiGateway, NvmeFusedCompareAndWriteAndIscsiCompareAndWriteHaveExactlyOneWinnerPerRound) {
@@ -83,7 +78,7 @@ TEST_F(MultiGateway, NvmeFusedCompareAndWriteAndIscsiCompareAndWriteHaveExactlyO
       } else {
         round.nvme_won = done->ok();
         round.nvme_miscompared = done->compare.cqe.status == nvme::CompletionStatus(nvme::MediaStatus::compare_failure).no_retry();
-        round.nvme_status = status_text(done->compare.cqe.status) + " / " + status_text(done->write.cqe.status);
+        round.nvme_status = host::describe_status(done->compare.cqe.status) + " / " + host::describe_status(done->write.cqe.status);
       }
       judge.arrive_and_wait();
       judge.arrive_and_wait();  // the iSCSI racer set expected_of[r + 1]

@@ -61,13 +61,12 @@ QueueConnection::Dispatch QueueConnection::on_capsule(const CapsuleCmd& capsule,
   queued->command.queue_id = queue_.id;
   const uint32_t data_out = queued->command.data_out_length();
   const uint32_t data_in = queued->command.data_in_limit();
-  const uint32_t max_transfer = subsystem_->config().max_data_transfer_bytes;
   // The SGL must say where the data is: in the capsule (offset 0) or sent later / returned
   // through the transport (NVMe/TCP 1.0, "Command Capsule"); its size within MDTS.
   const bool in_capsule = sqe.sgl.identifier == nvme::kSglInCapsule;
   const bool transport = sqe.sgl.identifier == nvme::kSglTransportData;
   std::optional<nvme::CompletionStatus> refused;
-  if (!sqe.is_fabrics() && (data_out > max_transfer || data_in > max_transfer)) {
+  if (subsystem_->beyond_max_transfer(queued->command)) {
     refused = no_retry(nvme::GenericStatus::invalid_field);
   } else if (!in_capsule && !transport && (data_out != 0 || data_in != 0)) {
     refused = no_retry(nvme::GenericStatus::sgl_descriptor_type_invalid);

@@ -7,7 +7,6 @@
 #include <bit>
 #include <cstring>
 
-#include "core/common/stable_hash.h"
 #include "core/nvme/ana_log.h"
 #include "core/nvme/controller.h"
 #include "core/nvme/features.h"
@@ -56,6 +55,7 @@ void Controller::identify(NvmeCommand& command) {
         info.type = ControllerType::discovery;
         info.multi_port = info.multi_controller = info.ana_reporting = false;
         info.namespace_attribute_notices = info.ana_change_notices = false;
+        info.discovery_change_notices = true;
         info.compare = info.dataset_management = info.write_zeroes = info.reservations = info.verify = false;
         info.compare_and_write = false;
         return respond_with(command, identify_controller(info)), finish(command, GenericStatus::success);
@@ -194,16 +194,12 @@ void Controller::get_log_page(NvmeCommand& command) {
       if (!subsystem_.discovery()) {
         return finish(command, CompletionStatus(CommandSpecificStatus::invalid_log_page).no_retry());
       }
-      const auto entries = subsystem_.config().discovery_entries ? subsystem_.config().discovery_entries(host_nqn_)
-                                                                 : std::vector<DiscoveryEntry>{};
-      // GENCTR changes whenever the list does: a hash of the entries' text.
-      std::string text;
-      for (const auto& e : entries) text += e.subsystem_nqn + "|" + e.address + "|" + e.service_id + "|";
-      page = discovery_log(stable_hash64(text), entries);
-      if (!request.retain_async_event) {
-        std::lock_guard lock(async_mutex_);
-        masked_log_pages_.erase(static_cast<uint8_t>(LogPageId::discovery));
-      }
+      const auto entries = discovery_entries();
+      const uint64_t generation = discovery_generation(entries);
+      page = discovery_log(generation, entries);
+      std::lock_guard lock(async_mutex_);
+      discovery_generation_seen_ = generation;
+      if (!request.retain_async_event) masked_log_pages_.erase(static_cast<uint8_t>(LogPageId::discovery));
       break;
     }
     default:

@@ -294,6 +294,29 @@ void Controller::raise_async_event(const AsyncEvent& event, uint32_t enable_bit)
   deliver_async_events();
 }
 
+std::vector<DiscoveryEntry> Controller::discovery_entries() const {
+  const auto& entries = subsystem_.config().discovery_entries;
+  return entries ? entries(host_nqn_) : std::vector<DiscoveryEntry>{};
+}
+
+void Controller::check_discovery_log() {
+  if (!subsystem_.discovery()) return;
+  {
+    std::lock_guard lock(async_mutex_);
+    if ((async_event_config_ & kAecDiscoveryChange) == 0 || async_requests_.empty()) return;
+  }
+  const uint64_t generation = discovery_generation(discovery_entries());
+  {
+    std::lock_guard lock(async_mutex_);
+    const uint64_t seen = std::exchange(discovery_generation_seen_, generation);
+    if (seen == 0 || seen == generation) return;
+    // Told already and not read since: the host reads the newest list when it does.
+    if (masked_log_pages_.count(static_cast<uint8_t>(LogPageId::discovery)) != 0) return;
+  }
+  spdlog::info("nvme: discovery log of host {} changed: controller {} tells it", host_nqn_, id_);
+  raise_async_event({AsyncEventType::notice, kNoticeDiscoveryLogChanged, LogPageId::discovery}, kAecDiscoveryChange);
+}
+
 void Controller::on_notice(uint32_t nsid, Notice notice) {
   switch (notice) {
     case Notice::registrations_preempted:

@@ -28,6 +28,7 @@
 #include "core/executor.h"
 #include "core/io_failure.h"
 #include "core/nvme/async_event.h"
+#include "core/nvme/discovery_log.h"
 #include "core/nvme/fabrics.h"
 #include "core/nvme/host.h"
 #include "core/nvme/log_pages.h"
@@ -103,6 +104,13 @@ class Controller : public std::enable_shared_from_this<Controller> {
   // A notice for the host about namespace `nsid` (core/attachment.h); any thread.
   void on_notice(uint32_t nsid, Notice notice);
 
+  // A discovery controller whose host enabled Discovery Log Page Change notices (Set Features
+  // 0Bh bit 31) raises one when its host's Discovery log now differs from the one it read last
+  // (a gateway came, left or lost its lease), so hosts that keep a persistent discovery
+  // connection connect to new paths without polling. The front-end calls it periodically on the
+  // admin queue; an I/O controller ignores it.
+  void check_discovery_log();
+
   // The admin queue is gone (closed, or its keep alive expired): the controller is, and its
   // I/O queues close too (NVMe over Fabrics 1.1: an association ends with its admin queue).
   void retire() { retired_.store(true, std::memory_order_release); }
@@ -122,6 +130,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   void set_features(NvmeCommand& command);
   void get_features(NvmeCommand& command);
   std::vector<uint8_t> ana_log_page(bool groups_only);
+  [[nodiscard]] std::vector<DiscoveryEntry> discovery_entries() const;
   // io_commands.cc
   void start_io(QueueContext& queue, NvmeCommand& command, Unit& unit);
   void run_io(NvmeCommand& command, Unit& unit);
@@ -179,6 +188,8 @@ class Controller : public std::enable_shared_from_this<Controller> {
   std::map<uint32_t, uint32_t> reservation_masks_;  // per NSID, Set Features 82h
   std::vector<uint32_t> changed_nsids_;
   bool changed_nsids_overflowed_ = false;
+  // GENCTR of the Discovery log this host read last, or the first one checked (0: none yet).
+  uint64_t discovery_generation_seen_ = 0;
 
   IoErrorLog io_error_log_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/common/little_endian.h"
+#include "core/common/stable_hash.h"
 
 namespace portico::nvme {
 namespace {
@@ -38,6 +39,14 @@ std::vector<uint8_t> discovery_log(uint64_t generation, std::span<const Discover
     put_entry(out.data() + kDiscoveryHeaderSize + kDiscoveryEntrySize * i, entries[i]);
   }
   return out;
+}
+
+uint64_t discovery_generation(std::span<const DiscoveryEntry> entries) {
+  std::string text;
+  for (const auto& e : entries) {
+    text += e.subsystem_nqn + "|" + e.address + "|" + e.service_id + "|" + std::to_string(e.port_id) + "|";
+  }
+  return std::max<uint64_t>(stable_hash64(text), 1);
 }
 
 }  // namespace portico::nvme

@@ -60,4 +60,8 @@ struct DiscoveryEntry {
 // and cut to leave one NUL at the end of each field.
 std::vector<uint8_t> discovery_log(uint64_t generation, std::span<const DiscoveryEntry> entries);
 
+// GENCTR for `entries`: it changes whenever the list does (a hash of what a host connects with),
+// so every gateway computes the same one for the same list. Never 0.
+uint64_t discovery_generation(std::span<const DiscoveryEntry> entries);
+
 }  // namespace portico::nvme

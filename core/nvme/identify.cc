@@ -42,8 +42,10 @@ std::vector<uint8_t> identify_controller(const ControllerInfo& info) {
   store_le16(p + 78, info.controller_id);
   store_le32(p + 80, info.version);
   // OAES uses the bit positions of the Asynchronous Event Configuration feature (Linux:
-  // NVME_AEN_BIT_NS_ATTR 8, NVME_AEN_BIT_ANA_CHANGE 11).
-  store_le32(p + 92, (info.namespace_attribute_notices ? 1u << 8 : 0u) | (info.ana_change_notices ? 1u << 11 : 0u));
+  // NVME_AEN_BIT_NS_ATTR 8, NVME_AEN_BIT_ANA_CHANGE 11, NVME_AEN_BIT_DISC_CHANGE 31); Linux
+  // enables only the events OAES lists.
+  store_le32(p + 92, (info.namespace_attribute_notices ? 1u << 8 : 0u) | (info.ana_change_notices ? 1u << 11 : 0u) |
+                         (info.discovery_change_notices ? 1u << 31 : 0u));
   store_le32(p + 96, info.host_id_128_bit ? 1u : 0u);  // CTRATT bit 0: HID_128_BIT
   p[111] = static_cast<uint8_t>(info.type);
   // 256: OACS = 0 (no optional admin commands: no namespace management, format, security).

@@ -48,6 +48,7 @@ struct ControllerInfo {
   uint32_t version = kVersion2_0;    // VER
   bool namespace_attribute_notices = true;  // OAES bit 8
   bool ana_change_notices = true;           // OAES bit 11
+  bool discovery_change_notices = false;    // OAES bit 31: a discovery controller's
   bool host_id_128_bit = true;  // CTRATT bit 0: a fabrics controller uses 128-bit host IDs
   ControllerType type = ControllerType::io;  // CNTRLTYPE
   uint8_t abort_limit = 3;        // ACL, 0's based

@@ -11,6 +11,9 @@
 #include <thread>
 
 #include "core/common/little_endian.h"
+#include "core/nvme/async_event.h"
+#include "core/nvme/discovery_log.h"
+#include "core/nvme/features.h"
 #include "core/nvme/log_pages.h"
 #include "tests/ceph/multi_gateway_fixture.h"
 #include "tools/nvme_tcp/admin_commands.h"
@@ -223,6 +226,57 @@ TEST_F(MultiGateway, AnaLogOfASurvivorReportsADeadGatewaysGroupInaccessible) {
   EXPECT_TRUE(read->ok()) << "the survivor serves the namespace";
   std::printf("[ figures ] gw1's ANA group reported inaccessible by gw2 %.0f ms after the kill (lease %lld ms)\n",
               ms_since(killed), static_cast<long long>(ClusterTimings::lease.count()));
+}
+
+TEST_F(MultiGateway, APersistentDiscoveryHostIsToldWhenAGatewayLeaves) {
+  // A host that keeps its discovery connection (Linux: `nvme discover --persistent`) enables the
+  // Discovery Log Page Change notice and leaves an Asynchronous Event Request outstanding; when a
+  // gateway's lease runs out the survivor's discovery log drops its listeners and the AER
+  // completes, so the host need not poll.
+  ASSERT_NO_FATAL_FAILURE(start_gateways(2));
+  host::SessionOptions options;
+  options.address = gateway(2).address();
+  options.port = gateway(2).discovery_port();
+  options.subsystem_nqn = nvme::kDiscoveryNqn;
+  options.host_id[0] = 0x4e;
+  options.host_id[15] = 4;
+  options.host_nqn = "nqn.2014-08.org.nvmexpress:uuid:mgw-host-4";
+  options.io_queues = 0;
+  options.keep_alive_ms = 0;
+  options.timeout = std::chrono::seconds(30);
+  auto session = host::ControllerSession::open(options);
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  auto& admin = (*session)->admin();
+  ASSERT_TRUE(host::set_features(admin, static_cast<uint8_t>(nvme::FeatureId::async_event_configuration),
+                                 nvme::kAecDiscoveryChange)
+                  .ok());
+  host::LogPageArgs discovery;
+  discovery.lid = static_cast<uint8_t>(nvme::LogPageId::discovery);
+  discovery.length = 8192;
+  auto records = [&]() -> uint64_t {
+    auto page = host::get_log_page(admin, discovery);
+    EXPECT_TRUE(page.ok()) << page.status().message();
+    return page.ok() ? load_le64(page->data() + 8) : 0;
+  };
+  ASSERT_EQ(records(), 2u) << "one record per live gateway";
+
+  host::Command aer;
+  aer.sqe = host::make_sqe(host::admin_opcode::kAsyncEventRequest);
+  auto cid = admin.submit(aer);
+  ASSERT_TRUE(cid.ok()) << cid.status().message();
+  const auto killed = Clock::now();
+  gateway(1).kill_hard();
+  auto completion = admin.wait(*cid);
+  ASSERT_TRUE(completion.ok()) << completion.status().message();
+  ASSERT_TRUE(completion->ok());
+  const auto event = nvme::decode_async_event(completion->cqe.dw0);
+  EXPECT_EQ(event.type, nvme::AsyncEventType::notice);
+  EXPECT_EQ(event.info, nvme::kNoticeDiscoveryLogChanged);
+  EXPECT_EQ(event.log_page, nvme::LogPageId::discovery);
+  const double told_ms = ms_since(killed);
+  EXPECT_EQ(records(), 1u) << "the dead gateway's listener is gone";
+  std::printf("[ figures ] discovery log change event from gw2 %.0f ms after gw1's kill (lease %lld ms)\n", told_ms,
+              static_cast<long long>(ClusterTimings::lease.count()));
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ inline constexpr uint8_t kIdentify = 0x06;
 inline constexpr uint8_t kAbort = 0x08;
 inline constexpr uint8_t kSetFeatures = 0x09;
 inline constexpr uint8_t kGetFeatures = 0x0a;
+inline constexpr uint8_t kAsyncEventRequest = 0x0c;
 inline constexpr uint8_t kKeepAlive = 0x18;
 }  // namespace admin_opcode
 

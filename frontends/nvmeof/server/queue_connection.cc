@@ -132,8 +132,9 @@ void QueueConnection::check_liveness() {
   if (queue_.id == 0 && controller_->keep_alive_expired(now_ns())) {
     // NVMe Base 2.0, "Keep Alive Timer": the controller stops: every queue of the association
     // ends, and the host reconnects if it is still there.
-    close("keep alive timeout (KATO " + std::to_string(controller_->keep_alive_ms()) + " ms) expired");
+    return close("keep alive timeout (KATO " + std::to_string(controller_->keep_alive_ms()) + " ms) expired");
   }
+  if (queue_.id == 0) controller_->check_discovery_log();
 }
 
 // ---------------------------------------------------------------------------------------------

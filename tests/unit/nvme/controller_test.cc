@@ -32,6 +32,20 @@ HostId host_id(uint8_t last) {
   return id;
 }
 
+// A dynamic-model Connect of the admin queue from host `host` (KATO 5 s).
+Subsystem::ConnectResult connect_admin(Subsystem& subsystem, const std::string& subsystem_nqn, const std::string& host_nqn,
+                            uint8_t host = 1) {
+  ConnectCommand command;
+  command.sq_size = 31;
+  command.keep_alive_ms = 5000;
+  ConnectData data;
+  data.host_id = host_id(host);
+  data.controller_id = kDynamicControllerId;
+  data.subsystem_nqn = subsystem_nqn;
+  data.host_nqn = host_nqn;
+  return subsystem.connect(command, data);
+}
+
 SubmissionEntry fabrics_sqe(uint8_t fctype, uint8_t attrib, uint32_t offset, uint64_t value) {
   test::SqeBytes b;
   b.u8(0, kFabricsOpcode).u8(4, fctype).u8(40, attrib).u32(44, offset).u64(48, value);
@@ -62,15 +76,7 @@ struct Fixture {
   }
 
   std::shared_ptr<Controller> connect(uint8_t host = 1, const std::string& nqn = kHost) {
-    ConnectCommand command;
-    command.sq_size = 31;
-    command.keep_alive_ms = 5000;
-    ConnectData data;
-    data.host_id = host_id(host);
-    data.controller_id = kDynamicControllerId;
-    data.subsystem_nqn = kSubsystem;
-    data.host_nqn = nqn;
-    auto result = subsystem->connect(command, data);
+    auto result = connect_admin(*subsystem, kSubsystem, nqn, host);
     auto* controller = std::get_if<std::shared_ptr<Controller>>(&result);
     if (controller == nullptr) return nullptr;
     return *controller;
@@ -190,18 +196,11 @@ TEST(NvmeController, HostsOutsideTheAllowedListAreRefused) {
   config.nqn = kSubsystem;
   config.allowed_hosts = {"nqn.2014-08.org.nvmexpress:uuid:only-this-one"};
   Subsystem subsystem(config, f.cluster);
-  ConnectCommand command;
-  command.sq_size = 31;
-  ConnectData data;
-  data.host_id = host_id(1);
-  data.controller_id = kDynamicControllerId;
-  data.subsystem_nqn = kSubsystem;
-  data.host_nqn = kHost;
-  auto refused = subsystem.connect(command, data);
+  auto refused = connect_admin(subsystem, kSubsystem, kHost);
   ASSERT_TRUE(std::holds_alternative<ConnectRejection>(refused));
   EXPECT_EQ(std::get<ConnectRejection>(refused).status, CommandSpecificStatus::connect_invalid_host);
-  data.host_nqn = config.allowed_hosts[0];
-  EXPECT_TRUE(std::holds_alternative<std::shared_ptr<Controller>>(subsystem.connect(command, data)));
+  EXPECT_TRUE(std::holds_alternative<std::shared_ptr<Controller>>(
+      connect_admin(subsystem, kSubsystem, config.allowed_hosts[0])));
 }
 
 TEST(NvmeController, PropertiesEnableTheControllerAndCommandsWaitForIt) {
@@ -529,6 +528,72 @@ TEST(NvmeController, AnAccessStateChangeRaisesTheAnaChangeEvent) {
   EXPECT_EQ(raised.type, AsyncEventType::notice);
   EXPECT_EQ(raised.info, kNoticeAnaChange);
   EXPECT_EQ(raised.log_page, LogPageId::ana);
+}
+
+TEST(NvmeController, ADiscoveryControllerTellsItsHostWhenTheDiscoveryLogChanges) {
+  // A host with a persistent discovery connection (Linux: `nvme discover --persistent`, nvme-stas)
+  // enables the Discovery Log Page Change notice and keeps an AER outstanding; a gateway that
+  // joins or leaves changes the log, and the host reads it again when told.
+  testing::TargetFixture f;
+  auto entries = std::make_shared<std::vector<DiscoveryEntry>>(1);
+  (*entries)[0].subsystem_nqn = kSubsystem;
+  (*entries)[0].address = "192.0.2.1";
+  (*entries)[0].service_id = "4420";
+  SubsystemConfig config;
+  config.nqn = kDiscoveryNqn;
+  config.discovery = true;
+  config.serial = "PORTICO-DISC";
+  config.controller_id_first = 0x200;
+  config.controller_id_count = 4;
+  config.discovery_entries = [entries](const std::string&) { return *entries; };
+  Subsystem discovery(config, f.cluster);
+  auto connected = connect_admin(discovery, kDiscoveryNqn, kHost);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<Controller>>(connected));
+  auto c = std::get<std::shared_ptr<Controller>>(connected);
+  Fixture x;  // for its run() helper and queues
+  ASSERT_TRUE(x.run(*c, x.admin, fabrics_sqe(0x00, 0, kPropertyCc, 0x00460001)).command->status.ok());
+
+  auto identify = x.run(*c, x.admin, sqe(0x06, 0, 4096, {0x01}));
+  ASSERT_TRUE(identify.command->status.ok());
+  EXPECT_EQ(get32(identify.data(), 92), 1u << 31) << "OAES lists only the discovery log change notice";
+
+  ASSERT_TRUE(x.run(*c, x.admin, sqe(0x09, 0, 0, {0x0b, 0x80000900})).command->status.ok());
+  auto features = x.run(*c, x.admin, sqe(0x0a, 0, 0, {0x0b}));
+  EXPECT_EQ(features.command->result_dw0, 0x80000000u) << "I/O controllers' notices are not a discovery controller's";
+
+  const uint32_t log_dwords = 4096 / 4 - 1;
+  auto log = x.run(*c, x.admin, sqe(0x02, 0, 4096, {0x70u | (log_dwords << 16)}));
+  ASSERT_TRUE(log.command->status.ok());
+  const uint64_t first_generation = get64(log.data(), 0);
+  EXPECT_EQ(get64(log.data(), 8), 1u);
+
+  auto aer = x.run(*c, x.admin, sqe(0x0c, 0, 0, {}), {}, 60);
+  c->check_discovery_log();
+  EXPECT_FALSE(*aer.finished) << "nothing changed";
+
+  DiscoveryEntry second = (*entries)[0];
+  second.address = "192.0.2.2";
+  second.port_id = 2;
+  entries->push_back(second);
+  c->check_discovery_log();
+  ASSERT_TRUE(*aer.finished);
+  const AsyncEvent raised = decode_async_event(aer.command->result_dw0);
+  EXPECT_EQ(raised.type, AsyncEventType::notice);
+  EXPECT_EQ(raised.info, kNoticeDiscoveryLogChanged);
+  EXPECT_EQ(raised.log_page, LogPageId::discovery);
+
+  // Until the host reads the log again, no second event; after it, the next change raises one.
+  auto aer2 = x.run(*c, x.admin, sqe(0x0c, 0, 0, {}), {}, 61);
+  entries->pop_back();
+  c->check_discovery_log();
+  EXPECT_FALSE(*aer2.finished);
+  auto reread = x.run(*c, x.admin, sqe(0x02, 0, 4096, {0x70u | (log_dwords << 16)}));
+  ASSERT_TRUE(reread.command->status.ok());
+  EXPECT_EQ(get64(reread.data(), 0), first_generation) << "GENCTR follows the list";
+  entries->push_back(second);
+  c->check_discovery_log();
+  EXPECT_TRUE(*aer2.finished);
+  c->release_queue(x.admin);
 }
 
 TEST(NvmeController, NoTransferBeyondMdtsIsAccepted) {

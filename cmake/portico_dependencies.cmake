@@ -7,6 +7,7 @@ find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED)
 pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
+pkg_check_modules(LIBNL_GENL REQUIRED IMPORTED_TARGET libnl-genl-3.0)
 pkg_check_modules(LIBISCSI REQUIRED IMPORTED_TARGET libiscsi)
 # Debian's librados-dev / librbd-dev ship no pkg-config files: find header and library.
 foreach(lib rados rbd)

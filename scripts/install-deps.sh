@@ -15,6 +15,7 @@ packages=(
   librbd-dev librados-dev     # RBD backend and RADOS cluster state
   ceph-mon ceph-osd ceph-common  # the private micro cluster (scripts/ceph-cluster.sh)
   libfabric-dev               # NVMe-oF/RDMA (upcoming)
+  libnl-genl-3-dev            # TCMU: the kernel target's TCM-USER generic netlink family
   qemu-system-x86 debootstrap # tests/vm: Debian guest with real kernel initiators
 )
 

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "frontends/fc_tcmu/handler/fabric_nexus.h"
+
 namespace portico::daemon {
 namespace {
 
@@ -180,11 +182,37 @@ void read_size(const YAML::Node& node, const std::string& where, const char* nam
   field = *value;
 }
 
+TcmuExportConfig parse_tcmu_export(const YAML::Node& node, const std::string& where) {
+  require_map(node, where);
+  reject_unknown_keys(node, where, {"name", "fabric", "initiator", "target_port", "relative_port_id"});
+  TcmuExportConfig e;
+  e.name = get_string(node, "name", where);
+  // A configfs folder name: no path separator, nothing hidden.
+  const bool name_ok = !e.name.empty() && e.name.size() <= 64 && e.name.front() != '.' &&
+                       std::all_of(e.name.begin(), e.name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+                       });
+  if (!name_ok) fail(where + ".name", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+  if (node["fabric"]) e.fabric = get_string(node, "fabric", where);
+  auto fabric = tcmu::parse_fabric(e.fabric);
+  if (!fabric.ok()) fail(where + ".fabric", fabric.status().message());
+  e.initiator = get_string(node, "initiator", where);
+  e.target_port = get_string(node, "target_port", where);
+  read_number(node, where, "relative_port_id", e.relative_port_id, 1, 0xffff);
+  tcmu::FabricPort port;
+  port.fabric = *fabric;
+  port.initiator = e.initiator;
+  port.target_port = e.target_port;
+  auto nexus = tcmu::fabric_nexus(port);
+  if (!nexus.ok()) fail(where, nexus.status().message());
+  return e;
+}
+
 LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   require_map(node, where);
   reject_unknown_keys(node, where, {"lun", "backend", "size", "block_size", "path", "image", "serial", "product",
                                      "read_only", "physical_block_size", "sanitize_rate", "completion_delay_us",
-                                     "nsid"});
+                                     "nsid", "tcmu"});
   LunConfig lun;
   if (!node["lun"]) fail(where + ".lun", "is required");
   lun.lun = get_unsigned(node["lun"], where + ".lun", 16383);  // SAM-5 flat space addressing
@@ -215,6 +243,12 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
     // NVMe Base 2.0: 0 and FFFFFFFFh (every namespace) are not namespace IDs.
     lun.nsid = static_cast<uint32_t>(get_unsigned(node["nsid"], where + ".nsid", 0xfffffffeu));
     if (lun.nsid == 0) fail(where + ".nsid", "must be at least 1");
+  }
+  if (const auto exports = node["tcmu"]) {
+    if (!exports.IsSequence() || exports.size() == 0) fail(where + ".tcmu", "must be a non-empty list of exports");
+    for (size_t i = 0; i < exports.size(); ++i) {
+      lun.tcmu.push_back(parse_tcmu_export(exports[i], where + ".tcmu[" + std::to_string(i) + "]"));
+    }
   }
   if (node["completion_delay_us"]) {
     // A memory LUN standing in for a networked backend (bench/bench_rbd.sh); at most 1 s.
@@ -501,6 +535,25 @@ Config parse_root(const YAML::Node& root) {
       if (config.gateway.nvme_listeners.empty()) fail(key + ".nvme", "needs gateway.nvme_listeners");
     }
     config.targets.push_back(std::move(target));
+  }
+  // One backstore per export, and one export per nexus: two would merge or split an initiator.
+  std::set<std::string> backstores;
+  std::set<std::pair<std::string, std::string>> nexuses;
+  for (size_t t = 0; t < config.targets.size(); ++t) {
+    for (size_t l = 0; l < config.targets[t].luns.size(); ++l) {
+      const auto& lun = config.targets[t].luns[l];
+      for (size_t e = 0; e < lun.tcmu.size(); ++e) {
+        const auto key = "targets[" + std::to_string(t) + "].luns[" + std::to_string(l) + "].tcmu[" +
+                         std::to_string(e) + "]";
+        if (!backstores.insert(lun.tcmu[e].name).second) fail(key + ".name", lun.tcmu[e].name + " is used twice");
+        if (!nexuses.insert({lun.tcmu[e].initiator + "|" + lun.tcmu[e].target_port, std::to_string(t) + "/" +
+                                                                                     std::to_string(lun.lun)})
+                 .second) {
+          fail(key, "this LUN is exported twice to initiator " + lun.tcmu[e].initiator + " through " +
+                        lun.tcmu[e].target_port);
+        }
+      }
+    }
   }
   check_cluster_luns(config, root);
   return config;

@@ -22,6 +22,18 @@ struct ChapConfig {
 
 enum class BackendKind { memory, file, rbd };
 
+// An export of a LUN through the Linux kernel target (LIO) as a TCMU backstore device: one per
+// (initiator ACL, target port), since the TCMU ring does not say which initiator sent a command
+// (frontends/fc_tcmu). The fabric side (tcm_loop, qla2xxx, ib_srpt, ...) links the ACL's mapped
+// LUN to a TPG LUN on this backstore.
+struct TcmuExportConfig {
+  std::string name;          // the backstore: target/core/user_<N>/<name>
+  std::string fabric = "sas";  // fc, sas (tcm_loop), srp, iscsi
+  std::string initiator;     // the initiator port as the fabric names it (the ACL's name)
+  std::string target_port;   // the LIO target port the ACL belongs to (its WWPN, or IQN,t,0x<tpgt>)
+  uint16_t relative_port_id = 0;  // 0: target port group x 256 + the export's index
+};
+
 struct LunConfig {
   uint64_t lun = 0;
   BackendKind backend = BackendKind::memory;
@@ -37,6 +49,7 @@ struct LunConfig {
   uint64_t sanitize_rate = 0;        // bytes per second a SANITIZE may process; 0 = unpaced
   uint32_t completion_delay_us = 0;  // memory backend: every completion this late (benchmarks); 0 = inline
   uint32_t nsid = 0;                 // its NVMe namespace ID when the target is exported over NVMe; 0 = lun + 1
+  std::vector<TcmuExportConfig> tcmu;  // exports through the kernel target
 };
 
 // A target exported over NVMe/TCP too: an NVM subsystem whose namespaces are the target's LUNs

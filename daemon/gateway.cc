@@ -23,6 +23,8 @@
 #include "core/scsi/scsi_target.h"
 #include "frontends/iscsi/server/iscsi_server.h"
 #include "frontends/nvmeof/server/nvme_tcp_server.h"
+#include "frontends/fc_tcmu/handler/fabric_nexus.h"
+#include "frontends/fc_tcmu/handler/tcmu_frontend.h"
 #include "runtime/loop_group.h"
 #include "runtime/socket_address.h"
 
@@ -180,6 +182,7 @@ class RunningGateway final : public Gateway {
     nvme_settings.max_connections_per_listener = config.gateway.max_connections;
     nvme_settings.max_queue_buffer_bytes = config.gateway.max_session_buffer;
     nvme_settings.max_buffer_bytes = config.gateway.max_buffer;
+    tcmu::TcmuFrontendSettings tcmu_settings;
     for (const auto& target : config.targets) {
       auto scsi_target = std::make_shared<scsi::ScsiTarget>();
       std::shared_ptr<nvme::Subsystem> subsystem;
@@ -228,6 +231,32 @@ class RunningGateway final : public Gateway {
           if (!added.ok()) return error(added.code(), where + ": " + added.message());
           spdlog::info("subsystem {}: namespace {} = {}", subsystem->nqn(), lun.nsid, where);
         }
+        for (const auto& e : lun.tcmu) {
+          // One backstore device per nexus (frontends/fc_tcmu/handler/fabric_nexus.h).
+          tcmu::FabricPort fabric_port;
+          fabric_port.fabric = *tcmu::parse_fabric(e.fabric);  // checked with the configuration
+          fabric_port.initiator = e.initiator;
+          fabric_port.target_port = e.target_port;
+          fabric_port.target_name = target.iqn;
+          fabric_port.target_port_group = port_group;
+          const size_t index = tcmu_settings.exports.size() + 1;
+          fabric_port.relative_port_id =
+              e.relative_port_id != 0 ? e.relative_port_id : static_cast<uint16_t>(port_group * 256u + index % 256u);
+          auto nexus = tcmu::fabric_nexus(fabric_port);
+          if (!nexus.ok()) return error(nexus.status().code(), where + ": tcmu " + e.name + ": " + nexus.status().message());
+          tcmu::TcmuExport x;
+          x.name = e.name;
+          x.target = scsi_target;
+          x.lun = lun.lun;
+          x.nexus = std::move(*nexus);
+          x.size_bytes = (*device)->capacity_bytes();
+          x.block_size = (*device)->info().block_size;
+          x.max_transfer_bytes = (*device)->info().max_transfer_bytes;
+          x.write_cache = (*device)->info().volatile_cache;
+          tcmu_settings.exports.push_back(std::move(x));
+          spdlog::info("{}: exported through the kernel target as TCMU backstore {} to {} initiator {}", where, e.name,
+                       e.fabric, e.initiator);
+        }
         scsi_target->add_lun(lun.lun, std::move(*unit));
         spdlog::info("target {}: LUN {} = {} backend, {} bytes", target.iqn, lun.lun,
                      (*device)->info().kind, (*device)->capacity_bytes());
@@ -252,9 +281,15 @@ class RunningGateway final : public Gateway {
       if (!nvme_server.ok()) return nvme_server.status();
       nvme_server_ = std::move(*nvme_server);
     }
+    if (!tcmu_settings.exports.empty()) {
+      auto tcmu_frontend = tcmu::TcmuFrontend::create(std::move(tcmu_settings), *loops_);
+      if (!tcmu_frontend.ok()) return tcmu_frontend.status();
+      tcmu_ = std::move(*tcmu_frontend);
+    }
     loops_->start();
     auto started = server_->start();
     if (started.ok() && nvme_server_) started = nvme_server_->start();
+    if (started.ok() && tcmu_) started = tcmu_->start();
     if (!started.ok()) {
       stop();  // the servers stop on their running loops, then they stop (a bind error is no hang)
       return started;
@@ -265,9 +300,11 @@ class RunningGateway final : public Gateway {
   void stop() override {
     // The server stops on running loops; the loops then stop (running or dropping what the
     // server posted to them) before the server is freed.
+    if (tcmu_) tcmu_->stop(kShutdownGrace);
     if (nvme_server_) nvme_server_->stop(kShutdownGrace);
     if (server_) server_->stop(kShutdownGrace);
     if (loops_) loops_->stop();
+    tcmu_.reset();
     nvme_server_.reset();
     server_.reset();
   }
@@ -282,6 +319,7 @@ class RunningGateway final : public Gateway {
   std::unique_ptr<runtime::LoopGroup> loops_;
   std::unique_ptr<iscsi::IscsiServer> server_;
   std::unique_ptr<nvmeof::NvmeTcpServer> nvme_server_;
+  std::unique_ptr<tcmu::TcmuFrontend> tcmu_;
 };
 
 }  // namespace

@@ -228,6 +228,10 @@ void EventLoop::read(int fd, std::span<uint8_t> buffer, uint64_t offset, Complet
   io_uring_prep_read(prepare(std::move(done)), fd, buffer.data(), static_cast<unsigned>(buffer.size()), offset);
 }
 
+void EventLoop::poll(int fd, unsigned events, Completion done) {
+  io_uring_prep_poll_add(prepare(std::move(done)), fd, events);
+}
+
 void EventLoop::write(int fd, std::span<const uint8_t> buffer, uint64_t offset, Completion done) {
   io_uring_prep_write(prepare(std::move(done)), fd, buffer.data(), static_cast<unsigned>(buffer.size()), offset);
 }

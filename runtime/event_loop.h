@@ -65,6 +65,9 @@ class EventLoop final : public portico::Executor {
   void writev_flags(int fd, const iovec* iov, unsigned count, uint64_t offset, int rw_flags, Completion done);
   void fsync(int fd, bool datasync, Completion done);
   void fallocate(int fd, int mode, uint64_t offset, uint64_t length, Completion done);
+  // One-shot readiness: completes with the ready events (POLLIN, ...) once `fd` has one of
+  // `events` (a character device such as /dev/uioN, a netlink socket).
+  void poll(int fd, unsigned events, Completion done);
   // Cancels every pending operation on fd; each completes with -ECANCELED or its natural result.
   void cancel_fd(int fd);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <utility>
 
 #include "core/common/big_endian.h"
 
@@ -24,12 +26,33 @@ std::string normalize_port_name(std::string name) {
   return name;
 }
 
+// Where the port identifier of a 24-byte fabric TransportID lies, and its size; nullopt for other
+// protocols.
+std::optional<std::pair<size_t, size_t>> fabric_identifier_field(uint8_t protocol) {
+  switch (protocol) {
+    case kProtocolFibreChannel: return std::pair<size_t, size_t>{8, 8};
+    case kProtocolSrp: return std::pair<size_t, size_t>{8, 16};
+    case kProtocolSas: return std::pair<size_t, size_t>{4, 8};
+    default: return std::nullopt;
+  }
+}
+
+constexpr size_t kFabricTransportIdSize = 24;
+
 }  // namespace
 
 std::variant<ParsedTransportId, SenseData> parse_transport_id(std::span<const uint8_t> data, uint16_t offset) {
   if (data.size() < 4) return invalid_field_in_parameter_list(offset);
   const uint8_t format = data[0] >> 6;
   const uint8_t protocol = data[0] & 0x0f;
+  if (const auto field = fabric_identifier_field(protocol)) {
+    if (format != 0 || data.size() < kFabricTransportIdSize) return invalid_field_in_parameter_list(offset);
+    ParsedTransportId parsed;
+    parsed.initiator = fabric_port_name(protocol, data.subspan(field->first, field->second));
+    parsed.length = kFabricTransportIdSize;
+    parsed.bytes.assign(data.begin(), data.begin() + kFabricTransportIdSize);
+    return parsed;
+  }
   if (protocol != kProtocolIscsi || format > 1) return invalid_field_in_parameter_list(offset);
   const size_t additional = load_be16(data.data() + 2);
   // SPC-4 7.6.4.6: at least 20 bytes, a multiple of 4.
@@ -62,6 +85,26 @@ std::vector<uint8_t> iscsi_transport_id(const std::string& initiator_port_name) 
   store_be16(out.data() + 2, static_cast<uint16_t>(name_length));
   std::copy(initiator_port_name.begin(), initiator_port_name.end(), out.begin() + 4);
   return out;
+}
+
+std::vector<uint8_t> fabric_transport_id(uint8_t protocol, std::span<const uint8_t> port_identifier) {
+  std::vector<uint8_t> out(kFabricTransportIdSize, 0);
+  out[0] = protocol & 0x0f;  // FORMAT CODE 00b
+  if (const auto field = fabric_identifier_field(protocol)) {
+    std::copy_n(port_identifier.begin(), std::min(port_identifier.size(), field->second),
+                out.begin() + static_cast<std::ptrdiff_t>(field->first));
+  }
+  return out;
+}
+
+std::string fabric_port_name(uint8_t protocol, std::span<const uint8_t> port_identifier) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string name = protocol == kProtocolSrp ? "0x" : "naa.";
+  for (uint8_t b : port_identifier) {
+    name += kHex[b >> 4];
+    name += kHex[b & 0x0f];
+  }
+  return name;
 }
 
 }  // namespace portico::scsi

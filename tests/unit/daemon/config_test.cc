@@ -365,5 +365,58 @@ targets:
   EXPECT_NE(error_of(no_listener).find("needs gateway.nvme_listeners"), std::string::npos);
 }
 
+constexpr const char* kTcmuLun = R"(
+gateway:
+  portals: ["127.0.0.1:3260"]
+targets:
+  - iqn: iqn.2026-11.io.portico:tcmu
+    luns:
+      - lun: 0
+        backend: memory
+        size: 64MiB
+        tcmu:
+          - name: disk0-a
+            initiator: naa.5001405000000a01
+            target_port: naa.5001405000000b01
+          - name: disk0-fc
+            fabric: fc
+            initiator: "21:00:00:24:ff:31:2a:4c"
+            target_port: "21:00:00:24:ff:31:2a:4d"
+            relative_port_id: 40
+)";
+
+TEST(Config, TcmuExportsNameTheirNexus) {
+  auto config = parse_config(kTcmuLun);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  const auto& exports = config->targets[0].luns[0].tcmu;
+  ASSERT_EQ(exports.size(), 2u);
+  EXPECT_EQ(exports[0].name, "disk0-a");
+  EXPECT_EQ(exports[0].fabric, "sas");
+  EXPECT_EQ(exports[0].relative_port_id, 0);
+  EXPECT_EQ(exports[1].fabric, "fc");
+  EXPECT_EQ(exports[1].relative_port_id, 40);
+}
+
+TEST(Config, TcmuExportsThatCannotNameOneNexusAreRefused) {
+  auto with = [](const std::string& from, const std::string& to) {
+    std::string yaml = kTcmuLun;
+    const auto at = yaml.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return yaml.replace(at, from.size(), to);
+  };
+  EXPECT_NE(error_of(with("name: disk0-fc", "name: disk0-a")).find("disk0-a is used twice"), std::string::npos);
+  EXPECT_NE(error_of(with("name: disk0-a", "name: ../etc")).find("tcmu[0].name"), std::string::npos);
+  EXPECT_NE(error_of(with("initiator: naa.5001405000000a01", "initiator: naa.50014")).find("16 hex digits"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("fabric: fc", "fabric: usb")).find("unknown fabric"), std::string::npos);
+  EXPECT_NE(error_of(with("            target_port: naa.5001405000000b01\n", "")).find("target_port"),
+            std::string::npos);
+  // The same initiator through the same port, twice for one LUN: one nexus would be two.
+  EXPECT_NE(error_of(with("initiator: \"21:00:00:24:ff:31:2a:4c\"\n            target_port: \"21:00:00:24:ff:31:2a:4d\"",
+                          "initiator: naa.5001405000000a01\n            target_port: naa.5001405000000b01"))
+                .find("exported twice"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace portico::daemon

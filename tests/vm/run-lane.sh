@@ -4,7 +4,7 @@
 # with a hard time limit, prints PASS/FAIL per test, the failover stall and the lane's wall
 # time; exits non-zero when any test fails.
 #
-#   tests/vm/run-lane.sh [TEST...]      # default: single_gateway two_gateways nvme_gateways
+#   tests/vm/run-lane.sh [TEST...]      # default: single_gateway two_gateways nvme_gateways tcmu_gateway
 #   tests/vm/run-lane.sh nvme_bench     # for reference: nvmet-tcp against porticod, same host and fio
 #
 # Environment: PORTICO_BUILD (build tree with daemon/porticod; default build/release),
@@ -18,9 +18,9 @@ PORTICO_BUILD=$(realpath -m "${PORTICO_BUILD:-$root/build/release}")
 PORTICO_VM_CACHE=$(realpath -m "${PORTICO_VM_CACHE:-$root/build/vm-image}")
 export PORTICO_BUILD PORTICO_VM_CACHE
 lane_started=$SECONDS
-declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [nvme_bench]=900)
+declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [tcmu_gateway]=900 [nvme_bench]=900)
 tests=("$@")
-((${#tests[@]})) || tests=(single_gateway two_gateways nvme_gateways)
+((${#tests[@]})) || tests=(single_gateway two_gateways nvme_gateways tcmu_gateway)
 
 [[ -x "$PORTICO_BUILD/daemon/porticod" ]] ||
   { echo "run-lane: $PORTICO_BUILD/daemon/porticod is missing; build first (or set PORTICO_BUILD)" >&2; exit 1; }
@@ -38,6 +38,7 @@ failed=0
 stall="n/a"
 blocklist="n/a"
 nvme_stall="n/a"
+tcmu_stall="n/a"
 out=$(mktemp -d "${TMPDIR:-/tmp}/portico-vm-lane.XXXXXX")
 for name in "${tests[@]}"; do
   script="$here/${name}_test.sh"
@@ -64,6 +65,12 @@ for name in "${tests[@]}"; do
     [[ -n "${n_stall:-}" ]] && nvme_stall="no write waited more than ${n_stall} ms after the kill;\
  write completions resumed after ${n_resume} ms (longest gap ${n_gap} ms)"
   fi
+  if [[ "$name" == tcmu_gateway ]]; then
+    read -r t_gap t_stall < <(grep -oE 'TCMU_RESTART_GAP_MS=[0-9]+ TCMU_RESTART_STALL_MS=[0-9]+' \
+      "$out/$name.log" | tail -n1 | sed 's/[A-Z_]*=//g') || true
+    [[ -n "${t_stall:-}" ]] && tcmu_stall="no write waited more than ${t_stall} ms across the restart\
+ (longest gap between write completions ${t_gap} ms)"
+  fi
   [[ "$name" == nvme_bench ]] && grep -o 'NVME_BENCH .*' "$out/$name.log" >"$out/nvme_bench.txt" && cp "$out/nvme_bench.txt" "$root/build/nvme_bench_last.txt" 2>/dev/null
   if ((rc == 0)); then verdict=PASS; else verdict="FAIL (exit $rc)"; failed=1; fi
   results+=("$(printf '%-16s %-15s %4d s (guest boot %s s)' "$name" "$verdict" "$secs" "${boot:-?}")")
@@ -77,6 +84,7 @@ printf '%s\n' "${results[@]}"
 echo "failover I/O stall (kill -9 gw1): $stall"
 echo "gw1 blocklisted under I/O: $blocklist"
 echo "NVMe/TCP failover I/O stall (kill -9 gw1, native multipath): $nvme_stall"
+echo "TCMU handler restart under fio (kill -9 porticod, restart): $tcmu_stall"
 if [[ -s "$root/build/nvme_bench_last.txt" && " ${tests[*]} " == *" nvme_bench "* ]]; then
   echo "nvmet-tcp against porticod (4 KiB, same kernel host and fio, software emulation: the ratio counts):"
   sed 's/^NVME_BENCH /  /' "$root/build/nvme_bench_last.txt"

@@ -196,6 +196,26 @@ start_guest_ceph() {
   log "micro Ceph cluster up in $(($(date +%s) - started)) s: $CEPH_CONF"
 }
 
+# cluster_gateway_config NAME PORTAL [GATEWAY-KEY-LINE...]: the log, gateway and cluster sections
+# of a gateway on the guest's Ceph cluster (CEPH_CONF; heartbeat, lease and notify timeout short
+# enough for a failover to show within seconds); extra lines go into the gateway section as they
+# are (e.g. 'nvme_listeners: [...]'). The test appends its targets section.
+cluster_gateway_config() {
+  local name=$1 portal=$2 line
+  shift 2
+  printf 'log:\n  level: info\ngateway:\n  name: %s\n  io_threads: 1\n  portals: ["%s"]\n' "$name" "$portal"
+  for line in "$@"; do printf '  %s\n' "$line"; done
+  cat <<EOF
+cluster:
+  ceph_conf: ${CEPH_CONF:?start_guest_ceph first}
+  client: client.admin
+  pool: rbd
+  heartbeat_interval_ms: 500
+  lease_ms: 3000
+  notify_timeout_ms: 2000
+EOF
+}
+
 # kernel_timeline UPTIME OUT: the kernel's log lines of the 15 s after UPTIME (from
 # /proc/uptime), in ms after it, printed and written to OUT: where a failover's stall goes.
 kernel_timeline() {
@@ -203,4 +223,51 @@ kernel_timeline() {
       t = substr($0, 2, index($0, "]") - 2) + 0
       if (t >= k && t <= k + 15) printf "  kernel +%5d ms:%s\n", (t - k) * 1000, substr($0, index($0, "]") + 1)
     }' | tee "$2"
+}
+
+# ---- the kernel target (LIO) with tcm_loop, for porticod's TCMU exports ----
+LIO_CONFIGFS=/sys/kernel/config/target
+load_tcm_loop() {
+  modprobe -a target_core_user tcm_loop || die "target_core_user / tcm_loop do not load"
+  [[ -d $LIO_CONFIGFS/core ]] || die "no LIO configfs tree at $LIO_CONFIGFS"
+}
+
+# backstore NAME: the configfs folder porticod created for export NAME, once porticod has
+# enabled it (porticod's iSCSI portal, which start_gateway waits for, may open first); 30 s.
+backstore() {
+  local d deadline=$(($(date +%s) + 30))
+  while (($(date +%s) < deadline)); do
+    for d in "$LIO_CONFIGFS"/core/user_*/"$1"; do
+      [[ "$(cat "$d/enable" 2>/dev/null)" == 1 ]] && { echo "$d"; return 0; }
+    done
+    sleep 0.2
+  done
+  return 1
+}
+# tcm_loop_export NAME TARGET_WWN INITIATOR_WWN: a tcm_loop target port whose LUN 0 is backstore
+# NAME and whose nexus is INITIATOR_WWN (a local SCSI host appears).
+tcm_loop_export() {
+  local name=$1 tpg=$LIO_CONFIGFS/loopback/$2/tpgt_1 bs
+  bs=$(backstore "$name") || die "porticod did not enable a backstore $name within 30 s"
+  # porticod's contract with LIO: PERSISTENT RESERVE and REPORT TARGET PORT GROUPS pass through.
+  [[ "$(cat "$bs/attrib/pgr_support")" == 0 ]] || die "$bs: pgr_support is not 0 (LIO would keep reservations itself)"
+  [[ "$(cat "$bs/attrib/alua_support")" == 0 ]] || die "$bs: alua_support is not 0 (LIO would answer ALUA itself)"
+  # The nexus first: linking the LUN makes tcm_loop scan it, and a scan without a nexus finds
+  # nothing and is not repeated.
+  mkdir -p "$tpg"
+  echo "$3" >"$tpg/nexus"
+  mkdir -p "$tpg/lun/lun_0"
+  ln -s "$bs" "$tpg/lun/lun_0/$name"
+}
+# tcm_loop_disk TARGET_WWN: the sdX of LUN 0 behind the tcm_loop port (waits 60 s).
+tcm_loop_disk() {
+  local address deadline=$(($(date +%s) + 60)) blk
+  while :; do
+    address=$(cat "$LIO_CONFIGFS/loopback/$1/tpgt_1/address" 2>/dev/null || true)
+    for blk in /sys/class/scsi_device/"$address":0/device/block/*; do
+      [[ -e "$blk" && -b /dev/$(basename "$blk") && "$(cat "$blk/size")" != 0 ]] && { basename "$blk"; return 0; }
+    done
+    (($(date +%s) < deadline)) || die "no disk behind tcm_loop port $1 (address '$address') within 60 s"
+    sleep 0.2
+  done
 }

@@ -34,22 +34,8 @@ conf=$CEPH_CONF
 rbd -c "$conf" create --size 256M --image-feature layering rbd/shared
 
 gateway_config() {
-  local name=$1 address=$2
+  cluster_gateway_config "$1" "$2:3260" "nvme_listeners: [\"$2:4420\"]"
   cat <<EOF
-log:
-  level: info
-gateway:
-  name: $name
-  io_threads: 1
-  portals: ["$address:3260"]
-  nvme_listeners: ["$address:4420"]
-cluster:
-  ceph_conf: $conf
-  client: client.admin
-  pool: rbd
-  heartbeat_interval_ms: 500
-  lease_ms: 3000
-  notify_timeout_ms: 2000
 targets:
   - iqn: $iqn
     allowed_initiators: any

@@ -19,13 +19,11 @@ require_tools sg_inq sg_vpd sg_persist sg_raw sg_compare_and_write blkdiscard fi
 
 iqn=iqn.2026-11.io.portico:tcmu
 portal=127.0.0.1:3260
-cfg=/sys/kernel/config/target
 init_a=naa.5001405000000a01 port_a=naa.5001405000000b01
 init_b=naa.5001405000000a02 port_b=naa.5001405000000b02
 fio_size=${PORTICO_VM_FIO_SIZE:-24M}
 
-modprobe -a target_core_user tcm_loop || die "target_core_user / tcm_loop do not load"
-[[ -d $cfg/core ]] || die "no LIO configfs tree at $cfg"
+load_tcm_loop
 
 cat >"$WORK/tcmu.yaml" <<EOF
 log:
@@ -47,45 +45,6 @@ targets:
           - {name: portico-b, fabric: sas, initiator: $init_b, target_port: $port_b}
 EOF
 start_gateway tcmu-gw "$WORK/tcmu.yaml" 127.0.0.1 3260
-
-# backstore NAME: the configfs folder porticod created for export NAME, once porticod has
-# enabled it (porticod's iSCSI portal, which start_gateway waits for, may open first); 30 s.
-backstore() {
-  local d deadline=$(($(date +%s) + 30))
-  while (($(date +%s) < deadline)); do
-    for d in "$cfg"/core/user_*/"$1"; do
-      [[ "$(cat "$d/enable" 2>/dev/null)" == 1 ]] && { echo "$d"; return 0; }
-    done
-    sleep 0.2
-  done
-  return 1
-}
-# tcm_loop_export NAME TARGET_WWN INITIATOR_WWN: a tcm_loop target port whose LUN 0 is backstore
-# NAME and whose nexus is INITIATOR_WWN (a local SCSI host appears).
-tcm_loop_export() {
-  local name=$1 tpg=$cfg/loopback/$2/tpgt_1 bs
-  bs=$(backstore "$name") || die "porticod did not enable a backstore $name within 30 s"
-  [[ "$(cat "$bs/attrib/emulate_pr" 2>/dev/null || echo ?)" == 0 || "$(cat "$bs/attrib/pgr_support" 2>/dev/null || echo ?)" == 0 ]] ||
-    log "note: $bs: emulate_pr=$(cat "$bs/attrib/emulate_pr" 2>/dev/null) pgr_support=$(cat "$bs/attrib/pgr_support" 2>/dev/null)"
-  # The nexus first: linking the LUN makes tcm_loop scan it, and a scan without a nexus finds
-  # nothing and is not repeated.
-  mkdir -p "$tpg"
-  echo "$3" >"$tpg/nexus"
-  mkdir -p "$tpg/lun/lun_0"
-  ln -s "$bs" "$tpg/lun/lun_0/$name"
-}
-# tcm_loop_disk TARGET_WWN: the sdX of LUN 0 behind the tcm_loop port (waits 60 s).
-tcm_loop_disk() {
-  local address deadline=$(($(date +%s) + 60)) blk
-  while :; do
-    address=$(cat "$cfg/loopback/$1/tpgt_1/address" 2>/dev/null || true)
-    for blk in /sys/class/scsi_device/"$address":0/device/block/*; do
-      [[ -e "$blk" && -b /dev/$(basename "$blk") && "$(cat "$blk/size")" != 0 ]] && { basename "$blk"; return 0; }
-    done
-    (($(date +%s) < deadline)) || die "no disk behind tcm_loop port $1 (address '$address') within 60 s"
-    sleep 0.2
-  done
-}
 
 tcm_loop_export portico-a "$port_a" "$init_a"
 tcm_loop_export portico-b "$port_b" "$init_b"

@@ -39,21 +39,8 @@ rbd -c "$conf" rm rbd/bench >/dev/null 2>&1 || true
 log "rbd bench 4 KiB random write, 16 threads, 2 MiB: $bench"
 
 gateway_config() {
-  local name=$1 portal=$2
+  cluster_gateway_config "$1" "$2"
   cat <<EOF
-log:
-  level: info
-gateway:
-  name: $name
-  io_threads: 1
-  portals: ["$portal"]
-cluster:
-  ceph_conf: $conf
-  client: client.admin
-  pool: rbd
-  heartbeat_interval_ms: 500
-  lease_ms: 3000
-  notify_timeout_ms: 2000
 targets:
   - iqn: $iqn
     alias: shared

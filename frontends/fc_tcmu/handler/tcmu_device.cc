@@ -2,14 +2,16 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <variant>
+
+#include <spdlog/spdlog.h>
 
 #include "core/scsi/sense.h"
 
@@ -183,6 +185,7 @@ void TcmuDevice::on_task_done(Command* command) {
   auto status = static_cast<uint8_t>(task.status);
   // An aborted task still gets its completion: LIO waits for it, and answers the host itself.
   if (task.outcome == scsi::TaskOutcome::aborted_silently) status = static_cast<uint8_t>(scsi::ScsiStatus::task_aborted);
+  if (status == static_cast<uint8_t>(scsi::ScsiStatus::task_aborted)) count_aborted();  // silent or TAS=1
   std::optional<uint32_t> read_len;
   if (task.data_in_length > 0) {
     const uint64_t capacity = command->entry.data_bytes();
@@ -248,6 +251,17 @@ void TcmuDevice::kick_soon() {
   loop_.post([self = shared_from_this()]() {
     self->kick_posted_ = false;
     self->kick();
+  });
+}
+
+// An abort, a reset or a PREEMPT AND ABORT (from any gateway) ends a burst of commands, whose
+// backend I/O finishes over some milliseconds: one line per burst, 100 ms after its first.
+void TcmuDevice::count_aborted() {
+  if (aborted_unlogged_++ > 0) return;
+  loop_.post_after(std::chrono::milliseconds(100), [self = shared_from_this()]() {
+    spdlog::info("tcmu {}: {} command(s) ended TASK ABORTED (task management, a reset or PREEMPT AND ABORT)",
+                 self->settings_.name, self->aborted_unlogged_);
+    self->aborted_unlogged_ = 0;
   });
 }
 

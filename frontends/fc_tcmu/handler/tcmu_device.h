@@ -64,6 +64,7 @@ class TcmuDevice : public std::enable_shared_from_this<TcmuDevice> {
   void answer(uint16_t cmd_id, uint8_t status, std::span<const uint8_t> sense, std::optional<uint32_t> read_len);
   void kick_soon();
   void kick();
+  void count_aborted();
   void maybe_finish_stop();
 
   TcmuDeviceSettings settings_;
@@ -75,6 +76,7 @@ class TcmuDevice : public std::enable_shared_from_this<TcmuDevice> {
   std::unordered_map<uint16_t, std::unique_ptr<Command>> commands_;  // in the core
   bool armed_ = false;
   bool kick_posted_ = false;
+  uint32_t aborted_unlogged_ = 0;  // commands ended TASK ABORTED since the last log line
   bool ring_broken_ = false;
   bool stopping_ = false;
   UniqueFunction<void()> stopped_;

@@ -32,6 +32,31 @@ struct IoStatus {
 
 using IoCallback = UniqueFunction<void(IoStatus)>;
 
+// Scatter-gather lists: buffers a front-end owns (a TCMU data area's iovecs), in device order.
+using ReadSegments = std::span<const std::span<uint8_t>>;
+using WriteSegments = std::span<const std::span<const uint8_t>>;
+
+template <typename Byte>
+[[nodiscard]] uint64_t segments_bytes(std::span<const std::span<Byte>> segments) {
+  uint64_t total = 0;
+  for (const auto& s : segments) total += s.size();
+  return total;
+}
+
+// The first `bytes` of a list (the last segment cut short), for a transfer shorter than the
+// buffers a front-end offers.
+template <typename Byte>
+[[nodiscard]] std::vector<std::span<Byte>> first_bytes(std::span<const std::span<Byte>> segments, uint64_t bytes) {
+  std::vector<std::span<Byte>> out;
+  for (const auto& s : segments) {
+    if (bytes == 0) break;
+    const auto n = static_cast<size_t>(std::min<uint64_t>(s.size(), bytes));
+    out.push_back(s.first(n));
+    bytes -= n;
+  }
+  return out;
+}
+
 // One run of blocks with the same provisioning state (GET LBA STATUS).
 struct AllocationExtent {
   uint64_t length = 0;  // bytes
@@ -70,6 +95,12 @@ class BlockDevice {
   // fua: durable before done.
   virtual void write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
                      IoCallback done) = 0;
+  // The same as read() / write() into / from several buffers, in order, as one transfer. The
+  // default gathers through one bounce buffer (a copy); backends that can move the data in
+  // place override them (memory: copies straight to the segments; file: preadv / pwritev; rbd:
+  // librbd's readv / writev). The list and its buffers stay valid until `done` has run.
+  virtual void readv(Executor& executor, uint64_t offset, ReadSegments dst, IoCallback done);
+  virtual void writev(Executor& executor, uint64_t offset, WriteSegments src, bool fua, IoCallback done);
   virtual void flush(Executor& executor, IoCallback done) = 0;
   // Deallocate; reads return zeroes afterwards when info().discard_zeroes.
   virtual void discard(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) = 0;

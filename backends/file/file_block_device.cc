@@ -33,16 +33,57 @@ std::span<const uint8_t> zero_chunk() {
 
 // One read or write of a whole range, continued after short transfers. `complete` runs once, on
 // the call's executor, with 0 or an errno; the object is deleted just before.
+// One read or write of [offset, offset + length) from or into a list of buffers, in file order
+// (one buffer, or a front-end's scatter-gather list), continued after short transfers.
 struct FileBlockDevice::Transfer {
+  // At most this many buffers per system call (IOV_MAX); a longer list takes several.
+  static constexpr size_t kMaxWindow = 1024;
+
   bool write = false;
   int rw_flags = 0;  // RWF_DSYNC for FUA
-  uint8_t* dst = nullptr;
-  const uint8_t* src = nullptr;
+  std::vector<iovec> segments;
   uint64_t offset = 0;
-  size_t length = 0;
+  size_t length = 0;  // bytes over all segments
   size_t moved = 0;
-  iovec iov{};
+  std::vector<iovec> window;  // the part of `segments` the next system call moves
   UniqueFunction<void(int)> complete;
+
+  void set_buffer(const uint8_t* data, size_t size) {
+    segments.assign(1, iovec{const_cast<uint8_t*>(data), size});  // NOLINT: iovecs are not const
+    length = size;
+  }
+  template <typename Byte>
+  void set_segments(std::span<const std::span<Byte>> list) {
+    segments.clear();
+    length = 0;
+    for (const auto& s : list) {
+      if (s.empty()) continue;
+      segments.push_back(iovec{const_cast<uint8_t*>(s.data()), s.size()});  // NOLINT: iovecs are not const
+      length += s.size();
+    }
+  }
+  // Points `window` at up to `bytes` of the segments from `moved` on.
+  void make_window(size_t bytes) {
+    window.clear();
+    size_t skip = moved;
+    for (const auto& s : segments) {
+      if (bytes == 0 || window.size() == kMaxWindow) break;
+      if (skip >= s.iov_len) {
+        skip -= s.iov_len;
+        continue;
+      }
+      const size_t n = std::min(s.iov_len - skip, bytes);
+      window.push_back(iovec{static_cast<uint8_t*>(s.iov_base) + skip, n});
+      bytes -= n;
+      skip = 0;
+    }
+  }
+  // A read beyond the end of the file (a file shrunk behind our back) sees zeroes.
+  void zero_rest() {
+    make_window(length - moved);
+    for (const auto& w : window) std::memset(w.iov_base, 0, w.iov_len);
+    moved = length;
+  }
 
   static void finish(Transfer* t, int err) {
     UniqueFunction<void(int)> complete = std::move(t->complete);
@@ -194,44 +235,39 @@ void FileBlockDevice::submit_transfer(runtime::EventLoop& loop, Transfer* t) {
     if (result == -EINTR || result == -EAGAIN) return submit_transfer(loop, t);
     if (result < 0 || (result == 0 && t->write)) return Transfer::finish(t, result < 0 ? -result : EIO);
     if (result == 0) {
-      // Beyond the end of the file (a file shrunk behind our back): reads see zeroes.
-      std::memset(t->dst + t->moved, 0, t->length - t->moved);
-      t->moved = t->length;
+      t->zero_rest();  // beyond the end of the file
+    } else {
+      t->moved += static_cast<size_t>(result);
     }
-    t->moved += static_cast<size_t>(result);
     if (t->moved < t->length) return submit_transfer(loop, t);  // a short transfer: the rest
     Transfer::finish(t, 0);
   };
   const uint64_t position = t->offset + t->moved;
-  const size_t length = next_chunk(*t);
+  t->make_window(next_chunk(*t));
+  const auto count = static_cast<unsigned>(t->window.size());
   if (t->write) {
-    t->iov = iovec{const_cast<uint8_t*>(t->src + t->moved), length};  // NOLINT: writev takes a non-const iovec
-    on_ring(loop, Call::write, std::move(on_done),
-            [&](Completion done) { loop.writev_flags(fd_, &t->iov, 1, position, t->rw_flags, std::move(done)); });
-  } else {
-    on_ring(loop, Call::read, std::move(on_done), [&](Completion done) {
-      loop.read(fd_, std::span<uint8_t>(t->dst + t->moved, length), position, std::move(done));
+    on_ring(loop, Call::write, std::move(on_done), [&](Completion done) {
+      loop.writev_flags(fd_, t->window.data(), count, position, t->rw_flags, std::move(done));
     });
+  } else {
+    on_ring(loop, Call::read, std::move(on_done),
+            [&](Completion done) { loop.readv(fd_, t->window.data(), count, position, std::move(done)); });
   }
 }
 
 int FileBlockDevice::transfer_blocking(Transfer& t) {
   while (t.moved < t.length) {
     const auto position = static_cast<off_t>(t.offset + t.moved);
-    const size_t length = next_chunk(t);
+    t.make_window(next_chunk(t));
+    const auto count = static_cast<int>(t.window.size());
     if (const int err = injected(t.write ? Call::write : Call::read); err != 0) return err;
-    ssize_t n;
-    if (t.write) {
-      iovec iov{const_cast<uint8_t*>(t.src + t.moved), length};  // NOLINT: pwritev2 takes a non-const iovec
-      n = ::pwritev2(fd_, &iov, 1, position, t.rw_flags);
-    } else {
-      n = ::pread(fd_, t.dst + t.moved, length, position);
-    }
+    const ssize_t n = t.write ? ::pwritev2(fd_, t.window.data(), count, position, t.rw_flags)
+                              : ::preadv(fd_, t.window.data(), count, position);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno;
     if (n == 0) {
       if (t.write) return EIO;
-      std::memset(t.dst + t.moved, 0, t.length - t.moved);  // beyond the end of the file
+      t.zero_rest();  // beyond the end of the file
       return 0;
     }
     t.moved += static_cast<size_t>(n);
@@ -241,11 +277,25 @@ int FileBlockDevice::transfer_blocking(Transfer& t) {
 
 void FileBlockDevice::read(Executor& executor, uint64_t offset, std::span<uint8_t> dst, IoCallback done) {
   if (const int e = check_range(offset, dst.size()); e != 0) return done(IoStatus{e});
-  const uint64_t stripes = RangeLock::stripes_of(offset, dst.size());
   auto* t = new Transfer;
-  t->dst = dst.data();
+  t->set_buffer(dst.data(), dst.size());
   t->offset = offset;
-  t->length = dst.size();
+  locked_read(executor, t, std::move(done));
+}
+
+void FileBlockDevice::readv(Executor& executor, uint64_t offset, ReadSegments dst, IoCallback done) {
+  const uint64_t bytes = segments_bytes(dst);
+  if (const int e = check_range(offset, bytes); e != 0) return done(IoStatus{e});
+  if (bytes == 0) return done(IoStatus{});
+  auto* t = new Transfer;
+  t->set_segments(dst);
+  t->offset = offset;
+  locked_read(executor, t, std::move(done));
+}
+
+// Reads under the range lock, shared.
+void FileBlockDevice::locked_read(Executor& executor, Transfer* t, IoCallback done) {
+  const uint64_t stripes = RangeLock::stripes_of(t->offset, t->length);
   t->complete = [this, stripes, done = std::move(done)](int err) mutable {
     range_lock_.release(stripes, false);
     done(IoStatus{err});
@@ -256,19 +306,27 @@ void FileBlockDevice::read(Executor& executor, uint64_t offset, std::span<uint8_
 void FileBlockDevice::write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
                             IoCallback done) {
   if (const int e = check_range(offset, src.size()); e != 0) return done(IoStatus{e});
-  locked_write(executor, offset, src, fua, false, std::move(done));
+  auto* t = new Transfer;
+  t->set_buffer(src.data(), src.size());
+  t->offset = offset;
+  locked_write(executor, t, fua, false, std::move(done));
+}
+
+void FileBlockDevice::writev(Executor& executor, uint64_t offset, WriteSegments src, bool fua, IoCallback done) {
+  const uint64_t bytes = segments_bytes(src);
+  if (const int e = check_range(offset, bytes); e != 0) return done(IoStatus{e});
+  if (bytes == 0) return done(IoStatus{});
+  auto* t = new Transfer;
+  t->set_segments(src);
+  t->offset = offset;
+  locked_write(executor, t, fua, false, std::move(done));
 }
 
 // Writes under the range lock: shared for plain writes, exclusive for atomic ones.
-void FileBlockDevice::locked_write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua,
-                                   bool exclusive, IoCallback done) {
-  const uint64_t stripes = RangeLock::stripes_of(offset, src.size());
-  auto* t = new Transfer;
+void FileBlockDevice::locked_write(Executor& executor, Transfer* t, bool fua, bool exclusive, IoCallback done) {
+  const uint64_t stripes = RangeLock::stripes_of(t->offset, t->length);
   t->write = true;
   t->rw_flags = fua ? RWF_DSYNC : 0;
-  t->src = src.data();
-  t->offset = offset;
-  t->length = src.size();
   t->complete = [this, stripes, exclusive, done = std::move(done)](int err) mutable {
     range_lock_.release(stripes, exclusive);
     done(IoStatus{err});
@@ -345,9 +403,8 @@ void FileBlockDevice::write_zero_blocks(Executor& executor, uint64_t offset, uin
   const std::span<const uint8_t> zeroes = zero_chunk();
   auto* t = new Transfer;
   t->write = true;
-  t->src = zeroes.data();
+  t->set_buffer(zeroes.data(), static_cast<size_t>(std::min<uint64_t>(length, zeroes.size())));
   t->offset = offset;
-  t->length = static_cast<size_t>(std::min<uint64_t>(length, zeroes.size()));
   t->complete = [this, &executor, offset, length, chunk = t->length, done = std::move(done)](int err) mutable {
     if (err != 0 || chunk == length) return done(err);
     write_zero_blocks(executor, offset + chunk, length - chunk, std::move(done));
@@ -376,9 +433,8 @@ void FileBlockDevice::compare_and_write(Executor& executor, uint64_t offset, std
   };
   range_lock_.acquire(stripes, true, executor, [this, &executor, offset, expected, replacement, caw, finish] {
     auto* read = new Transfer;
-    read->dst = caw->current.data();
+    read->set_buffer(caw->current.data(), caw->current.size());
     read->offset = offset;
-    read->length = caw->current.size();
     read->complete = [this, &executor, offset, expected, replacement, caw, finish](int err) {
       if (err != 0) return finish(IoStatus{err});
       const auto mismatch = std::mismatch(expected.begin(), expected.end(), caw->current.begin());
@@ -390,9 +446,8 @@ void FileBlockDevice::compare_and_write(Executor& executor, uint64_t offset, std
       }
       auto* write = new Transfer;
       write->write = true;
-      write->src = replacement.data();
+      write->set_buffer(replacement.data(), replacement.size());
       write->offset = offset;
-      write->length = replacement.size();
       write->complete = [finish](int write_err) { finish(IoStatus{write_err}); };
       transfer(executor, write);
     };
@@ -408,7 +463,10 @@ void FileBlockDevice::write_atomic(Executor& executor, uint64_t offset, std::spa
   if (src.size() > info_.max_atomic_write_bytes) return done(IoStatus{EINVAL});
   if (const int e = check_range(offset, src.size()); e != 0) return done(IoStatus{e});
   if (src.empty()) return done(IoStatus{});
-  locked_write(executor, offset, src, fua, true, std::move(done));
+  auto* t = new Transfer;
+  t->set_buffer(src.data(), src.size());
+  t->offset = offset;
+  locked_write(executor, t, fua, true, std::move(done));
 }
 
 }  // namespace portico::backends

@@ -54,6 +54,9 @@ class FileBlockDevice final : public BlockDevice {
 
   void read(Executor& executor, uint64_t offset, std::span<uint8_t> dst, IoCallback done) override;
   void write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua, IoCallback done) override;
+  // preadv / pwritev straight to and from the segments (on the ring when there is one).
+  void readv(Executor& executor, uint64_t offset, ReadSegments dst, IoCallback done) override;
+  void writev(Executor& executor, uint64_t offset, WriteSegments src, bool fua, IoCallback done) override;
   void flush(Executor& executor, IoCallback done) override;
   void discard(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) override;
   void write_zeroes(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) override;
@@ -110,8 +113,9 @@ class FileBlockDevice final : public BlockDevice {
   void submit_transfer(runtime::EventLoop& loop, Transfer* t);
   int transfer_blocking(Transfer& t);  // on a worker thread
   [[nodiscard]] size_t next_chunk(const Transfer& t) const;
-  void locked_write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua, bool exclusive,
-                    IoCallback done);
+  // Run `t` under the range lock (reads shared; writes shared, or exclusive for atomic ones).
+  void locked_read(Executor& executor, Transfer* t, IoCallback done);
+  void locked_write(Executor& executor, Transfer* t, bool fua, bool exclusive, IoCallback done);
   void deallocate(Executor& executor, uint64_t offset, uint64_t length, IoCallback done);
   void write_zero_blocks(Executor& executor, uint64_t offset, uint64_t length, UniqueFunction<void(int)> done);
   void block_device_ioctl(Executor& executor, Call call, uint64_t offset, uint64_t length, IoCallback done);

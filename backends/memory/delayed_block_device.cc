@@ -58,6 +58,14 @@ void DelayedBlockDevice::write(Executor& executor, uint64_t offset, std::span<co
   inner_->write(executor, offset, src, fua, later(executor, std::move(done)));
 }
 
+void DelayedBlockDevice::readv(Executor& executor, uint64_t offset, ReadSegments dst, IoCallback done) {
+  inner_->readv(executor, offset, dst, later(executor, std::move(done)));
+}
+
+void DelayedBlockDevice::writev(Executor& executor, uint64_t offset, WriteSegments src, bool fua, IoCallback done) {
+  inner_->writev(executor, offset, src, fua, later(executor, std::move(done)));
+}
+
 void DelayedBlockDevice::flush(Executor& executor, IoCallback done) {
   inner_->flush(executor, later(executor, std::move(done)));
 }

@@ -195,8 +195,7 @@ uint64_t MemoryBlockDevice::first_difference(uint64_t offset, std::span<const ui
   return expected.size();
 }
 
-void MemoryBlockDevice::read(Executor& /*executor*/, uint64_t offset, std::span<uint8_t> dst, IoCallback done) {
-  if (const int e = check_range(offset, dst.size()); e != 0) return done(IoStatus{e});
+void MemoryBlockDevice::read_range(uint64_t offset, std::span<uint8_t> dst) const {
   size_t copied = 0;
   while (copied < dst.size()) {
     const uint64_t position = offset + copied;
@@ -206,12 +205,9 @@ void MemoryBlockDevice::read(Executor& /*executor*/, uint64_t offset, std::span<
     copy_out(position, dst.subspan(copied, static_cast<size_t>(piece_end - position)));
     copied = static_cast<size_t>(piece_end - offset);
   }
-  done(IoStatus{});
 }
 
-void MemoryBlockDevice::write(Executor& /*executor*/, uint64_t offset, std::span<const uint8_t> src, bool /*fua*/,
-                              IoCallback done) {
-  if (const int e = check_range(offset, src.size()); e != 0) return done(IoStatus{e});
+int MemoryBlockDevice::write_range(uint64_t offset, std::span<const uint8_t> src) {
   size_t copied = 0;
   while (copied < src.size()) {
     const uint64_t position = offset + copied;
@@ -219,9 +215,40 @@ void MemoryBlockDevice::write(Executor& /*executor*/, uint64_t offset, std::span
         std::min<uint64_t>(offset + src.size(), (position / kChunkSize + kChunksPerPiece) * kChunkSize);
     const StripeLocks locks(*this, position / kChunkSize, (piece_end - 1) / kChunkSize, false);
     if (const int e = copy_in(position, src.subspan(copied, static_cast<size_t>(piece_end - position))); e != 0) {
-      return done(IoStatus{e});
+      return e;
     }
     copied = static_cast<size_t>(piece_end - offset);
+  }
+  return 0;
+}
+
+void MemoryBlockDevice::read(Executor& /*executor*/, uint64_t offset, std::span<uint8_t> dst, IoCallback done) {
+  if (const int e = check_range(offset, dst.size()); e != 0) return done(IoStatus{e});
+  read_range(offset, dst);
+  done(IoStatus{});
+}
+
+void MemoryBlockDevice::write(Executor& /*executor*/, uint64_t offset, std::span<const uint8_t> src, bool /*fua*/,
+                              IoCallback done) {
+  if (const int e = check_range(offset, src.size()); e != 0) return done(IoStatus{e});
+  done(IoStatus{write_range(offset, src)});
+}
+
+void MemoryBlockDevice::readv(Executor& /*executor*/, uint64_t offset, ReadSegments dst, IoCallback done) {
+  if (const int e = check_range(offset, segments_bytes(dst)); e != 0) return done(IoStatus{e});
+  for (const auto& s : dst) {
+    read_range(offset, s);
+    offset += s.size();
+  }
+  done(IoStatus{});
+}
+
+void MemoryBlockDevice::writev(Executor& /*executor*/, uint64_t offset, WriteSegments src, bool /*fua*/,
+                               IoCallback done) {
+  if (const int e = check_range(offset, segments_bytes(src)); e != 0) return done(IoStatus{e});
+  for (const auto& s : src) {
+    if (const int e = write_range(offset, s); e != 0) return done(IoStatus{e});
+    offset += s.size();
   }
   done(IoStatus{});
 }

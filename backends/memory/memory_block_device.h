@@ -45,6 +45,9 @@ class MemoryBlockDevice final : public BlockDevice {
 
   void read(Executor& executor, uint64_t offset, std::span<uint8_t> dst, IoCallback done) override;
   void write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua, IoCallback done) override;
+  // Straight to and from the segments, no bounce buffer.
+  void readv(Executor& executor, uint64_t offset, ReadSegments dst, IoCallback done) override;
+  void writev(Executor& executor, uint64_t offset, WriteSegments src, bool fua, IoCallback done) override;
   void flush(Executor& executor, IoCallback done) override;
   void discard(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) override;
   void write_zeroes(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) override;
@@ -74,6 +77,9 @@ class MemoryBlockDevice final : public BlockDevice {
 
   // The chunk's storage, allocating it; nullptr when out of memory.
   uint8_t* allocate_chunk(uint64_t chunk);
+  // A read or write of one buffer under its stripes, a piece at a time (write: 0 or an errno).
+  void read_range(uint64_t offset, std::span<uint8_t> dst) const;
+  int write_range(uint64_t offset, std::span<const uint8_t> src);
   // Copy helpers: the caller holds the stripes of [offset, offset + length).
   void copy_out(uint64_t offset, std::span<uint8_t> dst) const;
   int copy_in(uint64_t offset, std::span<const uint8_t> src);

@@ -65,6 +65,9 @@ class RbdBlockDevice final : public BlockDevice {
 
   void read(Executor& executor, uint64_t offset, std::span<uint8_t> dst, IoCallback done) override;
   void write(Executor& executor, uint64_t offset, std::span<const uint8_t> src, bool fua, IoCallback done) override;
+  // librbd's readv / writev on the segments (reads straight to the objects: the bounce default).
+  void readv(Executor& executor, uint64_t offset, ReadSegments dst, IoCallback done) override;
+  void writev(Executor& executor, uint64_t offset, WriteSegments src, bool fua, IoCallback done) override;
   void flush(Executor& executor, IoCallback done) override;
   void discard(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) override;
   void write_zeroes(Executor& executor, uint64_t offset, uint64_t length, IoCallback done) override;

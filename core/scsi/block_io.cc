@@ -1,5 +1,7 @@
 // READ, WRITE (6/10/12/16) and SYNCHRONIZE CACHE (10/16): SBC-3 5.8-5.11, 5.24-5.27, 5.22-5.23.
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "core/common/big_endian.h"
 #include "core/scsi/cdb.h"
@@ -32,6 +34,49 @@ std::optional<SenseData> check_range(const LogicalUnit& unit, uint8_t opcode, co
   return std::nullopt;
 }
 
+// Straight into the front-end's buffers (first_bytes: the initiator may offer more than the
+// CDB asks for).
+void read_in_place(LogicalUnit& unit, ScsiTask& task, const BlockRange& range, uint32_t bytes) {
+  auto segments = std::make_shared<std::vector<std::span<uint8_t>>>(first_bytes(task.data_in_segments, bytes));
+  unit.device().readv(*task.core.executor, range.lba * unit.block_size(), *segments,
+                      [&unit, &task, bytes, segments](IoStatus status) {
+                        if (!status.ok()) {
+                          unit.fail_io(task, status.error, IoDirection::read);
+                          return;
+                        }
+                        task.status = ScsiStatus::good;
+                        task.data_in_length = bytes;
+                        task.data_in_placed = true;
+                        unit.complete(task);
+                      });
+}
+
+// The data-out the initiator sent in pieces: as writable_data_out() does for one buffer, whole
+// blocks of what came are written (an overflow), a partial block is refused.
+void write_segments(LogicalUnit& unit, ScsiTask& task, const BlockRange& range, uint32_t bytes) {
+  const uint64_t sent = segments_bytes(task.data_out_segments);
+  if (sent < bytes && sent % unit.block_size() != 0) {
+    unit.fail(task, illegal_request(asc::kInvalidFieldInInformationUnit));
+    return;
+  }
+  auto segments = std::make_shared<std::vector<std::span<const uint8_t>>>(
+      first_bytes(task.data_out_segments, std::min<uint64_t>(sent, bytes)));
+  if (segments->empty()) {
+    task.status = ScsiStatus::good;
+    unit.complete(task);
+    return;
+  }
+  unit.device().writev(*task.core.executor, range.lba * unit.block_size(), *segments, range.fua,
+                       [&unit, &task, segments](IoStatus status) {
+                         if (!status.ok()) {
+                           unit.fail_io(task, status.error, IoDirection::write);
+                           return;
+                         }
+                         task.status = ScsiStatus::good;
+                         unit.complete(task);
+                       });
+}
+
 }  // namespace
 
 void handle_read(LogicalUnit& unit, ScsiTask& task) {
@@ -52,6 +97,7 @@ void handle_read(LogicalUnit& unit, ScsiTask& task) {
     unit.complete(task);
     return;
   }
+  if (segments_bytes(task.data_in_segments) >= bytes) return read_in_place(unit, task, range, bytes);
   if (task.data_in.size() < bytes) task.data_in = IoBuffer(bytes);
   unit.device().read(*task.core.executor, range.lba * unit.block_size(), {task.data_in.data(), bytes},
                      [&unit, &task, bytes](IoStatus status) {
@@ -84,6 +130,7 @@ void handle_write(LogicalUnit& unit, ScsiTask& task) {
     unit.complete(task);
     return;
   }
+  if (task.data_out.empty() && !task.data_out_segments.empty()) return write_segments(unit, task, range, bytes);
   const auto writable = writable_data_out(task, bytes, unit.block_size());
   if (!writable) {
     unit.fail(task, illegal_request(asc::kInvalidFieldInInformationUnit));

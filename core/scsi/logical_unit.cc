@@ -120,6 +120,7 @@ void LogicalUnit::complete(ScsiTask& task) {
     // aborted by another nexus's gets TASK ABORTED when TAS=1.
     task.sense.clear();
     task.data_in_length = 0;
+    task.data_in_placed = false;
     if (silent) {
       task.outcome = TaskOutcome::aborted_silently;
     } else {

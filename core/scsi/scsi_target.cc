@@ -194,6 +194,7 @@ void ScsiTarget::execute(NexusState& nexus, ScsiTask& task, Executor& executor, 
   task.status = ScsiStatus::good;
   task.sense.clear();
   task.data_in_length = 0;
+  task.data_in_placed = false;
   task.data_out_length_needed = 0;
   const auto cdb = task.cdb();
   const uint8_t opcode = cdb[0];

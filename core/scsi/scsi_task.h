@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "core/block_device.h"
 #include "core/io_buffer.h"
 #include "core/scsi/scsi_status.h"
 #include "core/task.h"
@@ -42,6 +43,12 @@ class ScsiTask : public Task {
   uint32_t expected_transfer_length = 0;        // what the initiator expects to move (EDTL)
   uint32_t expected_bidi_read_length = 0;
   std::span<const uint8_t> data_out;            // all the data-out the initiator sent
+  // Buffers the front-end owns, in pieces (a TCMU data area's iovecs), when it has them; the
+  // lists outlive the task. READ (6/10/12/16) fills data_in_segments in place and sets
+  // data_in_placed; WRITE (6/10/12/16) takes data_out_segments as its data when data_out is
+  // empty. Every other command uses data_out / data_in (the front-end gathers or copies).
+  ReadSegments data_in_segments;
+  WriteSegments data_out_segments;
 
   [[nodiscard]] std::span<const uint8_t> cdb() const {
     if (!extended_cdb.empty()) return extended_cdb;
@@ -54,6 +61,7 @@ class ScsiTask : public Task {
   std::vector<uint8_t> sense;  // sense data bytes, already encoded fixed or descriptor
   IoBuffer data_in;            // data-in buffer (may be larger than data_in_length)
   uint32_t data_in_length = 0; // bytes of valid data-in, <= data_in.size()
+  bool data_in_placed = false; // the data_in_length bytes are in data_in_segments, not data_in
   // Bytes of data-out the CDB asked for (e.g. WRITE transfer length x block size), so that the
   // front-end can report a residual against the expected transfer length.
   uint32_t data_out_length_needed = 0;

@@ -71,13 +71,23 @@ Result<scsi::ItNexus> fabric_nexus(const FabricPort& port) {
   nexus.protocol_identifier = protocol;
   if (port.fabric == Fabric::iscsi) {
     const auto isid = port.initiator.find(",i,0x");
-    if (isid == std::string::npos || isid == 0) {
+    if (isid == 0 || port.initiator.empty() || port.initiator.find_first_of(" \t,") < isid) {
       return error(ErrorCode::invalid_argument,
-                   "iscsi initiator '" + port.initiator + "' must be a port name: <iqn>,i,0x<isid>");
+                   "iscsi initiator '" + port.initiator + "' must be <iqn> or a port name <iqn>,i,0x<isid>");
     }
-    nexus.initiator_port_name = port.initiator;
-    nexus.initiator_name = port.initiator.substr(0, isid);
-    nexus.transport_id = scsi::iscsi_transport_id(port.initiator);
+    if (isid == std::string::npos) {
+      // LIO's node ACLs name initiator devices, not ports: every session of this name (any ISID)
+      // reaches the same backstore, so the nexus is the initiator device (SPC-4 7.6.4.6,
+      // TransportID format 00b).
+      nexus.initiator_port_name = port.initiator;
+      nexus.initiator_name = port.initiator;
+      nexus.transport_id = scsi::iscsi_transport_id(port.initiator);
+      nexus.transport_id[0] = protocol;  // FORMAT CODE 00b: the name alone
+    } else {
+      nexus.initiator_port_name = port.initiator;
+      nexus.initiator_name = port.initiator.substr(0, isid);
+      nexus.transport_id = scsi::iscsi_transport_id(port.initiator);
+    }
   } else {
     const size_t size = port.fabric == Fabric::srp ? 16 : 8;
     const auto identifier = parse_hex_identifier(port.initiator, size);

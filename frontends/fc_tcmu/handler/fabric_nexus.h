@@ -22,7 +22,8 @@ struct FabricPort {
   Fabric fabric = Fabric::sas;
   // FC / SAS: "naa.5001405123456789", 16 hex digits with or without "naa." or colons
   // ("21:00:00:24:ff:31:2a:4c", as qla2xxx ACLs are named); SRP: "0x" + 32 hex digits (ib_srpt);
-  // iSCSI: "<iqn>,i,0x<isid>" (LIO's own iSCSI fabric).
+  // iSCSI (LIO's own iSCSI fabric): "<iqn>", the initiator device a node ACL names (all its
+  // sessions are one nexus here, whatever their ISIDs), or one port "<iqn>,i,0x<isid>".
   std::string initiator;
   std::string target_port;       // the LIO target port's name (its WWPN / IQN,t,0x<tpgt>)
   std::string target_name;       // the SCSI target device: the configuration's target IQN

@@ -33,6 +33,19 @@ bool is_read(std::span<const uint8_t> cdb) {
   }
 }
 
+// WRITE (6/10/12/16): the core takes their data in pieces (ScsiTask::data_out_segments).
+bool is_write(std::span<const uint8_t> cdb) {
+  if (cdb.empty()) return false;
+  switch (cdb[0]) {
+    case 0x0a:  // WRITE (6)
+    case 0x2a:  // WRITE (10)
+    case 0xaa:  // WRITE (12)
+    case 0x8a:  // WRITE (16)
+      return true;
+    default: return false;
+  }
+}
+
 std::string errno_text(int error) { return std::strerror(error); }
 
 }  // namespace
@@ -155,9 +168,14 @@ void TcmuDevice::run(RingCommand entry) {
   task.expected_transfer_length = static_cast<uint32_t>(std::min<uint64_t>(bytes, UINT32_MAX));
   command->data_in = is_read(cdb);
   const auto& data = command->entry.data;
+  // The data area's iovecs, for a READ to fill in place (other data-in is copied back below).
+  task.data_in_segments = data;
   if (!command->data_in && !data.empty()) {
     if (data.size() == 1) {
       task.data_out = data.front();
+    } else if (is_write(cdb)) {
+      command->data_out_segments.assign(data.begin(), data.end());
+      task.data_out_segments = command->data_out_segments;
     } else {
       command->gathered = IoBuffer(bytes);
       size_t at = 0;
@@ -187,7 +205,9 @@ void TcmuDevice::on_task_done(Command* command) {
   if (task.outcome == scsi::TaskOutcome::aborted_silently) status = static_cast<uint8_t>(scsi::ScsiStatus::task_aborted);
   if (status == static_cast<uint8_t>(scsi::ScsiStatus::task_aborted)) count_aborted();  // silent or TAS=1
   std::optional<uint32_t> read_len;
-  if (task.data_in_length > 0) {
+  if (task.data_in_placed) {
+    if (task.data_in_length < command->entry.data_bytes()) read_len = task.data_in_length;
+  } else if (task.data_in_length > 0) {
     const uint64_t capacity = command->entry.data_bytes();
     const auto length = static_cast<uint32_t>(std::min<uint64_t>(task.data_in_length, capacity));
     size_t at = 0;

@@ -1,13 +1,17 @@
 // One TCMU backstore device of the kernel target (LIO) served by porticod: its /dev/uioN mapped,
 // its command ring read on one event loop, each command executed by the core's SCSI target as
 // a task of the device's nexus (fabric_nexus.h), the answer written back into the ring and the
-// kernel kicked. Lives on one loop for its whole life; the data path takes no lock.
+// kernel kicked. Lives on one loop for its whole life; the data path takes no lock. READ and
+// WRITE move their data straight between the data area's iovecs and the backend (the core's
+// data segments); other commands' data is copied to or from the core's buffers.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <span>
 #include <unordered_map>
+#include <vector>
 
 #include "core/common/result.h"
 #include "core/common/unique_function.h"
@@ -49,7 +53,8 @@ class TcmuDevice : public std::enable_shared_from_this<TcmuDevice> {
   struct Command {
     scsi::ScsiTask task;
     RingCommand entry;
-    IoBuffer gathered;  // the data-out, when the kernel gave it in several iovecs
+    IoBuffer gathered;  // the data-out of a command other than WRITE, given in several iovecs
+    std::vector<std::span<const uint8_t>> data_out_segments;  // a WRITE's iovecs, in place
     bool data_in = false;
   };
 

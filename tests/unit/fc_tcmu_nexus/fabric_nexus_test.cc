@@ -63,12 +63,24 @@ TEST(FabricNexus, SrpInitiatorPortIdentifier) {
   EXPECT_EQ(parsed_name(*nexus), nexus->initiator_port_name);
 }
 
-TEST(FabricNexus, IscsiThroughLiosOwnFabricNeedsThePortName) {
+TEST(FabricNexus, IscsiThroughLiosOwnFabricIsAPortOrTheInitiatorDevice) {
   auto nexus = fabric_nexus(port(Fabric::iscsi, "iqn.2026-11.io.portico:host,i,0x400001370000"));
   ASSERT_TRUE(nexus.ok()) << nexus.status().message();
   EXPECT_EQ(nexus->initiator_name, "iqn.2026-11.io.portico:host");
+  EXPECT_EQ(nexus->transport_id[0], 0x45);  // format 01b: name and ISID
   EXPECT_EQ(parsed_name(*nexus), nexus->initiator_port_name);
-  EXPECT_FALSE(fabric_nexus(port(Fabric::iscsi, "iqn.2026-11.io.portico:host")).ok());
+
+  // A node ACL: every session of the name, so the device name and a format 00b TransportID.
+  auto device = fabric_nexus(port(Fabric::iscsi, "iqn.2026-11.io.portico:host"));
+  ASSERT_TRUE(device.ok()) << device.status().message();
+  EXPECT_EQ(device->transport_id[0], 0x05);
+  EXPECT_EQ(device->initiator_name, "iqn.2026-11.io.portico:host");
+  EXPECT_EQ(device->initiator_port_name, "iqn.2026-11.io.portico:host");
+  EXPECT_EQ(parsed_name(*device), "iqn.2026-11.io.portico:host");
+
+  EXPECT_FALSE(fabric_nexus(port(Fabric::iscsi, ",i,0x400001370000")).ok());
+  EXPECT_FALSE(fabric_nexus(port(Fabric::iscsi, "")).ok());
+  EXPECT_FALSE(fabric_nexus(port(Fabric::iscsi, "iqn.2026-11.io.portico:a b")).ok());
 }
 
 TEST(FabricNexus, NamesAFabricCannotHaveAreRefused) {

@@ -5,7 +5,9 @@
 # time; exits non-zero when any test fails.
 #
 #   tests/vm/run-lane.sh [TEST...]      # default: single_gateway two_gateways nvme_gateways tcmu_gateway
+#                                       #   tcmu_cross_fabric tcmu_conformance
 #   tests/vm/run-lane.sh nvme_bench     # for reference: nvmet-tcp against porticod, same host and fio
+#   tests/vm/run-lane.sh tcmu_bench     # for reference: tcm_loop on porticod against LIO's rd_mcp
 #
 # Environment: PORTICO_BUILD (build tree with daemon/porticod; default build/release),
 # PORTICO_VM_CACHE (image folder; default build/vm-image). Needs root, qemu-system-x86 and
@@ -18,9 +20,9 @@ PORTICO_BUILD=$(realpath -m "${PORTICO_BUILD:-$root/build/release}")
 PORTICO_VM_CACHE=$(realpath -m "${PORTICO_VM_CACHE:-$root/build/vm-image}")
 export PORTICO_BUILD PORTICO_VM_CACHE
 lane_started=$SECONDS
-declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [tcmu_gateway]=900 [nvme_bench]=900)
+declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [tcmu_gateway]=900 [tcmu_cross_fabric]=900 [tcmu_conformance]=900 [tcmu_bench]=900 [nvme_bench]=900)
 tests=("$@")
-((${#tests[@]})) || tests=(single_gateway two_gateways nvme_gateways tcmu_gateway)
+((${#tests[@]})) || tests=(single_gateway two_gateways nvme_gateways tcmu_gateway tcmu_cross_fabric tcmu_conformance)
 
 [[ -x "$PORTICO_BUILD/daemon/porticod" ]] ||
   { echo "run-lane: $PORTICO_BUILD/daemon/porticod is missing; build first (or set PORTICO_BUILD)" >&2; exit 1; }
@@ -71,10 +73,13 @@ for name in "${tests[@]}"; do
     [[ -n "${t_stall:-}" ]] && tcmu_stall="no write waited more than ${t_stall} ms across the restart\
  (longest gap between write completions ${t_gap} ms)"
   fi
+  [[ "$name" == tcmu_conformance ]] && grep -o 'CU_COUNTS .*' "$out/$name.log" >"$out/cu_counts.txt"
+  [[ "$name" == tcmu_bench ]] && grep -o 'TCMU_BENCH .*' "$out/$name.log" >"$out/tcmu_bench.txt"
   [[ "$name" == nvme_bench ]] && grep -o 'NVME_BENCH .*' "$out/$name.log" >"$out/nvme_bench.txt" && cp "$out/nvme_bench.txt" "$root/build/nvme_bench_last.txt" 2>/dev/null
   if ((rc == 0)); then verdict=PASS; else verdict="FAIL (exit $rc)"; failed=1; fi
   results+=("$(printf '%-16s %-15s %4d s (guest boot %s s)' "$name" "$verdict" "$secs" "${boot:-?}")")
 done
+summaries=$(cat "$out/cu_counts.txt" "$out/tcmu_bench.txt" 2>/dev/null || true)
 rm -rf "$out"
 
 echo
@@ -88,6 +93,10 @@ echo "TCMU handler restart under fio (kill -9 porticod, restart): $tcmu_stall"
 if [[ -s "$root/build/nvme_bench_last.txt" && " ${tests[*]} " == *" nvme_bench "* ]]; then
   echo "nvmet-tcp against porticod (4 KiB, same kernel host and fio, software emulation: the ratio counts):"
   sed 's/^NVME_BENCH /  /' "$root/build/nvme_bench_last.txt"
+fi
+if [[ -n "$summaries" ]]; then
+  echo "iscsi-test-cu ALL through LIO on porticod / porticod's iSCSI / LIO fileio, and tcm_loop on porticod against rd_mcp:"
+  sed -e 's/^CU_COUNTS /  suite counts: /' -e 's/^TCMU_BENCH /  4 KiB IOPS: /' <<<"$summaries"
 fi
 echo "lane wall time: $((SECONDS - lane_started)) s"
 exit "$failed"

@@ -256,6 +256,12 @@ class RunningGateway final : public Gateway {
           tcmu_settings.exports.push_back(std::move(x));
           spdlog::info("{}: exported through the kernel target as TCMU backstore {} to {} initiator {}", where, e.name,
                        e.fabric, e.initiator);
+          if (fabric_port.fabric == tcmu::Fabric::iscsi && e.initiator.find(",i,0x") == std::string::npos) {
+            // LIO's node ACLs do not tell sessions apart by ISID; say so rather than merge silently.
+            spdlog::warn("{}: tcmu {}: every session of {} through {} is one I_T nexus here (a LIO node ACL names "
+                         "the initiator device, not its ports)",
+                         where, e.name, e.initiator, e.target_port);
+          }
         }
         scsi_target->add_lun(lun.lun, std::move(*unit));
         spdlog::info("target {}: LUN {} = {} backend, {} bytes", target.iqn, lun.lun,

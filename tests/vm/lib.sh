@@ -225,6 +225,18 @@ kernel_timeline() {
     }' | tee "$2"
 }
 
+# fio_iops NAME DEVICE RW DEPTH [CPU]: IOPS of a time-based 4 KiB job on DEVICE
+# (PORTICO_VM_BENCH_SECONDS, default 20, after a 2 s ramp), fio pinned to CPU when given.
+fio_iops() {
+  local pin=()
+  [[ -n "${5:-}" ]] && pin=(taskset -c "$5")
+  "${pin[@]}" fio --name="$1" --filename="$2" --ioengine=libaio --direct=1 --rw="$3" --bs=4k --iodepth="$4" \
+    --time_based --runtime="${PORTICO_VM_BENCH_SECONDS:-20}" --ramp_time=2 --output-format=json \
+    --output="$WORK/$1.json" >/dev/null || die "fio $1 on $2 failed"
+  python3 -c "import json,sys; j=json.load(open(sys.argv[1]))['jobs'][0]; print(int(j['read']['iops'] + j['write']['iops']))" \
+    "$WORK/$1.json"
+}
+
 # ---- the kernel target (LIO) with tcm_loop, for porticod's TCMU exports ----
 LIO_CONFIGFS=/sys/kernel/config/target
 load_tcm_loop() {

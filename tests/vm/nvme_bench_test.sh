@@ -9,19 +9,9 @@
 source "$PORTICO_ROOT/tests/vm/lib.sh"
 require_tools nvme fio
 
-seconds=${PORTICO_VM_BENCH_SECONDS:-20}
 hostnqn=nqn.2014-08.org.nvmexpress:uuid:7d3c2a56-0f4e-4a8b-9d1c-5e0a11c0bead
 hostid=7d3c2a56-0f4e-4a8b-9d1c-5e0a11c0bead
 modprobe -a nvme_tcp nvmet nvmet_tcp || die "nvme_tcp, nvmet or nvmet_tcp does not load"
-
-# fio_job NAME DEVICE RW DEPTH: IOPS of a time-based 4 KiB job on DEVICE.
-fio_job() {
-  fio --name="$1" --filename="$2" --ioengine=libaio --direct=1 --rw="$3" --bs=4k --iodepth="$4" \
-    --time_based --runtime="$seconds" --ramp_time=2 --output-format=json --output="$WORK/$1.json" >/dev/null ||
-    die "fio $1 on $2 failed"
-  python3 -c "import json,sys; j=json.load(open(sys.argv[1]))['jobs'][0]; print(int(j['read']['iops'] + j['write']['iops']))" \
-    "$WORK/$1.json"
-}
 
 # namespace_of NQN: the namespace node of the connected subsystem NQN, once the scan made it.
 namespace_of() {
@@ -58,7 +48,7 @@ wait_until 30 "nvmet's namespace" have_kns
 kns=/dev/$(namespace_of "$knqn")
 for job in "${jobs[@]}"; do
   read -r rw depth <<<"$job"
-  iops[nvmet-$rw-$depth]=$(fio_job "nvmet-$rw-$depth" "$kns" "$rw" "$depth")
+  iops[nvmet-$rw-$depth]=$(fio_iops "nvmet-$rw-$depth" "$kns" "$rw" "$depth")
   log "nvmet $rw 4k depth $depth: ${iops[nvmet-$rw-$depth]} IOPS"
 done
 nvme disconnect -n "$knqn" >/dev/null
@@ -94,7 +84,7 @@ pns=/dev/$(namespace_of "$pnqn")
 dd if=/dev/zero of="$pns" bs=1M count=256 oflag=direct status=none || die "preconditioning $pns failed"
 for job in "${jobs[@]}"; do
   read -r rw depth <<<"$job"
-  iops[porticod-$rw-$depth]=$(fio_job "porticod-$rw-$depth" "$pns" "$rw" "$depth")
+  iops[porticod-$rw-$depth]=$(fio_iops "porticod-$rw-$depth" "$pns" "$rw" "$depth")
   log "porticod $rw 4k depth $depth: ${iops[porticod-$rw-$depth]} IOPS"
 done
 nvme disconnect -n "$pnqn" >/dev/null

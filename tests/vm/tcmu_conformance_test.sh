@@ -96,7 +96,7 @@ mapfile -t suites < <(iscsi-test-cu --list | grep -E '^ALL\.[A-Za-z0-9]+$')
 
 # run_suites NAME URL: every suite against URL, one process each; results in $WORK/cu-NAME/.
 run_suites() {
-  local name=$1 url=$2 suite out=$WORK/cu-$1
+  local url=$2 suite out=$WORK/cu-$1
   mkdir -p "$out"
   for suite in "${suites[@]}"; do
     timeout 600 iscsi-test-cu -d -S --test="$suite" "$url" >"$out/$suite.log" 2>&1 || true

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/scsi/opcodes.h"
 #include "core/scsi/sense.h"
 
 namespace portico::tcmu {
@@ -24,10 +25,10 @@ namespace {
 bool is_read(std::span<const uint8_t> cdb) {
   if (cdb.empty()) return false;
   switch (cdb[0]) {
-    case 0x08:  // READ (6)
-    case 0x28:  // READ (10)
-    case 0xa8:  // READ (12)
-    case 0x88:  // READ (16)
+    case scsi::op::kRead6:
+    case scsi::op::kRead10:
+    case scsi::op::kRead12:
+    case scsi::op::kRead16:
       return true;
     default: return false;
   }
@@ -37,10 +38,10 @@ bool is_read(std::span<const uint8_t> cdb) {
 bool is_write(std::span<const uint8_t> cdb) {
   if (cdb.empty()) return false;
   switch (cdb[0]) {
-    case 0x0a:  // WRITE (6)
-    case 0x2a:  // WRITE (10)
-    case 0xaa:  // WRITE (12)
-    case 0x8a:  // WRITE (16)
+    case scsi::op::kWrite6:
+    case scsi::op::kWrite10:
+    case scsi::op::kWrite12:
+    case scsi::op::kWrite16:
       return true;
     default: return false;
   }
@@ -166,11 +167,11 @@ void TcmuDevice::run(RingCommand entry) {
   }
   const uint64_t bytes = command->entry.data_bytes();
   task.expected_transfer_length = static_cast<uint32_t>(std::min<uint64_t>(bytes, UINT32_MAX));
-  command->data_in = is_read(cdb);
+  const bool reading = is_read(cdb);
   const auto& data = command->entry.data;
   // The data area's iovecs, for a READ to fill in place (other data-in is copied back below).
   task.data_in_segments = data;
-  if (!command->data_in && !data.empty()) {
+  if (!reading && !data.empty()) {
     if (data.size() == 1) {
       task.data_out = data.front();
     } else if (is_write(cdb)) {

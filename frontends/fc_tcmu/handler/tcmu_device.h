@@ -55,7 +55,6 @@ class TcmuDevice : public std::enable_shared_from_this<TcmuDevice> {
     RingCommand entry;
     IoBuffer gathered;  // the data-out of a command other than WRITE, given in several iovecs
     std::vector<std::span<const uint8_t>> data_out_segments;  // a WRITE's iovecs, in place
-    bool data_in = false;
   };
 
   TcmuDevice(TcmuDeviceSettings settings, runtime::EventLoop& loop, int fd, uint8_t* map, CommandRing ring);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside the test guest (tests/vm/run-in-vm.sh), for reference, not in CI: a tcm_loop disk
 # backed by porticod (TCMU, memory LUN) against one backed by LIO's own ramdisk backstore
-# (rd_mcp), the same fio jobs in the same guest, fio on guest CPU 1 and porticod on guest CPU 0.
+# (rd_mcp), the same fio jobs in the same guest, fio on guest CPU 1 and porticod on guest CPU 0,
+# then on CPU 1 too (both placements).
 # Both hold 256 MiB in memory. Under software emulation the absolute figures mean little; the
 # ratio is the point. (Debian's tcmu-runner ships no plain file handler, only file_optical,
 # file_zbc, qcow and rbd, so it is not a peer here.)
@@ -56,13 +57,18 @@ targets:
           - {name: bench-tcmu, fabric: sas, initiator: naa.5001405000000d02, target_port: naa.5001405000000c02}
 YAML
 start_gateway porticod "$WORK/porticod.yaml" 127.0.0.1 3260
-taskset -apc 0 "${GATEWAY_PIDS[porticod]}" >/dev/null || die "cannot pin porticod to CPU 0"
 tcm_loop_export bench-tcmu naa.5001405000000c02 naa.5001405000000d02
-run_jobs porticod "$(tcm_loop_disk naa.5001405000000c02)"
+disk=$(tcm_loop_disk naa.5001405000000c02)
+# Both placements: porticod on the other CPU than fio (0), then on fio's own (1).
+taskset -apc 0 "${GATEWAY_PIDS[porticod]}" >/dev/null || die "cannot pin porticod to CPU 0"
+run_jobs porticod-other "$disk"
+taskset -apc 1 "${GATEWAY_PIDS[porticod]}" >/dev/null || die "cannot pin porticod to CPU 1"
+run_jobs porticod-same "$disk"
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 for job in "${jobs[@]}"; do
   read -r rw depth <<<"$job"
-  k=${iops[rd_mcp-$rw-$depth]} p=${iops[porticod-$rw-$depth]}
-  echo "TCMU_BENCH $rw-4k-qd$depth rd_mcp=$k porticod=$p ratio=$(awk -v a="$p" -v b="$k" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+  k=${iops[rd_mcp-$rw-$depth]} o=${iops[porticod-other-$rw-$depth]} p=${iops[porticod-same-$rw-$depth]}
+  echo "TCMU_BENCH $rw-4k-qd$depth rd_mcp=$k porticod_other_cpu=$o ratio=$(ratio "$o" "$k") porticod_same_cpu=$p ratio=$(ratio "$p" "$k")"
 done
 log "PASS tcmu_bench_test"

@@ -275,7 +275,10 @@ log "gw1 (a new RADOS client) serves its path again"
 mpathpersist --out --clear --param-rk=0xabc1 "$mpath" >/dev/null || die "mpathpersist CLEAR failed"
 # SPC-4 5.12.11.2.6: CLEAR raises RESERVATIONS PREEMPTED on the other nexus; pr_in consumes it.
 expect "no keys after CLEAR" 'NO registered reservation keys' "$(pr_in -k "$path2")"
-multipath -F || die "multipath -F failed"
+# A path reinstated moments ago makes multipathd reload the map and udev probe it; while either
+# holds it open, a flush answers "map in use". Wait for udev, then retry for a while.
+flush_maps() { udevadm settle --timeout=5; multipath -F; }
+wait_until 30 "multipath -F to flush the map" flush_maps
 iscsi_logout "$portal1" "$iqn"
 iscsi_logout "$portal2" "$iqn"
 stop_gateway gw1

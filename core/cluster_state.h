@@ -75,13 +75,15 @@ struct TargetPortGroupInfo {
   std::vector<uint16_t> relative_port_ids;
 };
 
-// A gateway of the cluster, as its membership record says (the discovery controller lists the
-// NVMe/TCP listeners of every live one).
+// A gateway of the cluster, as its membership record says (the NVMe discovery controller and
+// iSCSI SendTargets list the listeners and portals of every live one).
 struct GatewayInfo {
   std::string name;
   uint16_t target_port_group = 0;
+  uint16_t relative_port_id = 0;                  // its iSCSI portal group tag too
   AluaState state = AluaState::active_optimized;  // unavailable once its lease ran out
-  std::vector<std::string> nvme_listeners;         // "address:port"
+  std::vector<std::string> nvme_listeners;        // "address:port"
+  std::vector<std::string> iscsi_portals;         // "address:port"
 };
 
 // A cluster-wide event about one logical unit.

@@ -129,6 +129,7 @@ class RunningGateway final : public Gateway {
       cluster_options.gateways_object = c.gateways_object;
       cluster_options.on_fenced = on_fenced;
       cluster_options.nvme_listeners = config.gateway.nvme_listeners;
+      cluster_options.iscsi_portals = config.gateway.portals;
       cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
       cluster_options.lease = std::chrono::milliseconds(c.lease_ms);
       cluster_options.notify_timeout = std::chrono::milliseconds(c.notify_timeout_ms);
@@ -166,6 +167,18 @@ class RunningGateway final : public Gateway {
     settings.max_connections_per_address = config.gateway.max_connections_per_address;
     settings.max_discovery_sessions = config.gateway.max_discovery_sessions;
     if (config.discovery_chap) settings.discovery_chap = to_credentials(*config.discovery_chap);
+    if (config.cluster) {
+      // The cluster state outlives the server (members are destroyed in reverse order).
+      settings.peer_portals = [cluster = cluster_.get()]() {
+        std::vector<iscsi::PeerPortalGroup> peers;
+        for (const auto& g : cluster->gateways()) {
+          if (g.state == AluaState::unavailable || g.iscsi_portals.empty()) continue;
+          peers.push_back({g.relative_port_id, g.iscsi_portals});
+        }
+        std::sort(peers.begin(), peers.end(), [](const auto& a, const auto& b) { return a.tag < b.tag; });
+        return peers;
+      };
+    }
     nvmeof::NvmeTcpServerSettings nvme_settings;
     nvme_settings.listeners = config.gateway.nvme_listeners;
     nvme_settings.discovery_listeners = config.gateway.nvme_discovery_listeners;

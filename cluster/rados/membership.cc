@@ -69,6 +69,7 @@ std::string encode_gateway_record(const GatewayRecord& record) {
   out << "v=1 tpg=" << record.target_port_group << " port=" << record.relative_port_id
       << " instance=" << record.instance_id << " addr=" << record.address << " heartbeat_ms=" << record.heartbeat_ms;
   for (size_t i = 0; i < record.nvme_listeners.size(); ++i) out << (i == 0 ? " nvme=" : ",") << record.nvme_listeners[i];
+  for (size_t i = 0; i < record.iscsi_portals.size(); ++i) out << (i == 0 ? " iscsi=" : ",") << record.iscsi_portals[i];
   return out.str();
 }
 
@@ -100,10 +101,11 @@ Result<GatewayRecord> parse_gateway_record(const std::string& name, const std::s
       record.address = value;
     } else if (key == "heartbeat_ms") {
       ok = parse_number(value, record.heartbeat_ms);
-    } else if (key == "nvme") {
-      std::istringstream listeners(value);
-      for (std::string listener; std::getline(listeners, listener, ',');) {
-        if (!listener.empty()) record.nvme_listeners.push_back(listener);
+    } else if (key == "nvme" || key == "iscsi") {
+      auto& list = key == "nvme" ? record.nvme_listeners : record.iscsi_portals;
+      std::istringstream addresses(value);
+      for (std::string address; std::getline(addresses, address, ',');) {
+        if (!address.empty()) list.push_back(address);
       }
     }  // other keys: written by a newer gateway, ignored
     if (!ok) return reject("bad value in '" + field + "'");
@@ -124,9 +126,9 @@ uint16_t smallest_free_id(const std::vector<GatewayRecord>& records) {
 }
 
 Membership::Membership(std::shared_ptr<Pool> pool, std::string object, std::string gateway_name,
-                       std::vector<std::string> nvme_listeners)
+                       std::vector<std::string> nvme_listeners, std::vector<std::string> iscsi_portals)
     : pool_(std::move(pool)), object_(std::move(object)), gateway_name_(std::move(gateway_name)),
-      nvme_listeners_(std::move(nvme_listeners)) {}
+      nvme_listeners_(std::move(nvme_listeners)), iscsi_portals_(std::move(iscsi_portals)) {}
 
 Result<std::vector<GatewayRecord>> Membership::read_all(uint64_t* version) {
   return read_records(*pool_, object_, version);
@@ -153,6 +155,7 @@ Result<Membership::Registration> Membership::register_self() {
     self.address = pool_->connection().address();
     self.heartbeat_ms = now_ms();
     self.nvme_listeners = nvme_listeners_;
+    self.iscsi_portals = iscsi_portals_;
     for (const auto& r : *records) {
       if (r.name != gateway_name_) continue;
       self.target_port_group = r.target_port_group;

@@ -2,12 +2,12 @@
 // per gateway: key = gateway name, value = a one-line text record
 //
 //   v=1 tpg=2 port=2 instance=4141 addr=127.0.0.1:0/3349102 heartbeat_ms=1764412345678
-//       nvme=127.0.0.1:4420,[::1]:4420
+//       nvme=127.0.0.1:4420,[::1]:4420 iscsi=127.0.0.1:3260
 //
 // (target port group id, relative target port id, the librados instance id and address that
 // fencing blocklists, the last heartbeat in ms since the epoch, the NVMe/TCP listeners that the
-// discovery controllers of every gateway list; unknown keys are ignored, so an older gateway
-// reads a newer record).
+// discovery controllers of every gateway list, the iSCSI portals that every gateway's
+// SendTargets answer lists; unknown keys are ignored, so an older gateway reads a newer record).
 // Gateway clocks are assumed to be NTP-synchronised well within the lease.
 #pragma once
 
@@ -33,6 +33,7 @@ struct GatewayRecord {
   std::string address;
   int64_t heartbeat_ms = 0;
   std::vector<std::string> nvme_listeners;  // "address:port"
+  std::vector<std::string> iscsi_portals;   // "address:port"
 
   bool operator==(const GatewayRecord&) const = default;
 };
@@ -46,7 +47,7 @@ int64_t now_ms();
 class Membership : public std::enable_shared_from_this<Membership> {
  public:
   Membership(std::shared_ptr<Pool> pool, std::string object, std::string gateway_name,
-             std::vector<std::string> nvme_listeners = {});
+             std::vector<std::string> nvme_listeners = {}, std::vector<std::string> iscsi_portals = {});
 
   struct Registration {
     GatewayRecord self;
@@ -78,6 +79,7 @@ class Membership : public std::enable_shared_from_this<Membership> {
   std::string object_;
   std::string gateway_name_;
   std::vector<std::string> nvme_listeners_;
+  std::vector<std::string> iscsi_portals_;
   GatewayRecord self_;
   mutable std::mutex mutex_;
   std::vector<GatewayRecord> cache_;

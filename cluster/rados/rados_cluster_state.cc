@@ -60,7 +60,8 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   state->pool_ = std::make_shared<Pool>(connection, *ioctx, options.pool);
   state->pool_->set_blocklisted_listener(options.on_fenced);
   state->membership_ =
-      std::make_shared<Membership>(state->pool_, options.gateways_object, options.gateway_name, options.nvme_listeners);
+      std::make_shared<Membership>(state->pool_, options.gateways_object, options.gateway_name, options.nvme_listeners,
+                                 options.iscsi_portals);
   auto registration = state->membership_->register_self();
   if (!registration.ok()) return error(registration.status().code(), "rados cluster state: " + registration.status().message());
   state->target_port_group_ = registration->self.target_port_group;
@@ -169,8 +170,9 @@ std::vector<GatewayInfo> RadosClusterState::gateways() {
   std::vector<GatewayInfo> all;
   for (const auto& record : membership_->cached()) {
     const bool live = record.target_port_group == target_port_group_ || now - record.heartbeat_ms <= options_.lease.count();
-    all.push_back({record.name, record.target_port_group, live ? AluaState::active_optimized : AluaState::unavailable,
-                   record.nvme_listeners});
+    all.push_back({record.name, record.target_port_group, record.relative_port_id,
+                   live ? AluaState::active_optimized : AluaState::unavailable, record.nvme_listeners,
+                   record.iscsi_portals});
   }
   return all;
 }

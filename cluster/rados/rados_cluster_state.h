@@ -44,6 +44,7 @@ struct RadosClusterOptions {
   uint32_t blocklist_expiry_s = 3600;  // how long a fenced gateway stays blocklisted
   std::string gateways_object = "portico.gateways";  // shared by every gateway of the same LUNs
   std::vector<std::string> nvme_listeners;  // this gateway's, for every gateway's discovery log
+  std::vector<std::string> iscsi_portals;   // this gateway's, for every gateway's SendTargets
   // Blocklist the previous client of this gateway name at start (a stale process cannot write).
   bool fence_previous_incarnation = true;
   // Told once (on a librados or worker thread) when another gateway has blocklisted this one:

@@ -12,6 +12,7 @@ add_executable(portico_multi_gateway_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_backend_error_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_event_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_nvme_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_discovery_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_harness.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/multi_gateway_initiator.cc)
 target_compile_options(portico_multi_gateway_tests PRIVATE ${PORTICO_WARNING_FLAGS})
@@ -45,7 +46,7 @@ add_dependencies(portico_multi_gateway_tests porticod)
 set(portico_mgw_env "${PORTICO_CEPH_ENV};PORTICOD=$<TARGET_FILE:porticod>;PORTICO_MGW_PORT=${portico_mgw_port}")
 foreach(source multi_gateway_test.cc multi_gateway_reservation_test.cc multi_gateway_sanitize_test.cc
                multi_gateway_backend_error_test.cc
-               multi_gateway_event_test.cc multi_gateway_nvme_test.cc)
+               multi_gateway_event_test.cc multi_gateway_nvme_test.cc multi_gateway_discovery_test.cc)
   set(path ${CMAKE_CURRENT_SOURCE_DIR}/${source})
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
   file(STRINGS ${path} all_cases REGEX "TEST_F\\(")

@@ -56,9 +56,20 @@ gateway_config gw2 "$portal2" >"$WORK/gw2.yaml"
 start_gateway gw1 "$WORK/gw1.yaml" 127.0.0.1 3260
 start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2 3260
 
-# ---- open-iscsi: both portals; a dead path hands its commands to multipath after 1 s ----
+# ---- open-iscsi: SendTargets through either gateway names both portals (each with its own
+# portal group tag); a dead path hands its commands to multipath after 1 s ----
+sendtargets_lists_both() {
+  local through=$1 out
+  out=$(iscsiadm -m discovery -t sendtargets -p "$through") || return 1
+  grep -qx "$portal1,[0-9]* $iqn" <<<"$out" && grep -qx "$portal2,[0-9]* $iqn" <<<"$out"
+}
+# gw1 learns of gw2 at its next membership heartbeat.
+wait_until 30 "SendTargets through gw1 to list both gateways' portals" sendtargets_lists_both "$portal1"
+sendtargets_lists_both "$portal2" || die "SendTargets through gw2 must list both gateways' portals"
+iscsiadm -m discovery -t sendtargets -p "$portal1" >"$ARTIFACTS/sendtargets.txt"
+log "SendTargets through either gateway lists both: $(tr '\n' ' ' <"$ARTIFACTS/sendtargets.txt")"
 for portal in "$portal1" "$portal2"; do
-  iscsiadm -m discovery -t sendtargets -p "$portal" >/dev/null || die "discovery on $portal failed"
+  # The node records came from the discovery above (through gw1 and gw2 alike).
   iscsiadm -m node -T "$iqn" -p "$portal" -o update -n node.session.timeo.replacement_timeout -v 1
   iscsiadm -m node -T "$iqn" -p "$portal" -o update -n node.conn[0].timeo.noop_out_interval -v 2
   iscsiadm -m node -T "$iqn" -p "$portal" -o update -n node.conn[0].timeo.noop_out_timeout -v 4

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,6 +40,12 @@ struct IscsiTargetSettings {
   std::shared_ptr<scsi::ScsiTarget> scsi_target;
 };
 
+// The portals of another gateway that exports the same targets, under its portal group tag.
+struct PeerPortalGroup {
+  uint16_t tag = 0;
+  std::vector<std::string> portals;  // "127.0.0.2:3260", "[::1]:3260"
+};
+
 struct IscsiServerSettings {
   std::vector<std::string> portals;      // "127.0.0.1:3260", "[::1]:3260"
   uint16_t target_portal_group_tag = 1;  // RFC 7143 §13.9
@@ -63,6 +70,10 @@ struct IscsiServerSettings {
   uint32_t first_burst_length = 262144;
   std::optional<ChapCredentials> discovery_chap;
   std::vector<IscsiTargetSettings> targets;
+  // The other live gateways of the cluster (membership): SendTargets lists their portals after
+  // this gateway's, so a host that discovers through one gateway finds every path. Called for
+  // each SendTargets request, from a loop thread; unset without a cluster.
+  std::function<std::vector<PeerPortalGroup>()> peer_portals;
 };
 
 class IscsiServer {

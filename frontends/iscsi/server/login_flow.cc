@@ -67,6 +67,16 @@ std::string portal_for_send_targets(const std::string& portal, const std::string
   return host + ":" + port;
 }
 
+// A peer's portal is listed only when a host can reach it as written: a wildcard or an
+// unbound port (":0") says nothing about where that gateway is reachable.
+bool peer_portal_is_reachable(const std::string& portal) {
+  const size_t colon = portal.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const std::string host = portal.substr(0, colon);
+  const std::string port = portal.substr(colon + 1);
+  return host != "0.0.0.0" && host != "[::]" && host != "::" && !port.empty() && port != "0";
+}
+
 }  // namespace
 
 LoginPolicy make_login_policy(const ServerContext& context) {
@@ -246,6 +256,8 @@ bool Connection::finish_login() {
 std::string Connection::send_targets_response(std::string_view which) const {
   // §13.3 / RFC 7143 Appendix C: in a normal session only the session's target is reported.
   std::string out;
+  std::vector<PeerPortalGroup> peers;
+  if (context_.settings.peer_portals) peers = context_.settings.peer_portals();
   for (const auto& [iqn, target] : context_.targets_by_iqn) {
     if (!discovery_ && iqn != session_key_.target_name) continue;
     if (discovery_ && which != "All" && iqn != which) continue;
@@ -256,6 +268,14 @@ std::string Connection::send_targets_response(std::string_view which) const {
       append_text_key(out, "TargetAddress",
                       portal_for_send_targets(portal, local_address_) + "," +
                           std::to_string(local_portal_group_tag()));
+    }
+    // Every gateway of the cluster exports the same targets (one membership object per group).
+    for (const auto& peer : peers) {
+      if (peer.tag == local_portal_group_tag()) continue;
+      for (const auto& portal : peer.portals) {
+        if (!peer_portal_is_reachable(portal)) continue;
+        append_text_key(out, "TargetAddress", portal_for_send_targets(portal, {}) + "," + std::to_string(peer.tag));
+      }
     }
   }
   return out;

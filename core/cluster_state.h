@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cluster_metrics.h"
 #include "core/common/big_endian.h"
 #include "core/common/result.h"
 #include "core/common/unique_function.h"
@@ -84,6 +85,7 @@ struct GatewayInfo {
   AluaState state = AluaState::active_optimized;  // unavailable once its lease ran out
   std::vector<std::string> nvme_listeners;        // "address:port"
   std::vector<std::string> iscsi_portals;         // "address:port"
+  int64_t heartbeat_ms = 0;                       // its last heartbeat, ms since the epoch (0: none)
 };
 
 // A cluster-wide event about one logical unit.
@@ -140,6 +142,8 @@ class ClusterState {
   // Every gateway of the cluster; empty when this gateway is alone (its own listeners are the
   // front-end's to know).
   virtual std::vector<GatewayInfo> gateways() { return {}; }
+  // What this gateway counted about the cluster (events, notifies, fencing); null when alone.
+  [[nodiscard]] virtual const ClusterMetrics* metrics() const { return nullptr; }
 
   // Until when (std::chrono::steady_clock, in ns) this gateway can vouch that its cached state is
   // current without asking the cluster; the core refuses commands after it (retryable). A

@@ -6,11 +6,25 @@
 //   controller on every gateway, so its registrations carry no target port.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace portico {
+
+// The front-end a command came through (metrics say which transport carries what).
+enum class Transport : uint8_t { iscsi, tcmu, nvme_tcp, nvme_rdma };
+inline constexpr size_t kTransportCount = 4;
+inline const char* transport_name(Transport transport) {
+  switch (transport) {
+    case Transport::iscsi: return "iscsi";
+    case Transport::tcmu: return "tcmu";
+    case Transport::nvme_tcp: return "nvme_tcp";
+    case Transport::nvme_rdma: return "nvme_rdma";
+  }
+  return "other";
+}
 
 struct Initiator {
   std::string initiator_port_name;      // SCSI initiator port, or the NVMe host's name
@@ -21,6 +35,7 @@ struct Initiator {
   std::vector<uint8_t> transport_id;    // SPC-4 7.6.4.6 iSCSI TransportID (format 01b)
   uint16_t relative_target_port_id = 1; // SPC-4 7.7.3.7
   uint16_t target_port_group_id = 1;    // SPC-4 7.7.3.8; the NVMe ANA group has the same id
+  Transport transport = Transport::iscsi;
 
   // Stable key of this initiator inside one target.
   [[nodiscard]] std::string key() const { return initiator_port_name + "|" + target_port_name; }

@@ -52,6 +52,7 @@ struct TaskCoreState {
   // the task even though it waited for data outside the task set.
   bool admitted = false;
   uint64_t arrival_abort_epoch = 0;
+  int64_t admitted_ns = 0;  // steady clock when the unit admitted it (its latency starts there)
   std::vector<std::shared_ptr<AbortWaiter>> waiters;  // aborts waiting for it to end
 };
 

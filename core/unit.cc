@@ -8,6 +8,14 @@
 #include "core/inline_executor.h"
 
 namespace portico {
+namespace {
+
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 Unit::Unit(std::string name, std::string cluster_key, std::shared_ptr<BlockDevice> device, ClusterState& cluster,
            LunIdentity identity)
@@ -68,6 +76,7 @@ bool Unit::admit(Task& task, const Initiator& who, const std::string& key, Execu
   task.core.done = std::move(done);
   task.core.aborted = false;
   task.core.aborted_by_own_initiator = false;
+  task.core.admitted_ns = steady_now_ns();
   tasks_.link(task, executor);
   // Checked after linking: an abort either found the task in the set or recorded itself first.
   if (bool silent = false; tasks_.aborted_while_waiting(task, who, key, silent)) {
@@ -76,6 +85,13 @@ bool Unit::admit(Task& task, const Initiator& who, const std::string& key, Execu
     return false;
   }
   return true;
+}
+
+void Unit::record_completion(const Task& task, IoClass io_class, uint64_t bytes, bool ok) {
+  if (task.core.initiator == nullptr) return;  // never admitted
+  const int64_t latency = steady_now_ns() - task.core.admitted_ns;
+  metrics_.record(task.core.initiator->transport, io_class, bytes, latency > 0 ? static_cast<uint64_t>(latency) : 0,
+                  ok);
 }
 
 void Unit::finish(Task& task) {

@@ -34,6 +34,7 @@
 #include "core/reservations/reservation_engine.h"
 #include "core/reservations/reservation_state.h"
 #include "core/task_set.h"
+#include "core/unit_metrics.h"
 
 namespace portico {
 
@@ -74,6 +75,11 @@ class Unit : public std::enable_shared_from_this<Unit> {
   // arrived already covers it: it is marked aborted and the caller ends it at once.
   [[nodiscard]] bool admit(Task& task, const Initiator& who, const std::string& key, Executor& executor,
                            UniqueFunction<void()> done);
+  // Counts an admitted task that ends now (before finish()), from its admission on; `ok`: it
+  // ended with success and moved `bytes`.
+  void record_completion(const Task& task, IoClass io_class, uint64_t bytes, bool ok);
+  [[nodiscard]] UnitMetrics& metrics() { return metrics_; }
+  [[nodiscard]] const UnitMetrics& metrics() const { return metrics_; }
   // Unlinks a task; no abort can reach it afterwards. Called on the task's executor.
   void unlink(Task& task) { tasks_.unlink(task); }
   // Runs the task's `done` (the front-end may free the task there), then releases the aborts
@@ -196,6 +202,7 @@ class Unit : public std::enable_shared_from_this<Unit> {
   std::unique_ptr<EventSubscription> subscription_;
 
   TaskSet tasks_;
+  UnitMetrics metrics_;
 
   mutable std::mutex access_mutex_;
   std::vector<TargetPortGroupInfo> port_groups_;

@@ -51,6 +51,7 @@ struct RecordUpdateRun : std::enable_shared_from_this<RecordUpdateRun> {
       return;
     }
     if (!status.ok()) return failed("write: " + status.message());
+    unit->metrics().count_reservation_change();
     LunEvent event;
     event.kind = LunEvent::Kind::reservation_changed;
     event.origin_nexus = origin_key;

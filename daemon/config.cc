@@ -395,7 +395,7 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
                        "max_queued_commands", "max_session_buffer", "max_buffer", "login_timeout_s",
                        "max_connections", "max_connections_per_address", "max_discovery_sessions",
                        "nvme_listeners", "nvme_discovery_listeners", "nvme_io_queues", "nvme_queue_size", "nvme_in_capsule_data",
-                       "nvme_max_data_transfer"});
+                       "nvme_max_data_transfer", "metrics_listener"});
   GatewayConfig gw;
   if (node["name"]) gw.name = get_string(node, "name", where);
   if (node["io_threads"]) {
@@ -424,6 +424,7 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
   number("max_connections", gw.max_connections, 1, 65535);
   number("max_connections_per_address", gw.max_connections_per_address, 1, 65535);
   number("max_discovery_sessions", gw.max_discovery_sessions, 1, 65535);
+  if (node["metrics_listener"]) gw.metrics_listener = get_string(node, "metrics_listener", where);
   gw.nvme_listeners = address_list(node, "nvme_listeners");
   gw.nvme_discovery_listeners = address_list(node, "nvme_discovery_listeners");
   number("nvme_io_queues", gw.nvme_io_queues, 1, 128);

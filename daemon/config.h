@@ -99,6 +99,8 @@ struct GatewayConfig {
   unsigned nvme_queue_size = 128;              // entries per queue
   uint32_t nvme_in_capsule_data = 8192;        // data bytes a command capsule may carry
   uint32_t nvme_max_data_transfer = 1u << 20;  // MDTS: bytes one command may move
+  // The Prometheus endpoint ("127.0.0.1:9464": GET /metrics); empty: none.
+  std::string metrics_listener;
 };
 
 // The Ceph cluster that several gateways share (the RADOS cluster state and RBD images).

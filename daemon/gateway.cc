@@ -25,6 +25,8 @@
 #include "frontends/nvmeof/server/nvme_tcp_server.h"
 #include "frontends/fc_tcmu/handler/fabric_nexus.h"
 #include "frontends/fc_tcmu/handler/tcmu_frontend.h"
+#include "metrics/gateway_collector.h"
+#include "metrics/metrics_endpoint.h"
 #include "runtime/loop_group.h"
 #include "runtime/socket_address.h"
 
@@ -267,6 +269,7 @@ class RunningGateway final : public Gateway {
           x.max_transfer_bytes = (*device)->info().max_transfer_bytes;
           x.write_cache = (*device)->info().volatile_cache;
           tcmu_settings.exports.push_back(std::move(x));
+          ++tcmu_device_count_;
           spdlog::info("{}: exported through the kernel target as TCMU backstore {} to {} initiator {}", where, e.name,
                        e.fabric, e.initiator);
           if (fabric_port.fabric == tcmu::Fabric::iscsi && e.initiator.find(",i,0x") == std::string::npos) {
@@ -276,6 +279,7 @@ class RunningGateway final : public Gateway {
                          where, e.name, e.initiator, e.target_port);
           }
         }
+        metric_luns_.push_back({target.iqn, lun.lun, *unit});
         scsi_target->add_lun(lun.lun, std::move(*unit));
         spdlog::info("target {}: LUN {} = {} backend, {} bytes", target.iqn, lun.lun,
                      (*device)->info().kind, (*device)->capacity_bytes());
@@ -289,7 +293,10 @@ class RunningGateway final : public Gateway {
       if (target.chap) t.chap = to_credentials(*target.chap);
       t.scsi_target = std::move(scsi_target);
       settings.targets.push_back(std::move(t));
-      if (subsystem) nvme_settings.subsystems.push_back(std::move(subsystem));
+      if (subsystem) {
+        subsystems_.push_back(subsystem);
+        nvme_settings.subsystems.push_back(std::move(subsystem));
+      }
     }
 
     auto server = iscsi::IscsiServer::create(std::move(settings), *loops_);
@@ -309,6 +316,7 @@ class RunningGateway final : public Gateway {
     auto started = server_->start();
     if (started.ok() && nvme_server_) started = nvme_server_->start();
     if (started.ok() && tcmu_) started = tcmu_->start();
+    if (started.ok() && !config.gateway.metrics_listener.empty()) started = start_metrics(config);
     if (!started.ok()) {
       stop();  // the servers stop on their running loops, then they stop (a bind error is no hang)
       return started;
@@ -316,7 +324,31 @@ class RunningGateway final : public Gateway {
     return {};
   }
 
+  Status start_metrics(const Config& config) {
+    metrics::GatewaySources sources;
+    sources.luns = std::move(metric_luns_);
+    sources.cluster = config.cluster ? cluster_.get() : nullptr;
+    sources.frontends = [this, tcmu_devices = tcmu_device_count_]() {
+      std::vector<metrics::FrontendLoad> loads;
+      loads.push_back({"iscsi", server_->connection_count(), server_->session_count()});
+      if (nvme_server_) {
+        uint64_t controllers = 0;
+        for (const auto& s : subsystems_) controllers += s->controller_count();
+        loads.push_back({"nvme_tcp", nvme_server_->connection_count(), controllers});
+      }
+      if (tcmu_) loads.push_back({"tcmu", 0, tcmu_devices});
+      return loads;
+    };
+    auto endpoint = metrics::MetricsEndpoint::start(config.gateway.metrics_listener,
+                                                    std::make_shared<metrics::GatewayCollector>(std::move(sources)));
+    if (!endpoint.ok()) return endpoint.status();
+    metrics_ = std::move(*endpoint);
+    spdlog::info("metrics: Prometheus endpoint on http://{}/metrics", config.gateway.metrics_listener);
+    return {};
+  }
+
   void stop() override {
+    metrics_.reset();  // no scrape reads the servers once they stop
     // The server stops on running loops; the loops then stop (running or dropping what the
     // server posted to them) before the server is freed.
     if (tcmu_) tcmu_->stop(kShutdownGrace);
@@ -339,6 +371,10 @@ class RunningGateway final : public Gateway {
   std::unique_ptr<iscsi::IscsiServer> server_;
   std::unique_ptr<nvmeof::NvmeTcpServer> nvme_server_;
   std::unique_ptr<tcmu::TcmuFrontend> tcmu_;
+  std::vector<std::shared_ptr<nvme::Subsystem>> subsystems_;
+  std::vector<metrics::LunSource> metric_luns_;  // until the endpoint takes them
+  uint64_t tcmu_device_count_ = 0;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_;  // first to go: a scrape reads everything above
 };
 
 }  // namespace
@@ -350,6 +386,10 @@ Status check_gateway(const Config& config) {
       return error(ErrorCode::invalid_argument,
                    "gateway.portals[" + std::to_string(i) + "]: " + address.status().message());
     }
+  }
+  if (!config.gateway.metrics_listener.empty()) {
+    auto address = runtime::SocketAddress::parse(config.gateway.metrics_listener);
+    if (!address.ok()) return error(ErrorCode::invalid_argument, "gateway.metrics_listener: " + address.status().message());
   }
   for (const auto& [name, list] : {std::pair{"nvme_listeners", &config.gateway.nvme_listeners},
                                     std::pair{"nvme_discovery_listeners", &config.gateway.nvme_discovery_listeners}}) {

@@ -16,6 +16,8 @@ packages=(
   ceph-mon ceph-osd ceph-common  # the private micro cluster (scripts/ceph-cluster.sh)
   libfabric-dev               # NVMe-oF/RDMA (upcoming)
   libnl-genl-3-dev            # TCMU: the kernel target's TCM-USER generic netlink family
+  prometheus-cpp-dev          # the metrics endpoint
+  prometheus                  # promtool: the tests check the endpoint's text with Prometheus' own parser
   qemu-system-x86 debootstrap # tests/vm: Debian guest with real kernel initiators
 )
 

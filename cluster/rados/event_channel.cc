@@ -57,6 +57,7 @@ struct EventChannel::LunWatch {
 
   EventChannel* owner = nullptr;  // valid while state != closed
   std::shared_ptr<Pool> pool;
+  std::shared_ptr<ClusterMetrics> metrics;  // the channel's (may be null), kept for callbacks
   std::string lun_key;
   std::string object;
   std::mutex mutex;
@@ -153,6 +154,7 @@ std::unique_ptr<EventSubscription> EventChannel::subscribe(const std::string& lu
     watch = std::make_shared<LunWatch>();
     watch->owner = this;
     watch->pool = pool_;
+    watch->metrics = options_.metrics;
     watch->lun_key = lun_key;
     watch->object = lun_object_name(lun_key);
     watch->slots.push_back(slot);
@@ -326,6 +328,10 @@ void EventChannel::on_notify(void* arg, uint64_t notify_id, uint64_t cookie, uin
                              size_t length) {
   auto* watch = static_cast<LunWatch*>(arg);
   auto event = decode_lun_event(std::span<const uint8_t>(static_cast<const uint8_t*>(data), length));
+  if (watch->metrics) {
+    (event.ok() ? watch->metrics->events_received : watch->metrics->events_refused)
+        .fetch_add(1, std::memory_order_relaxed);
+  }
   if (!event.ok()) return refuse(*watch, notify_id, cookie, notifier_id, event.status());
   auto slots = watch->copy_slots();
   auto ack = std::make_shared<Ack>();
@@ -386,6 +392,13 @@ void EventChannel::refuse(LunWatch& watch, uint64_t notify_id, uint64_t cookie, 
 void EventChannel::publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) {
   auto payload = encode_lun_event(event);
   if (!payload.ok()) return done(error(payload.status().code(), "lun " + lun_key + ": " + payload.status().message()));
+  if (auto metrics = options_.metrics) {
+    // Counted when it ends: applied on every gateway (fencing the silent ones), or failed.
+    done = [metrics, done = std::move(done)](Status status) mutable {
+      (status.ok() ? metrics->events_published : metrics->events_publish_failed).fetch_add(1, std::memory_order_relaxed);
+      done(std::move(status));
+    };
+  }
   auto op = std::make_unique<NotifyOp>();
   op->channel = weak_from_this();
   op->pool = pool_;
@@ -426,6 +439,9 @@ void EventChannel::on_notify_complete(rados_completion_t, void* arg) {
   }
   const auto ms =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - op->started).count();
+  if (auto channel = op->channel.lock(); channel && channel->options_.metrics) {
+    channel->options_.metrics->notify_round_trip.add(static_cast<uint64_t>(ms) * 1000);
+  }
   spdlog::debug("cluster: {}: notify answered in {} us ({}, {} timed out)", op->where(), ms,
                 ceph::rados_error_text(op->result), op->timed_out.size());
   if (op->timed_out.empty() && op->refused.empty()) return complete_publish(std::move(op), Status{});

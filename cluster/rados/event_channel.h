@@ -37,6 +37,7 @@ struct EventChannelOptions {
   uint32_t watch_timeout_s = 10;
   std::chrono::milliseconds notify_timeout{5000};
   std::chrono::milliseconds stale_after{5000};
+  std::shared_ptr<ClusterMetrics> metrics;  // counted into when set
 };
 
 class EventChannel : public std::enable_shared_from_this<EventChannel> {

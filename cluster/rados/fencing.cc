@@ -29,8 +29,10 @@ Status Fencer::fence_address(const std::string& address, const std::string& who,
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (ret < 0) {
+    if (metrics_) metrics_->fencing_failures.fetch_add(1, std::memory_order_relaxed);
     return error(ErrorCode::io_error, "rados_blocklist_add(" + address + ") for " + who + ": " + ceph::rados_error_text(ret));
   }
+  if (metrics_) metrics_->gateways_fenced.fetch_add(1, std::memory_order_relaxed);
   // This client's later operations then carry the epoch that holds the entry, so an OSD applies
   // them only after it knows the fenced client is out.
   const int map_ret = rados_wait_for_latest_osdmap(pool_->cluster());

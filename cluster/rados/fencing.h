@@ -16,14 +16,16 @@
 
 #include "cluster/rados/membership.h"
 #include "cluster/rados/pool.h"
+#include "core/cluster_metrics.h"
 #include "core/common/result.h"
 
 namespace portico::cluster::rados {
 
 class Fencer {
  public:
-  Fencer(std::shared_ptr<Pool> pool, std::shared_ptr<Membership> membership, uint32_t expiry_s)
-      : pool_(std::move(pool)), membership_(std::move(membership)), expiry_s_(expiry_s) {}
+  Fencer(std::shared_ptr<Pool> pool, std::shared_ptr<Membership> membership, uint32_t expiry_s,
+         std::shared_ptr<ClusterMetrics> metrics = nullptr)
+      : pool_(std::move(pool)), membership_(std::move(membership)), expiry_s_(expiry_s), metrics_(std::move(metrics)) {}
 
   // Blocklists the clients `instance_ids` (never this gateway's own). `why` ends up in the log
   // and the error. Fails naming every client that could not be fenced.
@@ -35,6 +37,7 @@ class Fencer {
   std::shared_ptr<Pool> pool_;
   std::shared_ptr<Membership> membership_;
   uint32_t expiry_s_;
+  std::shared_ptr<ClusterMetrics> metrics_;
 };
 
 }  // namespace portico::cluster::rados

@@ -67,7 +67,8 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   state->target_port_group_ = registration->self.target_port_group;
   state->relative_port_id_ = registration->self.relative_port_id;
 
-  auto fencer = std::make_shared<Fencer>(state->pool_, state->membership_, options.blocklist_expiry_s);
+  auto fencer =
+      std::make_shared<Fencer>(state->pool_, state->membership_, options.blocklist_expiry_s, state->metrics_);
   if (registration->previous && options.fence_previous_incarnation) {
     const auto& previous = *registration->previous;
     auto fenced = fencer->fence_address(previous.address,
@@ -80,6 +81,7 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   channel.watch_timeout_s = options.watch_timeout_s;
   channel.notify_timeout = options.notify_timeout;
   channel.stale_after = stale_after(options, connection->handle());
+  channel.metrics = state->metrics_;
   state->events_ = std::make_shared<EventChannel>(state->pool_, channel, fencer);
   state->reservations_ = std::make_unique<ReservationStore>(state->pool_);
   // Proven from now on only as long as the heartbeat's checks renew it.
@@ -172,7 +174,7 @@ std::vector<GatewayInfo> RadosClusterState::gateways() {
     const bool live = record.target_port_group == target_port_group_ || now - record.heartbeat_ms <= options_.lease.count();
     all.push_back({record.name, record.target_port_group, record.relative_port_id,
                    live ? AluaState::active_optimized : AluaState::unavailable, record.nvme_listeners,
-                   record.iscsi_portals});
+                   record.iscsi_portals, record.heartbeat_ms});
   }
   return all;
 }

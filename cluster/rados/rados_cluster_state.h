@@ -67,6 +67,7 @@ class RadosClusterState final : public ClusterState {
   // From the membership cache (refreshed by the heartbeat): no RADOS call.
   std::vector<TargetPortGroupInfo> target_port_groups() override;
   std::vector<GatewayInfo> gateways() override;
+  [[nodiscard]] const ClusterMetrics* metrics() const override { return metrics_.get(); }
   uint16_t local_target_port_group() override { return target_port_group_; }
   // Renewed by the heartbeat's watch checks: a gateway that was stopped or cut off past it
   // refuses commands even before it has noticed the lost watch.
@@ -105,6 +106,8 @@ class RadosClusterState final : public ClusterState {
   std::condition_variable heartbeat_wake_;
   bool stopping_ = false;
   std::thread heartbeat_thread_;
+  // Shared with the event channel and the fencer, whose callbacks may outlive this object.
+  std::shared_ptr<ClusterMetrics> metrics_ = std::make_shared<ClusterMetrics>();
 };
 
 }  // namespace portico::cluster::rados

@@ -245,8 +245,11 @@ void Controller::abort_command(NvmeCommand& command) {
   auto remaining = std::make_shared<std::atomic<size_t>>(namespaces.size());
   auto self = shared_from_this();
   for (const auto& [nsid, unit] : namespaces) {
-    unit->abort_task(key_, tag, *command.core.executor, [self, &command, found, remaining](bool aborted) {
-      if (aborted) found->store(true);
+    unit->abort_task(key_, tag, *command.core.executor, [self, &command, found, remaining, u = unit](bool aborted) {
+      if (aborted) {
+        found->store(true);
+        u->metrics().count_task_management(TaskManagementKind::abort_task);  // the unit that had it
+      }
       if (remaining->fetch_sub(1) != 1) return;
       command.result_dw0 = found->load() ? 0 : 1;
       self->finish(command, GenericStatus::success);

@@ -37,6 +37,7 @@ Initiator host_initiator(const HostId& host_id, const std::string& host_nqn, con
   who.target_port_name = fmt::format("{},c,0x{:04x}", subsystem_nqn, controller_id);
   who.target_name = subsystem_nqn;
   who.protocol_identifier = 0xf;  // SPC-4 7.6.1: no specific protocol (SPC has no NVMe identifier)
+  who.transport = Transport::nvme_tcp;  // the only NVMe transport so far
   who.relative_target_port_id = target_port_group;
   who.target_port_group_id = target_port_group;
   return who;

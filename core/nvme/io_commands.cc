@@ -157,6 +157,16 @@ void Controller::finish_io(NvmeCommand& command, CompletionStatus status) {
   // an Abort command, a reset, or a PREEMPT AND ABORT from either command set.
   command.status = command.core.aborted ? CompletionStatus(GenericStatus::abort_requested) : status;
   if (!command.status.ok()) command.data_in_length = 0;
+  // A fused Compare and Write counts once, as its Compare (the first of the pair).
+  if (command.sqe.fuse != FusedOperation::second) {
+    const IoClass io_class = command.sqe.fuse == FusedOperation::first && command.sqe.opcode == kCompare
+                                 ? IoClass::compare_and_write
+                             : command.sqe.opcode == kRead  ? IoClass::read
+                             : command.sqe.opcode == kWrite ? IoClass::write
+                                                            : IoClass::other;
+    const uint64_t bytes = io_class == IoClass::read ? command.data_in_length : command.data_out_length();
+    unit.record_completion(command, io_class, bytes, command.status.ok());
+  }
   Unit::finish(command);
 }
 

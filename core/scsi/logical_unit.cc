@@ -3,6 +3,7 @@
 #include "core/scsi/commands.h"
 #include "core/scsi/medium_access.h"
 #include "core/scsi/notice_sense.h"
+#include "core/scsi/opcodes.h"
 
 namespace portico::scsi {
 namespace {
@@ -104,6 +105,29 @@ void LogicalUnit::execute(ScsiTask& task, NexusState& nexus, Executor& executor,
   dispatch_command(*this, task);
 }
 
+namespace {
+
+IoClass io_class_of(std::span<const uint8_t> cdb) {
+  if (cdb.empty()) return IoClass::other;
+  switch (cdb[0]) {
+    case op::kRead6:
+    case op::kRead10:
+    case op::kRead12:
+    case op::kRead16: return IoClass::read;
+    case op::kWrite6:
+    case op::kWrite10:
+    case op::kWrite12:
+    case op::kWrite16:
+    case op::kWriteAndVerify10:
+    case op::kWriteAndVerify12:
+    case op::kWriteAndVerify16: return IoClass::write;
+    case op::kCompareAndWrite: return IoClass::compare_and_write;
+    default: return IoClass::other;
+  }
+}
+
+}  // namespace
+
 void LogicalUnit::complete(ScsiTask& task) {
   // Once unlinked, no abort can reach the task any more: its marks are read without a lock.
   unlink(task);
@@ -128,6 +152,11 @@ void LogicalUnit::complete(ScsiTask& task) {
       task.status = ScsiStatus::task_aborted;
     }
   }
+  const IoClass io_class = io_class_of(task.cdb());
+  const bool ok = task.outcome == TaskOutcome::completed && task.status == ScsiStatus::good;
+  // Bytes moved: data-in for reads, the data-out the CDB asked for otherwise.
+  const uint64_t bytes = io_class == IoClass::read ? task.data_in_length : task.data_out_length_needed;
+  record_completion(task, io_class, bytes, ok);
   finish(task);
 }
 
@@ -156,6 +185,11 @@ std::function<void(bool)> LogicalUnit::tmf_responder(Executor& executor, UniqueF
 
 void LogicalUnit::task_management(NexusState& nexus, TmfFunction function, uint64_t referenced_tag,
                                   Executor& executor, UniqueFunction<void(TmfResponse)> done) {
+  metrics().count_task_management(function == TmfFunction::abort_task       ? TaskManagementKind::abort_task
+                                  : function == TmfFunction::abort_task_set ? TaskManagementKind::abort_task_set
+                                  : function == TmfFunction::clear_task_set ? TaskManagementKind::clear_task_set
+                                  : function == TmfFunction::logical_unit_reset ? TaskManagementKind::lun_reset
+                                                                                 : TaskManagementKind::other);
   auto finish_after = [&executor](std::shared_ptr<AbortWaiter> waiter, UniqueFunction<void()> then) {
     waiter->executor = &executor;
     waiter->done = std::move(then);

@@ -29,3 +29,5 @@ check_bad "targets[0].luns[0].sise" 'gateway: {portals: ["127.0.0.1:3260"]}
 targets: [{iqn: "iqn.2026-11.io.portico:x", luns: [{lun: 0, backend: memory, sise: 1MiB}]}]'
 check_bad "gateway.portals[0]" "gateway: {portals: [\"not-an-address\"]}
 $good_target"
+check_bad "gateway.metrics_listener" "gateway: {portals: [\"127.0.0.1:3260\"], metrics_listener: \"nowhere\"}
+$good_target"

@@ -69,6 +69,7 @@ Result<scsi::ItNexus> fabric_nexus(const FabricPort& port) {
   scsi::ItNexus nexus;
   const uint8_t protocol = protocol_of(port.fabric);
   nexus.protocol_identifier = protocol;
+  nexus.transport = Transport::tcmu;
   if (port.fabric == Fabric::iscsi) {
     const auto isid = port.initiator.find(",i,0x");
     if (isid == 0 || port.initiator.empty() || port.initiator.find_first_of(" \t,") < isid) {

@@ -28,6 +28,9 @@ class IscsiServerImpl final : public IscsiServer {
     return {};
   }
 
+  [[nodiscard]] size_t connection_count() const override { return acceptor_.open_connections(); }
+  [[nodiscard]] size_t session_count() const override { return context_->sessions.size(); }
+
   void stop(std::chrono::milliseconds grace) override {
     context_->stopping = true;
     acceptor_.stop(grace);

@@ -83,6 +83,9 @@ class IscsiServer {
 
   // Binds every portal and starts accepting. Fails (naming the portal) if one cannot be bound.
   virtual Status start() = 0;
+  // Open connections (discovery ones included) and sessions (normal ones), for the metrics.
+  [[nodiscard]] virtual size_t connection_count() const = 0;
+  [[nodiscard]] virtual size_t session_count() const = 0;
 
   // Stops accepting, lets commands already in the core finish (up to `grace`), sends nothing
   // new, closes every connection. Blocks until done. Call from a thread that is not a loop.

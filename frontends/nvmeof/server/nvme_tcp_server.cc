@@ -34,6 +34,7 @@ class NvmeTcpServerImpl final : public NvmeTcpServer {
   [[nodiscard]] const std::vector<std::string>& bound_listeners() const override {
     return acceptor_.bound_addresses();
   }
+  [[nodiscard]] size_t connection_count() const override { return acceptor_.open_connections(); }
   void stop(std::chrono::milliseconds grace) override {
     context_->stopping = true;
     acceptor_.stop(grace);

@@ -312,6 +312,17 @@ TEST(Config, ClusterRulesNameTheKey) {
             "targets[0].luns[0].backend: 'rbd' needs the top-level 'cluster' section (ceph_conf, client, pool)");
 }
 
+TEST(Config, MetricsListenerIsOptional) {
+  const std::string targets = "targets:\n  - iqn: iqn.2026-11.io.portico:m\n    luns: [{lun: 0, backend: memory, size: 1MiB}]\n";
+  const std::string base = "gateway:\n  portals: [\"127.0.0.1:3260\"]\n";
+  auto without = parse_config(base + targets);
+  ASSERT_TRUE(without.ok()) << without.status().message();
+  EXPECT_TRUE(without->gateway.metrics_listener.empty());
+  auto with = parse_config(base + "  metrics_listener: \"127.0.0.1:9464\"\n" + targets);
+  ASSERT_TRUE(with.ok()) << with.status().message();
+  EXPECT_EQ(with->gateway.metrics_listener, "127.0.0.1:9464");
+}
+
 TEST(Config, ATargetExportedOverNvmeGetsNamespacesFromItsLuns) {
   auto config = parse_config(R"(
 gateway:

@@ -49,7 +49,16 @@ Result<std::shared_ptr<RadosConnection>> RadosConnection::connect(const RadosOpt
   return connection;
 }
 
-RadosConnection::~RadosConnection() { rados_shutdown(cluster_); }
+RadosConnection::~RadosConnection() {
+  workers_.reset();  // every image (each holding the pool) is closed by now: joins the threads
+  rados_shutdown(cluster_);
+}
+
+std::shared_ptr<WorkerPool> RadosConnection::blocking_workers() const {
+  std::lock_guard lock(workers_mutex_);
+  if (!workers_) workers_ = std::make_shared<WorkerPool>("rbd-metadata", 2);
+  return workers_;
+}
 
 Result<rados_ioctx_t> RadosConnection::open_pool(const std::string& pool) const {
   rados_ioctx_t ioctx = nullptr;

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <rados/librados.h>
 
+#include "ceph/work_queue.h"
 #include "core/common/result.h"
 
 namespace portico::ceph {
@@ -38,12 +40,17 @@ class RadosConnection {
   // This client's address as Ceph's blocklist names it ("127.0.0.1:0/123456"), "" if unknown.
   [[nodiscard]] std::string address() const;
   [[nodiscard]] const RadosOptions& options() const { return options_; }
+  // The threads that run this client's blocking librbd calls (RBD allocation queries), shared
+  // by every image: two, started on first use.
+  [[nodiscard]] std::shared_ptr<WorkerPool> blocking_workers() const;
 
  private:
   RadosConnection(RadosOptions options, rados_t cluster) : options_(std::move(options)), cluster_(cluster) {}
 
   RadosOptions options_;
   rados_t cluster_;
+  mutable std::mutex workers_mutex_;
+  mutable std::shared_ptr<WorkerPool> workers_;
 };
 
 // "error 2 (No such file or directory)" from a negative librados return value.

@@ -138,7 +138,7 @@ RbdBlockDevice::RbdBlockDevice(std::shared_ptr<ceph::RadosConnection> connection
       layout_(layout),
       capacity_(layout.size - layout.size % options.block_size),
       in_flight_(std::make_shared<InFlight>()),
-      worker_(std::make_unique<ceph::Worker>("rbd-metadata")) {
+      worker_(std::make_unique<ceph::WorkQueue>(connection_->blocking_workers())) {
   info_.block_size = options.block_size;
   info_.physical_block_exponent =
       static_cast<uint32_t>(__builtin_ctz(options.physical_block_size / options.block_size));

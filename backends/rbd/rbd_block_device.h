@@ -37,7 +37,7 @@
 
 #include "backends/rbd/rbd_direct_read.h"
 #include "ceph/rados_connection.h"
-#include "ceph/worker.h"
+#include "ceph/work_queue.h"
 #include "core/block_device.h"
 #include "core/common/result.h"
 
@@ -128,7 +128,8 @@ class RbdBlockDevice final : public BlockDevice {
   BlockDeviceInfo info_;
   std::atomic<uint64_t> capacity_;
   std::shared_ptr<InFlight> in_flight_;
-  std::unique_ptr<ceph::Worker> worker_;  // allocation queries (no asynchronous form in librbd)
+  // Allocation queries (no asynchronous form in librbd), on the connection's shared threads.
+  std::unique_ptr<ceph::WorkQueue> worker_;
   uint64_t watch_handle_ = 0;
   bool watching_ = false;
   std::mutex listener_mutex_;

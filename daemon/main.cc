@@ -17,6 +17,9 @@
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
+// sysexits.h EX_CONFIG: the service manager does not restart a gateway whose configuration is
+// wrong (packaging/systemd/porticod@.service); 1 (cannot start now) and 75 (fenced) it does.
+constexpr int kInvalidConfigExitStatus = 78;
 
 void setup_logging(const std::string& level) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
@@ -80,7 +83,11 @@ int main(int argc, char** argv) {
   auto config = portico::daemon::load_config_file(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "porticod: invalid configuration: %s\n", config.status().message().c_str());
-    return 1;
+    return kInvalidConfigExitStatus;
+  }
+  if (auto plan = portico::daemon::check_gateway(*config); !plan.ok()) {
+    std::fprintf(stderr, "porticod: invalid configuration: %s: %s\n", config_path.c_str(), plan.message().c_str());
+    return kInvalidConfigExitStatus;
   }
   setup_logging(log_level.empty() ? config->log_level : log_level);
   const sigset_t signals = block_shutdown_signals();

@@ -24,7 +24,8 @@ packages=(
   targetcli-fb python3-dbus
   ceph-mon ceph-osd ceph-common uuid-runtime
   liburing2 libspdlog1.10 libfmt9 libyaml-cpp0.7 libisal2 libssl3 librbd1 librados2 libiscsi7
-  libnl-3-200 libnl-genl-3-200
+  libnl-3-200 libnl-genl-3-200 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1
+  systemd
 )
 
 log() { echo "[build-image $(date +%H:%M:%S)] $*" >&2; }

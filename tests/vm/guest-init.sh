@@ -1,7 +1,9 @@
 #!/bin/bash
 # PID 1 of the test guest (exec'd by the image's /sbin/portico-vm-init once the shares are
 # mounted): prepares what open-iscsi, multipath and Ceph need without systemd, runs the job's
-# script as root with its log in the job folder, writes its exit code and powers off.
+# script as root with its log in the job folder, writes its exit code and powers off. For a
+# script marked to run under systemd it execs systemd instead, whose job unit calls this file
+# again with --job to run the script the same way.
 #
 # Job folder (/portico/job, the writable 9p share run-in-vm.sh fills):
 #   script    the test script        args      its arguments (bash words, quoted)
@@ -17,9 +19,40 @@ power_off() {
   echo o >/proc/sysrq-trigger
   sleep 30
 }
-trap power_off EXIT
 
-{
+# A script that says "# portico-vm-init: systemd" (run-in-vm.sh passes it on as
+# PORTICO_VM_INIT=systemd) runs as a unit of systemd booted as PID 1, for tests of the service
+# units themselves; systemd then mounts /run and friends, runs udev and the enabled services.
+if [[ "${2:-}" != --job ]] && grep -qx 'export PORTICO_VM_INIT=systemd' "$job/env" 2>/dev/null; then
+  cat >/etc/systemd/system/portico-vm-job.service <<EOF
+[Unit]
+Description=Portico VM test job
+After=multi-user.target
+[Service]
+Type=oneshot
+TimeoutStartSec=infinity
+ExecStart=/bin/bash $repo/tests/vm/guest-init.sh $repo --job
+EOF
+  mkdir -p /etc/systemd/system/multi-user.target.wants
+  ln -sf ../portico-vm-job.service /etc/systemd/system/multi-user.target.wants/portico-vm-job.service
+  # Only the services a test starts itself: none of the packages' own (ceph, iscsid, multipathd).
+  rm -f /etc/systemd/system/*.wants/{ceph,iscsid,open-iscsi,multipathd,rbdmap,nvmf,nvmefc,rtslib,apt-daily}*
+  exec /lib/systemd/systemd
+fi
+if [[ "${2:-}" != --job ]]; then
+  trap power_off EXIT
+fi
+
+if [[ "${2:-}" == --job ]]; then
+  # The job unit under systemd: the same set-up of the iSCSI initiator side, on systemd's mounts.
+  trap power_off EXIT
+  {
+    modprobe -a sd_mod sg scsi_dh_alua dm_mod dm_multipath iscsi_tcp
+    ip addr add 127.0.0.2/8 dev lo
+    ip addr add 127.0.0.3/8 dev lo
+    mkdir -p /run/lock/iscsi /run/multipathd
+  } >"$job/init.log" 2>&1
+else {
   modprobe configfs
   mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
   mount -t tmpfs -o mode=755 tmpfs /run
@@ -37,6 +70,7 @@ trap power_off EXIT
   ip addr add 127.0.0.3/8 dev lo
   iscsid
 } >"$job/init.log" 2>&1
+fi
 
 # shellcheck disable=SC1091
 [[ -f "$job/env" ]] && source "$job/env"

@@ -185,6 +185,40 @@ failover_stall() {
     }' "$2"
 }
 
+# write_multipath_conf: /etc/multipath.conf for Portico's paths: one priority group by ALUA
+# (every gateway active/optimized), round robin per request, a dead path failed after 1 s.
+write_multipath_conf() {
+  cat >/etc/multipath.conf <<'EOF'
+defaults {
+    user_friendly_names yes
+    find_multipaths off
+    polling_interval 1
+    reservation_key file
+}
+blacklist {
+    devnode "^vd[a-z]"
+}
+devices {
+    device {
+        vendor "PORTICO"
+        product ".*"
+        path_grouping_policy group_by_prio
+        prio alua
+        path_checker tur
+        hardware_handler "1 alua"
+        path_selector "round-robin 0"
+        rr_min_io_rq 1
+        failback immediate
+        no_path_retry 60
+        # multipathd writes this into the iSCSI session's recovery_tmo, overriding open-iscsi's
+        # replacement_timeout (its default, 5 s, is the whole failover stall otherwise).
+        fast_io_fail_tmo 1
+    }
+}
+EOF
+  mkdir -p /etc/multipath
+}
+
 # start_guest_ceph DIR: a micro Ceph cluster in the guest (scripts/ceph-cluster.sh), stopped and
 # its logs kept as artifacts on exit; sets CEPH_CONF to its configuration file.
 start_guest_ceph() {

@@ -44,8 +44,10 @@ cp "$script" "$job/script"
 if (($#)); then printf '%q ' "$@"; fi >"$job/args"
 {
   echo "export PORTICO_VM_SCRIPT_NAME=$(printf '%q' "$(basename "$script")")"
+  # "# portico-vm-init: systemd" in the script: the guest boots systemd and runs it as a unit.
+  if grep -qx '# portico-vm-init: systemd' "$script"; then echo "export PORTICO_VM_INIT=systemd"; fi
   while IFS='=' read -r name _; do
-    [[ "$name" == PORTICO_* && "$name" != PORTICO_VM_SCRIPT_NAME ]] &&
+    [[ "$name" == PORTICO_* && "$name" != PORTICO_VM_SCRIPT_NAME && "$name" != PORTICO_VM_INIT ]] &&
       echo "export $name=$(printf '%q' "${!name}")"
   done < <(env)
 } >"$job/env"

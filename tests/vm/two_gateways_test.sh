@@ -89,35 +89,7 @@ optimized=$(grep -c 'active/optimized' <<<"$rtpg" || true)
 log "same NAA on both paths ($naa1); RTPG: 2 target port groups, both active/optimized"
 
 # ---- dm-multipath ----
-cat >/etc/multipath.conf <<'EOF'
-defaults {
-    user_friendly_names yes
-    find_multipaths off
-    polling_interval 1
-    reservation_key file
-}
-blacklist {
-    devnode "^vd[a-z]"
-}
-devices {
-    device {
-        vendor "PORTICO"
-        product ".*"
-        path_grouping_policy group_by_prio
-        prio alua
-        path_checker tur
-        hardware_handler "1 alua"
-        path_selector "round-robin 0"
-        rr_min_io_rq 1
-        failback immediate
-        no_path_retry 60
-        # multipathd writes this into the iSCSI session's recovery_tmo, overriding open-iscsi's
-        # replacement_timeout (its default, 5 s, is the whole failover stall otherwise).
-        fast_io_fail_tmo 1
-    }
-}
-EOF
-mkdir -p /etc/multipath
+write_multipath_conf
 multipathd
 BEFORE_LOGOUT_HOOKS+=("multipath -F")
 map_paths_ready() { [[ "$(multipath -ll 2>/dev/null | grep -c 'active ready running')" == "$1" ]]; }

@@ -14,9 +14,11 @@ packages=(
   llvm                        # llvm-symbolizer: sanitizer reports with file:line
   librbd-dev librados-dev     # RBD backend and RADOS cluster state
   ceph-mon ceph-osd ceph-common  # the private micro cluster (scripts/ceph-cluster.sh)
+  python3-rbd                 # bench/scale_luns.sh creates thousands of images through librbd
   libfabric-dev               # NVMe-oF/RDMA (upcoming)
   libnl-genl-3-dev            # TCMU: the kernel target's TCM-USER generic netlink family
   prometheus-cpp-dev          # the metrics endpoint
+  nlohmann-json3-dev          # the portico command's --json output
   prometheus                  # promtool: the tests check the endpoint's text with Prometheus' own parser
   qemu-system-x86 debootstrap # tests/vm: Debian guest with real kernel initiators
 )

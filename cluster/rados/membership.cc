@@ -70,6 +70,7 @@ std::string encode_gateway_record(const GatewayRecord& record) {
       << " instance=" << record.instance_id << " addr=" << record.address << " heartbeat_ms=" << record.heartbeat_ms;
   for (size_t i = 0; i < record.nvme_listeners.size(); ++i) out << (i == 0 ? " nvme=" : ",") << record.nvme_listeners[i];
   for (size_t i = 0; i < record.iscsi_portals.size(); ++i) out << (i == 0 ? " iscsi=" : ",") << record.iscsi_portals[i];
+  if (record.lease_ms != 0) out << " lease_ms=" << record.lease_ms;
   return out.str();
 }
 
@@ -101,6 +102,8 @@ Result<GatewayRecord> parse_gateway_record(const std::string& name, const std::s
       record.address = value;
     } else if (key == "heartbeat_ms") {
       ok = parse_number(value, record.heartbeat_ms);
+    } else if (key == "lease_ms") {
+      ok = parse_number(value, record.lease_ms);
     } else if (key == "nvme" || key == "iscsi") {
       auto& list = key == "nvme" ? record.nvme_listeners : record.iscsi_portals;
       std::istringstream addresses(value);
@@ -126,9 +129,10 @@ uint16_t smallest_free_id(const std::vector<GatewayRecord>& records) {
 }
 
 Membership::Membership(std::shared_ptr<Pool> pool, std::string object, std::string gateway_name,
-                       std::vector<std::string> nvme_listeners, std::vector<std::string> iscsi_portals)
+                       std::vector<std::string> nvme_listeners, std::vector<std::string> iscsi_portals,
+                       int64_t lease_ms)
     : pool_(std::move(pool)), object_(std::move(object)), gateway_name_(std::move(gateway_name)),
-      nvme_listeners_(std::move(nvme_listeners)), iscsi_portals_(std::move(iscsi_portals)) {}
+      nvme_listeners_(std::move(nvme_listeners)), iscsi_portals_(std::move(iscsi_portals)), lease_ms_(lease_ms) {}
 
 Result<std::vector<GatewayRecord>> Membership::read_all(uint64_t* version) {
   return read_records(*pool_, object_, version);
@@ -156,6 +160,7 @@ Result<Membership::Registration> Membership::register_self() {
     self.heartbeat_ms = now_ms();
     self.nvme_listeners = nvme_listeners_;
     self.iscsi_portals = iscsi_portals_;
+    self.lease_ms = lease_ms_;
     for (const auto& r : *records) {
       if (r.name != gateway_name_) continue;
       self.target_port_group = r.target_port_group;

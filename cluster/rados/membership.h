@@ -2,12 +2,13 @@
 // per gateway: key = gateway name, value = a one-line text record
 //
 //   v=1 tpg=2 port=2 instance=4141 addr=127.0.0.1:0/3349102 heartbeat_ms=1764412345678
-//       nvme=127.0.0.1:4420,[::1]:4420 iscsi=127.0.0.1:3260
+//       nvme=127.0.0.1:4420,[::1]:4420 iscsi=127.0.0.1:3260 lease_ms=10000
 //
 // (target port group id, relative target port id, the librados instance id and address that
 // fencing blocklists, the last heartbeat in ms since the epoch, the NVMe/TCP listeners that the
 // discovery controllers of every gateway list, the iSCSI portals that every gateway's
-// SendTargets answer lists; unknown keys are ignored, so an older gateway reads a newer record).
+// SendTargets answer lists, the lease after which the others report it unavailable (for tools
+// that read the record); unknown keys are ignored, so an older gateway reads a newer record).
 // Gateway clocks are assumed to be NTP-synchronised well within the lease.
 #pragma once
 
@@ -34,6 +35,7 @@ struct GatewayRecord {
   int64_t heartbeat_ms = 0;
   std::vector<std::string> nvme_listeners;  // "address:port"
   std::vector<std::string> iscsi_portals;   // "address:port"
+  int64_t lease_ms = 0;                     // 0: not recorded (an older gateway)
 
   bool operator==(const GatewayRecord&) const = default;
 };
@@ -47,7 +49,8 @@ int64_t now_ms();
 class Membership : public std::enable_shared_from_this<Membership> {
  public:
   Membership(std::shared_ptr<Pool> pool, std::string object, std::string gateway_name,
-             std::vector<std::string> nvme_listeners = {}, std::vector<std::string> iscsi_portals = {});
+             std::vector<std::string> nvme_listeners = {}, std::vector<std::string> iscsi_portals = {},
+             int64_t lease_ms = 0);
 
   struct Registration {
     GatewayRecord self;
@@ -80,6 +83,7 @@ class Membership : public std::enable_shared_from_this<Membership> {
   std::string gateway_name_;
   std::vector<std::string> nvme_listeners_;
   std::vector<std::string> iscsi_portals_;
+  int64_t lease_ms_ = 0;
   GatewayRecord self_;
   mutable std::mutex mutex_;
   std::vector<GatewayRecord> cache_;

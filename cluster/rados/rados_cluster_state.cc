@@ -61,7 +61,7 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   state->pool_->set_blocklisted_listener(options.on_fenced);
   state->membership_ =
       std::make_shared<Membership>(state->pool_, options.gateways_object, options.gateway_name, options.nvme_listeners,
-                                 options.iscsi_portals);
+                                 options.iscsi_portals, options.lease.count());
   auto registration = state->membership_->register_self();
   if (!registration.ok()) return error(registration.status().code(), "rados cluster state: " + registration.status().message());
   state->target_port_group_ = registration->self.target_port_group;

@@ -1,0 +1,59 @@
+// What the `portico` command reads from a gateway group's RADOS objects, without any gateway's
+// help: the membership records (who serves, with which ids, when each was last heard from) and a
+// LUN's reservation record (registrants and holder, whichever protocol made them).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ceph/rados_connection.h"
+#include "cluster/rados/membership.h"
+#include "cluster/rados/pool.h"
+#include "core/common/result.h"
+#include "core/reservations/reservation_state.h"
+
+namespace portico::cli {
+
+struct ClusterOptions {
+  std::string ceph_conf = "/etc/ceph/ceph.conf";
+  std::string client = "client.admin";
+  std::string keyring;
+  std::string pool = "rbd";  // the gateways' shared objects (cluster.pool of their configuration)
+  std::string gateways_object = "portico.gateways";
+};
+
+struct GatewayStatus {
+  cluster::rados::GatewayRecord record;
+  int64_t heartbeat_age_ms = 0;
+  int64_t lease_ms = 0;  // the record's, or the default when an older gateway did not record it
+  bool live = false;     // heard from within its lease
+};
+
+struct LunReservations {
+  std::string image;    // "pool/name" as asked
+  std::string lun_key;  // "rbd:<pool>/<image id>": the same on every gateway
+  std::string object;   // its RADOS object
+  uint64_t version = 0;
+  ReservationState state;
+  bool exists = false;  // no record yet: no gateway has served the LUN
+};
+
+class ClusterView {
+ public:
+  static Result<std::unique_ptr<ClusterView>> connect(const ClusterOptions& options);
+
+  // Every gateway of the membership object, by name; `default_lease_ms` for records without one.
+  Result<std::vector<GatewayStatus>> gateways(int64_t default_lease_ms) const;
+  // The reservation record of image `image` ("pool/name", or "name" in the cluster pool).
+  Result<LunReservations> reservations(const std::string& image) const;
+
+ private:
+  ClusterView() = default;
+  ClusterOptions options_;
+  std::shared_ptr<ceph::RadosConnection> connection_;  // outlives pool_ (declared first)
+  std::shared_ptr<cluster::rados::Pool> pool_;
+};
+
+}  // namespace portico::cli

@@ -1,0 +1,70 @@
+// portico: the administrator's command for a Portico gateway group. It reads the group's state
+// from RADOS, where the gateways keep it, so it works from any host with a Ceph client key and
+// whether or not a given gateway is up.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/cluster_view.h"
+#include "cli/render.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"portico - inspect a Portico gateway group through its RADOS objects"};
+  app.require_subcommand(1);
+  portico::cli::ClusterOptions options;
+  bool json = false;
+  app.add_option("-c,--ceph-conf", options.ceph_conf, "ceph.conf of the cluster")->capture_default_str();
+  app.add_option("--client", options.client, "Ceph client to connect as")->capture_default_str();
+  app.add_option("--keyring", options.keyring, "keyring of that client (default: as ceph.conf says)");
+  app.add_option("-p,--pool", options.pool, "pool of the gateways' shared objects (cluster.pool)")->capture_default_str();
+  app.add_option("--gateways-object", options.gateways_object, "membership object (cluster.gateways_object)")
+      ->capture_default_str();
+  app.add_flag("--json", json, "print JSON instead of text");
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "log what it does (to stderr)");
+
+  auto* gateway = app.add_subcommand("gateway", "the gateways of the group");
+  gateway->require_subcommand(1);
+  int64_t default_lease_ms = 10000;
+  auto* gateway_list = gateway->add_subcommand("list", "every registered gateway: ids, state, last heartbeat, portals");
+  gateway_list->add_option("--lease-ms", default_lease_ms, "lease of gateways whose record does not carry one")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
+
+  std::string image;
+  auto* reservations = app.add_subcommand("reservations", "a LUN's registrants and holder, from its RADOS record");
+  reservations->add_option("image", image, "the LUN's RBD image, POOL/NAME or NAME (in --pool)")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  // Output is stdout's alone: the libraries' log lines go to stderr, warnings and worse unless -v.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("portico"));
+  spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
+
+  auto view = portico::cli::ClusterView::connect(options);
+  if (!view.ok()) {
+    std::fprintf(stderr, "portico: %s\n", view.status().message().c_str());
+    return 1;
+  }
+  if (*gateway_list) {
+    auto gateways = (*view)->gateways(default_lease_ms);
+    if (!gateways.ok()) {
+      std::fprintf(stderr, "portico: gateway list: %s\n", gateways.status().message().c_str());
+      return 1;
+    }
+    std::cout << (json ? portico::cli::gateways_json(*gateways) : portico::cli::gateways_text(*gateways));
+    return 0;
+  }
+  if (*reservations) {
+    auto lun = (*view)->reservations(image);
+    if (!lun.ok()) {
+      std::fprintf(stderr, "portico: reservations %s: %s\n", image.c_str(), lun.status().message().c_str());
+      return 1;
+    }
+    std::cout << (json ? portico::cli::reservations_json(*lun) : portico::cli::reservations_text(*lun));
+    return 0;
+  }
+  return 2;
+}

@@ -28,12 +28,12 @@ uint64_t Bhs::lun_number() const {
     if (lun[i] != 0) return kInvalidLun;
   }
   const uint8_t method = static_cast<uint8_t>(lun[0] >> 6);
-  if (method == 0) {
-    // Peripheral device addressing: byte 0 low bits are the bus identifier, 0 for a LUN.
-    return (lun[0] & 0x3f) == 0 ? lun[1] : kInvalidLun;
-  }
-  if (method == 1) {
-    return (static_cast<uint64_t>(lun[0] & 0x3f) << 8) | lun[1];  // flat space addressing
+  if (method == 0 || method == 1) {
+    // Flat space addressing (01b), and peripheral device addressing (00b): below 256 the bus
+    // identifier is 0; from 256 on, libiscsi (its tools, QEMU's iscsi driver) sends the LUN's
+    // high bits there, and Linux's LIO reads both forms as the same 14-bit number. A target
+    // without buses behind its LUs has no other meaning for them.
+    return (static_cast<uint64_t>(lun[0] & 0x3f) << 8) | lun[1];
   }
   return kInvalidLun;
 }

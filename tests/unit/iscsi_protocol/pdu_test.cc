@@ -88,8 +88,8 @@ TEST(Pdu, LunAddressingMethods) {
   EXPECT_EQ(b.lun_number(), 5u);
   b.lun = {0x41, 0x02, 0, 0, 0, 0, 0, 0};  // flat space: 0x102
   EXPECT_EQ(b.lun_number(), 0x102u);
-  b.lun = {0x01, 0x02, 0, 0, 0, 0, 0, 0};  // peripheral with a bus id
-  EXPECT_EQ(b.lun_number(), kInvalidLun);
+  b.lun = {0x01, 0x02, 0, 0, 0, 0, 0, 0};  // peripheral with a bus id: libiscsi's LUN 0x102
+  EXPECT_EQ(b.lun_number(), 0x102u);
   b.lun = {0x00, 0x01, 0x00, 0x02, 0, 0, 0, 0};  // second level
   EXPECT_EQ(b.lun_number(), kInvalidLun);
   b.lun = {0xc0, 0x00, 0, 0, 0, 0, 0, 0};  // extended addressing

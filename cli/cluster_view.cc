@@ -67,6 +67,14 @@ Result<std::string> image_id(const ceph::RadosConnection& connection, const std:
 
 }  // namespace
 
+Result<cluster::rados::ConfigRecord> ClusterView::config_record() const {
+  return cluster::rados::read_config_record(*pool_, options_.config_object);
+}
+
+Status ClusterView::write_config_record(uint64_t expected_version, const std::string& yaml) const {
+  return cluster::rados::write_config_record(*pool_, options_.config_object, expected_version, yaml);
+}
+
 Result<LunReservations> ClusterView::reservations(const std::string& image) const {
   const size_t slash = image.find('/');
   const std::string pool = slash == std::string::npos ? options_.pool : image.substr(0, slash);

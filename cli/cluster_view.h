@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ceph/rados_connection.h"
+#include "cluster/rados/config_record.h"
 #include "cluster/rados/membership.h"
 #include "cluster/rados/pool.h"
 #include "core/common/result.h"
@@ -22,6 +23,7 @@ struct ClusterOptions {
   std::string keyring;
   std::string pool = "rbd";  // the gateways' shared objects (cluster.pool of their configuration)
   std::string gateways_object = "portico.gateways";
+  std::string config_object = "portico.config";  // cluster.config_object
 };
 
 struct GatewayStatus {
@@ -48,6 +50,12 @@ class ClusterView {
   Result<std::vector<GatewayStatus>> gateways(int64_t default_lease_ms) const;
   // The reservation record of image `image` ("pool/name", or "name" in the cluster pool).
   Result<LunReservations> reservations(const std::string& image) const;
+  // The configuration record, and a guarded replacement of it (ErrorCode::busy when it is no
+  // longer at `expected_version`).
+  Result<cluster::rados::ConfigRecord> config_record() const;
+  Status write_config_record(uint64_t expected_version, const std::string& yaml) const;
+  // "pool/object" of the configuration record, for messages.
+  [[nodiscard]] std::string config_where() const { return pool_->where(options_.config_object); }
 
  private:
   ClusterView() = default;

@@ -7,8 +7,10 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "cli/cluster_view.h"
+#include "cli/config_verbs.h"
 #include "cli/render.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--keyring", options.keyring, "keyring of that client (default: as ceph.conf says)");
   app.add_option("-p,--pool", options.pool, "pool of the gateways' shared objects (cluster.pool)")->capture_default_str();
   app.add_option("--gateways-object", options.gateways_object, "membership object (cluster.gateways_object)")
+      ->capture_default_str();
+  app.add_option("--config-object", options.config_object, "configuration record (cluster.config_object)")
       ->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of text");
   bool verbose = false;
@@ -38,7 +42,21 @@ int main(int argc, char** argv) {
   auto* reservations = app.add_subcommand("reservations", "a LUN's registrants and holder, from its RADOS record");
   reservations->add_option("image", image, "the LUN's RBD image, POOL/NAME or NAME (in --pool)")->required();
 
+  auto* config = app.add_subcommand("config", "the group's configuration record in RADOS");
+  config->require_subcommand(1);
+  std::string config_file;
+  auto* config_check = config->add_subcommand("check", "validate a record file (targets, discovery), offline");
+  config_check->add_option("file", config_file, "YAML with the record's targets")->required()->check(CLI::ExistingFile);
+  auto* config_import = config->add_subcommand("import", "validate a record file and store it as the next version");
+  config_import->add_option("file", config_file, "YAML with the record's targets")->required()->check(CLI::ExistingFile);
+  std::optional<uint64_t> expect_version;
+  config_import->add_option("--expect-version", expect_version,
+                            "store only if the record is still this version (default: the version just read)");
+  auto* config_export = config->add_subcommand("export", "print the record as stored");
+  auto* config_show = config->add_subcommand("show", "the record's version and what it serves");
+
   CLI11_PARSE(app, argc, argv);
+  if (*config_check) return portico::cli::config_check(config_file);
   // Output is stdout's alone: the libraries' log lines go to stderr, warnings and worse unless -v.
   spdlog::set_default_logger(spdlog::stderr_color_mt("portico"));
   spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
@@ -48,6 +66,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "portico: %s\n", view.status().message().c_str());
     return 1;
   }
+  if (*config_import) return portico::cli::config_import(**view, config_file, expect_version);
+  if (*config_export) return portico::cli::config_export(**view);
+  if (*config_show) return portico::cli::config_show(**view, json);
   if (*gateway_list) {
     auto gateways = (*view)->gateways(default_lease_ms);
     if (!gateways.ok()) {

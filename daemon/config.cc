@@ -48,6 +48,12 @@ std::string get_string(const YAML::Node& parent, const char* name, const std::st
   return value;
 }
 
+bool get_bool(const YAML::Node& parent, const char* name, const std::string& where) {
+  const std::string value = get_string(parent, name, where);
+  if (value != "true" && value != "false") fail(where + "." + name, "must be true or false");
+  return value == "true";
+}
+
 uint64_t get_unsigned(const YAML::Node& node, const std::string& key, uint64_t max) {
   if (!node.IsScalar()) fail(key, "must be a number");
   const auto text = node.as<std::string>();
@@ -457,7 +463,7 @@ ClusterConfig parse_cluster(const YAML::Node& node) {
   require_map(node, where);
   reject_unknown_keys(node, where,
                       {"ceph_conf", "client", "keyring", "pool", "gateways_object", "heartbeat_interval_ms", "lease_ms",
-                       "notify_timeout_ms"});
+                       "notify_timeout_ms", "shared_config", "config_object"});
   ClusterConfig cluster;
   if (node["ceph_conf"]) {
     cluster.ceph_conf = get_string(node, "ceph_conf", where);
@@ -476,6 +482,11 @@ ClusterConfig parse_cluster(const YAML::Node& node) {
   number("heartbeat_interval_ms", cluster.heartbeat_interval_ms, 100, 60000);
   number("lease_ms", cluster.lease_ms, 500, 600000);
   number("notify_timeout_ms", cluster.notify_timeout_ms, 100, 600000);
+  if (node["shared_config"]) cluster.shared_config = get_bool(node, "shared_config", where);
+  if (node["config_object"]) {
+    cluster.config_object = get_string(node, "config_object", where);
+    if (cluster.config_object.empty()) fail("cluster.config_object", "must not be empty");
+  }
   // A lease shorter than a few heartbeats would report live gateways as unavailable.
   if (cluster.lease_ms < 3 * cluster.heartbeat_interval_ms) {
     fail("cluster.lease_ms", "must be at least three heartbeat intervals (" +
@@ -503,7 +514,7 @@ void check_cluster_luns(const Config& config, const YAML::Node& root) {
   }
 }
 
-Config parse_root(const YAML::Node& root) {
+Config parse_root(const YAML::Node& root, bool from_record = false) {
   if (!root.IsMap()) throw ConfigError{"configuration: the top level must be a mapping"};
   reject_unknown_keys(root, "", {"log", "gateway", "cluster", "discovery", "targets"});
   Config config;
@@ -525,6 +536,13 @@ Config parse_root(const YAML::Node& root) {
     if (root["discovery"]["chap"]) config.discovery_chap = parse_chap(root["discovery"]["chap"], "discovery.chap");
   }
   const auto targets = root["targets"];
+  if (config.cluster && config.cluster->shared_config && !from_record) {
+    // The record's targets are merged in at start-up (merge_config_record).
+    if (targets) fail("targets", "come from the configuration record (cluster.shared_config): remove them here");
+    if (root["discovery"]) fail("discovery", "comes from the configuration record (cluster.shared_config): remove it here");
+    check_cluster_luns(config, root);
+    return config;
+  }
   if (!targets || !targets.IsSequence() || targets.size() == 0) fail("targets", "must be a non-empty list");
   std::set<std::string> names;
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -580,15 +598,82 @@ Result<uint64_t> parse_size(const std::string& text) {
   return number * multiplier;
 }
 
-Result<Config> parse_config(const std::string& yaml_text) {
+namespace {
+
+// Finds a `chap` key anywhere below `node`; its path ("targets[0].allowed_initiators[1]") or "".
+std::string find_chap(const YAML::Node& node, const std::string& path) {
+  if (node.IsMap()) {
+    for (const auto& item : node) {
+      const std::string key = item.first.IsScalar() ? item.first.as<std::string>() : std::string("?");
+      const std::string below = path.empty() ? key : path + "." + key;
+      if (key == "chap") return below;
+      if (auto found = find_chap(item.second, below); !found.empty()) return found;
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (auto found = find_chap(node[i], path + "[" + std::to_string(i) + "]"); !found.empty()) return found;
+    }
+  }
+  return {};
+}
+
+YAML::Node load_record(const std::string& record_yaml) {
+  const YAML::Node record = YAML::Load(record_yaml);
+  if (!record.IsMap()) throw ConfigError{"configuration record: the top level must be a mapping"};
+  reject_unknown_keys(record, "", {"targets", "discovery"});
+  if (auto chap = find_chap(record, ""); !chap.empty()) {
+    fail(chap, "CHAP secrets are not kept in the configuration record, which every client of the pool can read");
+  }
+  return record;
+}
+
+template <typename Fn>
+auto config_result(Fn&& fn) -> decltype(fn()) {
   try {
-    return parse_root(YAML::Load(yaml_text));
+    return fn();
   } catch (const ConfigError& e) {
     return error(ErrorCode::invalid_argument, e.message);
   } catch (const YAML::Exception& e) {
-    return error(ErrorCode::invalid_argument,
-                 "YAML syntax error at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return error(ErrorCode::invalid_argument, "YAML syntax error at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
+}
+
+// What a gateway of the group needs for any record to be checked on its own: NVMe listeners
+// (a target may have an `nvme` section) and a cluster (LUNs are RBD images).
+constexpr const char* kRecordCheckGateway = R"(
+gateway:
+  name: record-check
+  portals: ["127.0.0.1:3260"]
+  nvme_listeners: ["127.0.0.1:4420"]
+cluster:
+  ceph_conf: /etc/ceph/ceph.conf
+  shared_config: true
+)";
+
+}  // namespace
+
+Result<Config> parse_config(const std::string& yaml_text) {
+  return config_result([&]() -> Result<Config> { return parse_root(YAML::Load(yaml_text)); });
+}
+
+
+Status check_config_record(const std::string& record_yaml) {
+  auto merged = merge_config_record(kRecordCheckGateway, record_yaml);
+  return merged.ok() ? Status{} : merged.status();
+}
+
+Result<Config> merge_config_record(const std::string& local_yaml, const std::string& record_yaml) {
+  return config_result([&]() -> Result<Config> {
+    YAML::Node root = YAML::Load(local_yaml);
+    const YAML::Node record = load_record(record_yaml);
+    if (!root.IsMap()) throw ConfigError{"configuration: the top level must be a mapping"};
+    if (root["targets"] || root["discovery"]) {
+      fail("targets", "come from the configuration record (cluster.shared_config): remove them from the file");
+    }
+    root["targets"] = record["targets"];
+    if (record["discovery"]) root["discovery"] = record["discovery"];
+    return parse_root(root, true);
+  });
 }
 
 Result<Config> load_config_file(const std::string& path) {

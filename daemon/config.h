@@ -114,6 +114,10 @@ struct ClusterConfig {
   unsigned heartbeat_interval_ms = 2000;
   unsigned lease_ms = 10000;       // a gateway silent this long is reported unavailable
   unsigned notify_timeout_ms = 5000;  // a gateway that does not acknowledge an event in time is fenced
+  // The targets come from the group's configuration record in RADOS (config_object in `pool`,
+  // cluster/rados/config_record.h), not from this file, which then has no `targets`.
+  bool shared_config = false;
+  std::string config_object = "portico.config";
 };
 
 struct Config {
@@ -126,6 +130,14 @@ struct Config {
 
 Result<Config> load_config_file(const std::string& path);
 Result<Config> parse_config(const std::string& yaml_text);
+
+// The shared part of a configuration (the `targets` and `discovery` sections, as in a local
+// file) as the configuration record holds it. CHAP secrets are refused there: every client that
+// can read the pool could read them.
+Status check_config_record(const std::string& record_yaml);
+// A gateway's configuration with shared_config: its own file (gateway, cluster, log) with the
+// targets of the record. Errors name the record's keys as they are in the record.
+Result<Config> merge_config_record(const std::string& local_yaml, const std::string& record_yaml);
 
 // "1GiB", "512MiB", "4096", "10G" → bytes. Exposed for tests.
 Result<uint64_t> parse_size(const std::string& text);

@@ -13,6 +13,7 @@
 
 #include "daemon/config.h"
 #include "daemon/gateway.h"
+#include "daemon/shared_config.h"
 
 namespace {
 
@@ -63,6 +64,11 @@ int main(int argc, char** argv) {
   }
   if (!check_path.empty()) {
     auto config = portico::daemon::load_config_file(check_path);
+    if (config.ok() && config->cluster && config->cluster->shared_config) {
+      // The targets are the cluster's record: it is read and checked with this file.
+      spdlog::set_level(spdlog::level::warn);
+      config = portico::daemon::load_shared_config(check_path, *config);
+    }
     if (!config.ok()) {
       std::fprintf(stderr, "porticod: invalid configuration: %s\n", config.status().message().c_str());
       return 1;
@@ -84,6 +90,18 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::fprintf(stderr, "porticod: invalid configuration: %s\n", config.status().message().c_str());
     return kInvalidConfigExitStatus;
+  }
+  if (config->cluster && config->cluster->shared_config) {
+    setup_logging(log_level.empty() ? config->log_level : log_level);
+    auto shared = portico::daemon::load_shared_config(config_path, *config);
+    if (!shared.ok()) {
+      // Not EX_CONFIG: the record is the group's, fixed with the portico command while this
+      // gateway is retried.
+      spdlog::critical("cannot start: {}", shared.status().message());
+      std::fprintf(stderr, "porticod: cannot start: %s\n", shared.status().message().c_str());
+      return 1;
+    }
+    config = std::move(shared);
   }
   if (auto plan = portico::daemon::check_gateway(*config); !plan.ok()) {
     std::fprintf(stderr, "porticod: invalid configuration: %s: %s\n", config_path.c_str(), plan.message().c_str());

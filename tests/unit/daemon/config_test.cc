@@ -431,3 +431,75 @@ TEST(Config, TcmuExportsThatCannotNameOneNexusAreRefused) {
 
 }  // namespace
 }  // namespace portico::daemon
+
+namespace portico::daemon {
+namespace {
+
+constexpr const char* kSharedGateway = R"(
+gateway:
+  name: gw1
+  portals: ["127.0.0.1:3260"]
+cluster:
+  ceph_conf: /etc/ceph/ceph.conf
+  shared_config: true
+  config_object: portico.config.a
+)";
+
+constexpr const char* kRecord = R"(
+targets:
+  - iqn: iqn.2026-11.io.portico:shared
+    allowed_initiators: [iqn.2026-11.io.portico:host-a]
+    luns:
+      - {lun: 0, backend: rbd, image: rbd/one}
+      - {lun: 1, backend: rbd, image: two}
+)";
+
+TEST(SharedConfig, AGatewayFileWithSharedConfigHasNoTargetsOfItsOwn) {
+  auto local = parse_config(kSharedGateway);
+  ASSERT_TRUE(local.ok()) << local.status().message();
+  EXPECT_TRUE(local->cluster->shared_config);
+  EXPECT_EQ(local->cluster->config_object, "portico.config.a");
+  EXPECT_TRUE(local->targets.empty());
+  auto both = parse_config(std::string(kSharedGateway) + kRecord);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("targets: come from the configuration record"), std::string::npos)
+      << both.status().message();
+}
+
+TEST(SharedConfig, TheRecordsTargetsAreMergedAndCheckedLikeAFilesOwn) {
+  auto merged = merge_config_record(kSharedGateway, kRecord);
+  ASSERT_TRUE(merged.ok()) << merged.status().message();
+  ASSERT_EQ(merged->targets.size(), 1u);
+  EXPECT_EQ(merged->targets[0].luns.size(), 2u);
+  EXPECT_EQ(merged->gateway.name, "gw1") << "the gateway section stays the file's";
+  EXPECT_TRUE(check_config_record(kRecord).ok());
+  // Errors name the record's own keys.
+  auto memory = merge_config_record(kSharedGateway, "targets:\n  - iqn: iqn.2026-11.io.portico:x\n"
+                                                    "    luns: [{lun: 0, backend: memory, size: 1MiB}]\n");
+  ASSERT_FALSE(memory.ok());
+  EXPECT_NE(memory.status().message().find("targets[0].luns[0].backend"), std::string::npos) << memory.status().message();
+}
+
+TEST(SharedConfig, ARecordCarriesNoGatewaySectionAndNoSecrets) {
+  auto gateway = check_config_record(std::string("gateway: {portals: [\"127.0.0.1:1\"]}\n") + kRecord);
+  ASSERT_FALSE(gateway.ok());
+  EXPECT_NE(gateway.message().find("gateway"), std::string::npos) << gateway.message();
+  auto chap = check_config_record(R"(
+targets:
+  - iqn: iqn.2026-11.io.portico:shared
+    allowed_initiators:
+      - {name: iqn.2026-11.io.portico:host-a, chap: {username: a, secret: averysecret12}}
+    luns: [{lun: 0, backend: rbd, image: rbd/one}]
+)");
+  ASSERT_FALSE(chap.ok());
+  EXPECT_NE(chap.message().find("targets[0].allowed_initiators[0].chap"), std::string::npos) << chap.message();
+  EXPECT_NE(chap.message().find("CHAP secrets are not kept"), std::string::npos);
+  auto empty = check_config_record("targets: []\n");
+  EXPECT_FALSE(empty.ok());
+  auto syntax = check_config_record("targets: [\n");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.message().find("YAML syntax error"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace portico::daemon

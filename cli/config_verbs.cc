@@ -1,0 +1,139 @@
+#include "cli/config_verbs.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "daemon/config.h"
+
+namespace portico::cli {
+namespace {
+
+// What a gateway of the group would serve from `yaml` (a record that passed the checks).
+Result<daemon::Config> served(const std::string& yaml) {
+  return daemon::merge_config_record(
+      "gateway:\n  name: portico-cli\n  portals: [\"127.0.0.1:3260\"]\n  nvme_listeners: [\"127.0.0.1:4420\"]\n"
+      "cluster:\n  ceph_conf: /etc/ceph/ceph.conf\n  shared_config: true\n",
+      yaml);
+}
+
+Result<std::string> read_file(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return error(ErrorCode::not_found, file + ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+size_t lun_count(const daemon::Config& config) {
+  size_t luns = 0;
+  for (const auto& t : config.targets) luns += t.luns.size();
+  return luns;
+}
+
+std::string image_of(const daemon::LunConfig& lun) {
+  return lun.rbd_pool.empty() ? lun.rbd_image : lun.rbd_pool + "/" + lun.rbd_image;
+}
+
+int fail(const std::string& line) {
+  std::fprintf(stderr, "portico: %s\n", line.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int config_check(const std::string& file) {
+  auto text = read_file(file);
+  if (!text.ok()) return fail("config check: " + text.status().message());
+  auto config = served(*text);
+  if (!config.ok()) return fail("config check: " + file + ": " + config.status().message());
+  std::printf("%s: a valid configuration record (%zu target(s), %zu LUN(s))\n", file.c_str(), config->targets.size(),
+              lun_count(*config));
+  return 0;
+}
+
+int config_import(const ClusterView& view, const std::string& file, std::optional<uint64_t> expect_version) {
+  auto text = read_file(file);
+  if (!text.ok()) return fail("config import: " + text.status().message());
+  auto config = served(*text);
+  if (!config.ok()) return fail("config import: " + file + ": " + config.status().message() + " (nothing stored)");
+  uint64_t expected = 0;
+  if (expect_version) {
+    expected = *expect_version;
+  } else {
+    auto current = view.config_record();
+    if (!current.ok()) return fail("config import: " + current.status().message());
+    expected = current->version;
+  }
+  if (auto stored = view.write_config_record(expected, *text); !stored.ok()) {
+    if (stored.code() == ErrorCode::busy) {
+      return fail("config import: " + stored.message() + "; nothing stored: read it again (portico config show) and retry");
+    }
+    return fail("config import: " + stored.message());
+  }
+  std::printf("%s is now version %llu (%zu target(s), %zu LUN(s))\n", view.config_where().c_str(),
+              static_cast<unsigned long long>(expected + 1), config->targets.size(), lun_count(*config));
+  return 0;
+}
+
+int config_export(const ClusterView& view) {
+  auto record = view.config_record();
+  if (!record.ok()) return fail("config export: " + record.status().message());
+  if (!record->exists || record->version == 0) return fail("config export: " + view.config_where() + " does not exist yet");
+  std::cout << record->yaml;
+  return 0;
+}
+
+int config_show(const ClusterView& view, bool json) {
+  auto record = view.config_record();
+  if (!record.ok()) return fail("config show: " + record.status().message());
+  if (!record->exists || record->version == 0) {
+    if (json) {
+      std::cout << nlohmann::json{{"record", view.config_where()}, {"version", 0}, {"targets", nlohmann::json::array()}}.dump(2)
+                << "\n";
+    } else {
+      std::printf("%s: no configuration record yet (portico config import FILE creates it)\n", view.config_where().c_str());
+    }
+    return 0;
+  }
+  auto config = served(record->yaml);
+  if (!config.ok()) {
+    // Written by hand (rados put): every gateway refuses it; say why here too.
+    return fail("config show: " + view.config_where() + " version " + std::to_string(record->version) +
+                " is invalid: " + config.status().message());
+  }
+  if (json) {
+    auto targets = nlohmann::json::array();
+    for (const auto& t : config->targets) {
+      auto luns = nlohmann::json::array();
+      for (const auto& l : t.luns) {
+        luns.push_back({{"lun", l.lun}, {"image", image_of(l)},
+                        {"nsid", t.nvme ? nlohmann::json(l.nsid) : nlohmann::json(nullptr)}});
+      }
+      targets.push_back({{"iqn", t.iqn},
+                         {"nqn", t.nvme ? nlohmann::json(t.nvme->nqn) : nlohmann::json(nullptr)},
+                         {"any_initiator", t.any_initiator},
+                         {"allowed_initiators", t.allowed_initiators},
+                         {"luns", luns}});
+    }
+    std::cout << nlohmann::json{{"record", view.config_where()}, {"version", record->version}, {"targets", targets}}.dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf("%s version %llu: %zu target(s)\n", view.config_where().c_str(),
+              static_cast<unsigned long long>(record->version), config->targets.size());
+  for (const auto& t : config->targets) {
+    std::printf("  %s%s  %s\n", t.iqn.c_str(), t.nvme ? (" + " + t.nvme->nqn).c_str() : "",
+                t.any_initiator ? "any initiator" : fmt::format("{} initiator(s)", t.allowed_initiators.size()).c_str());
+    for (const auto& l : t.luns) {
+      std::printf("    LUN %llu  %s\n", static_cast<unsigned long long>(l.lun), image_of(l).c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace portico::cli

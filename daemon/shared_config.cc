@@ -1,0 +1,43 @@
+#include "daemon/shared_config.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "ceph/rados_connection.h"
+#include "cluster/rados/config_record.h"
+#include "cluster/rados/pool.h"
+
+namespace portico::daemon {
+
+Result<Config> load_shared_config(const std::string& path, const Config& local) {
+  const ClusterConfig& c = *local.cluster;
+  ceph::RadosOptions options;
+  options.conf_path = c.ceph_conf;
+  options.client_name = c.client;
+  options.keyring = c.keyring;
+  auto connection = ceph::RadosConnection::connect(options);
+  if (!connection.ok()) return error(connection.status().code(), "cluster: " + connection.status().message());
+  auto ioctx = (*connection)->open_pool(c.pool);
+  if (!ioctx.ok()) return error(ioctx.status().code(), "cluster: " + ioctx.status().message());
+  cluster::rados::Pool pool(*connection, *ioctx, c.pool);
+  auto record = cluster::rados::read_config_record(pool, c.config_object);
+  if (!record.ok()) return record.status();
+  const std::string where = "configuration record " + pool.where(c.config_object);
+  if (!record->exists || record->version == 0) {
+    return error(ErrorCode::not_found, where + " does not exist yet (portico config import FILE creates it)");
+  }
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto merged = merge_config_record(text.str(), record->yaml);
+  if (!merged.ok()) {
+    return error(merged.status().code(), where + " version " + std::to_string(record->version) + ": " +
+                                             merged.status().message());
+  }
+  spdlog::info("{} version {}: {} target(s)", where, record->version, merged->targets.size());
+  return merged;
+}
+
+}  // namespace portico::daemon

@@ -1,0 +1,16 @@
+// A gateway with cluster.shared_config takes its targets from the group's configuration record
+// in RADOS (cluster/rados/config_record.h) and the rest from its own file.
+#pragma once
+
+#include <string>
+
+#include "core/common/result.h"
+#include "daemon/config.h"
+
+namespace portico::daemon {
+
+// Reads the record named by `local`'s cluster section and merges it into the file at `path`.
+// Fails, naming the record and its version, when it is missing, unreadable or invalid.
+Result<Config> load_shared_config(const std::string& path, const Config& local);
+
+}  // namespace portico::daemon

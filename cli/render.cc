@@ -25,17 +25,18 @@ std::string registrant_protocol(const std::string& initiator) {
 
 std::string gateways_text(const std::vector<GatewayStatus>& gateways) {
   if (gateways.empty()) return "no gateway has registered in this membership object\n";
-  std::string out = fmt::format("{:<16} {:>5} {:>5} {:<7} {:>10} {:>8}  {:<26} {}\n", "GATEWAY", "TPG", "PORT", "STATE",
-                                "HEARD (s)", "LEASE", "RADOS CLIENT", "PORTALS");
+  std::string out = fmt::format("{:<16} {:>5} {:>5} {:<7} {:>10} {:>8} {:>6}  {:<26} {}\n", "GATEWAY", "TPG", "PORT",
+                                "STATE", "HEARD (s)", "LEASE", "CONFIG", "RADOS CLIENT", "PORTALS");
   for (const auto& g : gateways) {
     std::string portals;
     for (const auto& p : g.record.iscsi_portals) portals += (portals.empty() ? "iscsi " : ",") + p;
     for (size_t i = 0; i < g.record.nvme_listeners.size(); ++i) {
       portals += (i == 0 ? (portals.empty() ? "nvme " : " nvme ") : ",") + g.record.nvme_listeners[i];
     }
-    out += fmt::format("{:<16} {:>5} {:>5} {:<7} {:>10.1f} {:>7.1f}s  {:<26} {}\n", g.record.name,
+    out += fmt::format("{:<16} {:>5} {:>5} {:<7} {:>10.1f} {:>7.1f}s {:>6}  {:<26} {}\n", g.record.name,
                        g.record.target_port_group, g.record.relative_port_id, g.live ? "live" : "expired",
                        static_cast<double>(g.heartbeat_age_ms) / 1000.0, static_cast<double>(g.lease_ms) / 1000.0,
+                       g.record.config_version == 0 ? std::string("file") : "v" + std::to_string(g.record.config_version),
                        fmt::format("client.{} {}", g.record.instance_id, g.record.address), portals);
   }
   return out;
@@ -50,6 +51,7 @@ std::string gateways_json(const std::vector<GatewayStatus>& gateways) {
                     {"live", g.live},
                     {"heartbeat_age_ms", g.heartbeat_age_ms},
                     {"lease_ms", g.lease_ms},
+                    {"config_version", g.record.config_version},
                     {"rados_instance", g.record.instance_id},
                     {"rados_address", g.record.address},
                     {"iscsi_portals", g.record.iscsi_portals},

@@ -118,6 +118,7 @@ struct ClusterConfig {
   // cluster/rados/config_record.h), not from this file, which then has no `targets`.
   bool shared_config = false;
   std::string config_object = "portico.config";
+  uint64_t record_version = 0;  // set at start-up: the version of the record read (not a key)
 };
 
 struct Config {

@@ -132,6 +132,7 @@ class RunningGateway final : public Gateway {
       cluster_options.on_fenced = on_fenced;
       cluster_options.nvme_listeners = config.gateway.nvme_listeners;
       cluster_options.iscsi_portals = config.gateway.portals;
+      cluster_options.config_version = c.record_version;
       cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
       cluster_options.lease = std::chrono::milliseconds(c.lease_ms);
       cluster_options.notify_timeout = std::chrono::milliseconds(c.notify_timeout_ms);

@@ -36,6 +36,7 @@ Result<Config> load_shared_config(const std::string& path, const Config& local) 
     return error(merged.status().code(), where + " version " + std::to_string(record->version) + ": " +
                                              merged.status().message());
   }
+  merged->cluster->record_version = record->version;
   spdlog::info("{} version {}: {} target(s)", where, record->version, merged->targets.size());
   return merged;
 }

@@ -71,6 +71,7 @@ std::string encode_gateway_record(const GatewayRecord& record) {
   for (size_t i = 0; i < record.nvme_listeners.size(); ++i) out << (i == 0 ? " nvme=" : ",") << record.nvme_listeners[i];
   for (size_t i = 0; i < record.iscsi_portals.size(); ++i) out << (i == 0 ? " iscsi=" : ",") << record.iscsi_portals[i];
   if (record.lease_ms != 0) out << " lease_ms=" << record.lease_ms;
+  if (record.config_version != 0) out << " config=" << record.config_version;
   return out.str();
 }
 
@@ -104,6 +105,8 @@ Result<GatewayRecord> parse_gateway_record(const std::string& name, const std::s
       ok = parse_number(value, record.heartbeat_ms);
     } else if (key == "lease_ms") {
       ok = parse_number(value, record.lease_ms);
+    } else if (key == "config") {
+      ok = parse_number(value, record.config_version);
     } else if (key == "nvme" || key == "iscsi") {
       auto& list = key == "nvme" ? record.nvme_listeners : record.iscsi_portals;
       std::istringstream addresses(value);
@@ -161,6 +164,7 @@ Result<Membership::Registration> Membership::register_self() {
     self.nvme_listeners = nvme_listeners_;
     self.iscsi_portals = iscsi_portals_;
     self.lease_ms = lease_ms_;
+    self.config_version = config_version_;
     for (const auto& r : *records) {
       if (r.name != gateway_name_) continue;
       self.target_port_group = r.target_port_group;

@@ -2,13 +2,14 @@
 // per gateway: key = gateway name, value = a one-line text record
 //
 //   v=1 tpg=2 port=2 instance=4141 addr=127.0.0.1:0/3349102 heartbeat_ms=1764412345678
-//       nvme=127.0.0.1:4420,[::1]:4420 iscsi=127.0.0.1:3260 lease_ms=10000
+//       nvme=127.0.0.1:4420,[::1]:4420 iscsi=127.0.0.1:3260 lease_ms=10000 config=3
 //
 // (target port group id, relative target port id, the librados instance id and address that
 // fencing blocklists, the last heartbeat in ms since the epoch, the NVMe/TCP listeners that the
 // discovery controllers of every gateway list, the iSCSI portals that every gateway's
 // SendTargets answer lists, the lease after which the others report it unavailable (for tools
-// that read the record); unknown keys are ignored, so an older gateway reads a newer record).
+// that read the record), the version of the group's configuration record it serves (absent: its
+// own file); unknown keys are ignored, so an older gateway reads a newer record).
 // Gateway clocks are assumed to be NTP-synchronised well within the lease.
 #pragma once
 
@@ -36,6 +37,7 @@ struct GatewayRecord {
   std::vector<std::string> nvme_listeners;  // "address:port"
   std::vector<std::string> iscsi_portals;   // "address:port"
   int64_t lease_ms = 0;                     // 0: not recorded (an older gateway)
+  uint64_t config_version = 0;              // 0: serves its own file, not the configuration record
 
   bool operator==(const GatewayRecord&) const = default;
 };
@@ -56,6 +58,8 @@ class Membership : public std::enable_shared_from_this<Membership> {
     GatewayRecord self;
     std::optional<GatewayRecord> previous;  // this name's record before, when it was another client
   };
+  // Before register_self(): the configuration record version this gateway serves.
+  void set_config_version(uint64_t version) { config_version_ = version; }
   // Start-up only (blocking): reuses this name's ids or claims the smallest free one with a
   // version-guarded update, retried on a concurrent change.
   Result<Registration> register_self();
@@ -84,6 +88,7 @@ class Membership : public std::enable_shared_from_this<Membership> {
   std::vector<std::string> nvme_listeners_;
   std::vector<std::string> iscsi_portals_;
   int64_t lease_ms_ = 0;
+  uint64_t config_version_ = 0;
   GatewayRecord self_;
   mutable std::mutex mutex_;
   std::vector<GatewayRecord> cache_;

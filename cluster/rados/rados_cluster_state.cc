@@ -62,6 +62,7 @@ Result<std::unique_ptr<RadosClusterState>> RadosClusterState::start(std::shared_
   state->membership_ =
       std::make_shared<Membership>(state->pool_, options.gateways_object, options.gateway_name, options.nvme_listeners,
                                  options.iscsi_portals, options.lease.count());
+  state->membership_->set_config_version(options.config_version);
   auto registration = state->membership_->register_self();
   if (!registration.ok()) return error(registration.status().code(), "rados cluster state: " + registration.status().message());
   state->target_port_group_ = registration->self.target_port_group;

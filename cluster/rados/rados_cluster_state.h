@@ -45,6 +45,7 @@ struct RadosClusterOptions {
   std::string gateways_object = "portico.gateways";  // shared by every gateway of the same LUNs
   std::vector<std::string> nvme_listeners;  // this gateway's, for every gateway's discovery log
   std::vector<std::string> iscsi_portals;   // this gateway's, for every gateway's SendTargets
+  uint64_t config_version = 0;              // the configuration record version it serves (0: none)
   // Blocklist the previous client of this gateway name at start (a stale process cannot write).
   bool fence_previous_incarnation = true;
   // Told once (on a librados or worker thread) when another gateway has blocklisted this one:

@@ -84,7 +84,12 @@ naa() {
 naa1=$(naa 127.0.0.1)
 [[ -n $naa1 && $naa1 == "$(naa 127.0.0.2)" ]] || die "both gateways must serve the record's LUN with one NAA ($naa1)"
 grep -q "configuration record $pool/$record_object version 1: 1 target" "$WORK/gw2.log" || die "gw2 does not log the version it serves"
-log "ok: imported as version 1, exported unchanged, served by both gateways with NAA $naa1"
+serves() {  # serves GATEWAY VERSION: the gateway's membership record says it serves VERSION
+  "$PORTICO_CLI" -c "$PORTICO_CEPH_CONF" -p "$pool" --gateways-object "$members" --json gateway list |
+    python3 -c "import json, sys; g = {x['name']: x for x in json.load(sys.stdin)['gateways']}; sys.exit(g['$1']['config_version'] != $2)"
+}
+serves cfg-gw1 1 && serves cfg-gw2 1 || die "gateway list must show both gateways serving version 1"
+log "ok: imported as version 1, exported unchanged, served by both gateways with NAA $naa1 (gateway list: both at v1)"
 
 # ---- racing imports from version 1: exactly one stored, never torn ----
 cli config import --expect-version 1 "$WORK/a.yaml" >"$WORK/race-a.txt" 2>&1 &
@@ -117,6 +122,7 @@ grep -q "configuration record $pool/$record_object version 2: targets\[0\]" "$WO
 expect_output "import on top" "is now version 3" "$(cli config import --expect-version 2 "$WORK/one.yaml")"
 start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2
 grep -q "version 3: 1 target" "$WORK/gw2.log" || die "gw2 started later must serve version 3"
+serves cfg-gw2 3 && serves cfg-gw1 1 || die "gateway list must show gw2 at version 3 and gw1 still at 1"
 [[ $(naa 127.0.0.2) == "$naa1" ]] || die "gw2 serves the LUN again"
 log "ok: an invalid hand-written record is refused with the reason; gw1 keeps serving; gw2 catches up to version 3"
 log "PASS config_record_test"

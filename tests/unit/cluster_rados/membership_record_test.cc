@@ -6,14 +6,14 @@ namespace portico::cluster::rados {
 namespace {
 
 TEST(GatewayRecord, RoundTrips) {
-  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/3349102", 1764412345678, {}, {}, 0};
+  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/3349102", 1764412345678, {}, {}, 0, 0};
   auto parsed = parse_gateway_record("gw-a", encode_gateway_record(record));
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ(*parsed, record);
 }
 
 TEST(GatewayRecord, NvmeListenersRoundTripAndAnOlderRecordHasNone) {
-  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/1", 17, {"127.0.0.1:4420", "[::1]:4420"}, {}, 0};
+  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/1", 17, {"127.0.0.1:4420", "[::1]:4420"}, {}, 0, 0};
   const std::string text = encode_gateway_record(record);
   EXPECT_NE(text.find(" nvme=127.0.0.1:4420,[::1]:4420"), std::string::npos) << text;
   auto parsed = parse_gateway_record("gw-a", text);
@@ -25,10 +25,11 @@ TEST(GatewayRecord, NvmeListenersRoundTripAndAnOlderRecordHasNone) {
 }
 
 TEST(GatewayRecord, IscsiPortalsRoundTripNextToNvmeListeners) {
-  GatewayRecord record{"gw-a", 2, 2, 7, "127.0.0.1:0/1", 17, {"127.0.0.2:4420"}, {"127.0.0.2:3260", "[::1]:3261"}, 3000};
+  GatewayRecord record{"gw-a", 2, 2, 7, "127.0.0.1:0/1", 17, {"127.0.0.2:4420"}, {"127.0.0.2:3260", "[::1]:3261"}, 3000, 7};
   const std::string text = encode_gateway_record(record);
   EXPECT_NE(text.find(" iscsi=127.0.0.2:3260,[::1]:3261"), std::string::npos) << text;
   EXPECT_NE(text.find(" lease_ms=3000"), std::string::npos) << text;
+  EXPECT_NE(text.find(" config=7"), std::string::npos) << text;
   auto parsed = parse_gateway_record("gw-a", text);
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ(*parsed, record);

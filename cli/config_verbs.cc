@@ -126,6 +126,17 @@ int config_show(const ClusterView& view, bool json) {
   }
   std::printf("%s version %llu: %zu target(s)\n", view.config_where().c_str(),
               static_cast<unsigned long long>(record->version), config->targets.size());
+  // Which live gateway serves which version: one behind has not been restarted since an import.
+  if (auto gateways = view.gateways(10000); gateways.ok() && !gateways->empty()) {
+    std::string line;
+    for (const auto& g : *gateways) {
+      if (!g.live) continue;
+      line += fmt::format("{}{} {}", line.empty() ? "" : ", ", g.record.name,
+                          g.record.config_version == 0 ? std::string("(its own file)")
+                                                       : "v" + std::to_string(g.record.config_version));
+    }
+    if (!line.empty()) std::printf("  served by: %s\n", line.c_str());
+  }
   for (const auto& t : config->targets) {
     std::printf("  %s%s  %s\n", t.iqn.c_str(), t.nvme ? (" + " + t.nvme->nqn).c_str() : "",
                 t.any_initiator ? "any initiator" : fmt::format("{} initiator(s)", t.allowed_initiators.size()).c_str());

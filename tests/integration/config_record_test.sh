@@ -123,6 +123,7 @@ expect_output "import on top" "is now version 3" "$(cli config import --expect-v
 start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2
 grep -q "version 3: 1 target" "$WORK/gw2.log" || die "gw2 started later must serve version 3"
 serves cfg-gw2 3 && serves cfg-gw1 1 || die "gateway list must show gw2 at version 3 and gw1 still at 1"
+expect_output "config show names who serves which version" "served by: cfg-gw1 v1, cfg-gw2 v3" "$(cli config show)"
 [[ $(naa 127.0.0.2) == "$naa1" ]] || die "gw2 serves the LUN again"
 log "ok: an invalid hand-written record is refused with the reason; gw1 keeps serving; gw2 catches up to version 3"
 log "PASS config_record_test"

@@ -133,7 +133,7 @@ int config_show(const ClusterView& view, bool json) {
       if (!g.live) continue;
       line += fmt::format("{}{} {}", line.empty() ? "" : ", ", g.record.name,
                           g.record.config_version == 0 ? std::string("(its own file)")
-                                                       : "v" + std::to_string(g.record.config_version));
+                                                       : fmt::format("v{}", g.record.config_version));
     }
     if (!line.empty()) std::printf("  served by: %s\n", line.c_str());
   }

@@ -16,7 +16,7 @@ std::string reservation_type_name(ReservationType type) {
     case ReservationType::write_exclusive_all_registrants: return "Write Exclusive - All Registrants";
     case ReservationType::exclusive_access_all_registrants: return "Exclusive Access - All Registrants";
   }
-  return "type " + std::to_string(static_cast<int>(type));
+  return fmt::format("type {}", static_cast<int>(type));
 }
 
 std::string registrant_protocol(const std::string& initiator) {
@@ -36,7 +36,7 @@ std::string gateways_text(const std::vector<GatewayStatus>& gateways) {
     out += fmt::format("{:<16} {:>5} {:>5} {:<7} {:>10.1f} {:>7.1f}s {:>6}  {:<26} {}\n", g.record.name,
                        g.record.target_port_group, g.record.relative_port_id, g.live ? "live" : "expired",
                        static_cast<double>(g.heartbeat_age_ms) / 1000.0, static_cast<double>(g.lease_ms) / 1000.0,
-                       g.record.config_version == 0 ? std::string("file") : "v" + std::to_string(g.record.config_version),
+                       g.record.config_version == 0 ? std::string("file") : fmt::format("v{}", g.record.config_version),
                        fmt::format("client.{} {}", g.record.instance_id, g.record.address), portals);
   }
   return out;

@@ -45,7 +45,7 @@ bool WorkerPool::submit(std::function<void()> work) {
   return true;
 }
 
-struct WorkQueue::State : std::enable_shared_from_this<State> {
+struct WorkQueue::State {
   std::mutex mutex;
   std::condition_variable idle;
   std::deque<std::function<void()>> items;

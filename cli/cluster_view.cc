@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cluster/rados/object_names.h"
+#include "cluster/rados/versioned_object.h"
 
 namespace portico::cli {
 
@@ -67,7 +68,7 @@ Result<std::string> image_id(const ceph::RadosConnection& connection, const std:
 
 }  // namespace
 
-Result<cluster::rados::ConfigRecord> ClusterView::config_record() const {
+Result<cluster::rados::VersionedObject> ClusterView::config_record() const {
   return cluster::rados::read_config_record(*pool_, options_.config_object);
 }
 
@@ -88,21 +89,12 @@ Result<LunReservations> ClusterView::reservations(const std::string& image) cons
   out.image = pool + "/" + name;
   out.lun_key = "rbd:" + pool + "/" + *id;
   out.object = cluster::rados::lun_object_name(out.lun_key);
-  uint64_t size = 0;
-  time_t mtime = 0;
-  int ret = rados_stat(pool_->ioctx(), out.object.c_str(), &size, &mtime);
-  if (ret == -ENOENT) return out;
-  if (ret < 0) return error(ErrorCode::io_error, pool_->where(out.object) + ": rados_stat: " + ceph::rados_error_text(ret));
-  std::string bytes(size, '\0');
-  ret = size == 0 ? 0 : rados_read(pool_->ioctx(), out.object.c_str(), bytes.data(), size, 0);
-  if (ret < 0) return error(ErrorCode::io_error, pool_->where(out.object) + ": rados_read: " + ceph::rados_error_text(ret));
-  bytes.resize(static_cast<size_t>(ret));
-  char version[32] = {};
-  ret = rados_getxattr(pool_->ioctx(), out.object.c_str(), cluster::rados::kVersionXattr, version, sizeof(version) - 1);
-  if (ret >= 0) out.version = std::strtoull(version, nullptr, 10);
-  out.exists = true;
-  if (bytes.empty()) return out;  // created by a watch, never written: no reservation state
-  auto state = parse_reservation_state(bytes);
+  auto record = cluster::rados::read_versioned_object(*pool_, out.object, "reservation record of " + out.image);
+  if (!record.ok()) return record.status();
+  out.exists = record->exists;
+  out.version = record->version;
+  if (record->data.empty()) return out;  // none, or created by a watch and never written
+  auto state = parse_reservation_state(record->data);
   if (!state.ok()) return error(ErrorCode::invalid_argument, pool_->where(out.object) + ": " + state.status().message());
   out.state = std::move(*state);
   return out;

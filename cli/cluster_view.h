@@ -52,7 +52,7 @@ class ClusterView {
   Result<LunReservations> reservations(const std::string& image) const;
   // The configuration record, and a guarded replacement of it (ErrorCode::busy when it is no
   // longer at `expected_version`).
-  Result<cluster::rados::ConfigRecord> config_record() const;
+  Result<cluster::rados::VersionedObject> config_record() const;
   Status write_config_record(uint64_t expected_version, const std::string& yaml) const;
   // "pool/object" of the configuration record, for messages.
   [[nodiscard]] std::string config_where() const { return pool_->where(options_.config_object); }

@@ -13,14 +13,6 @@
 namespace portico::cli {
 namespace {
 
-// What a gateway of the group would serve from `yaml` (a record that passed the checks).
-Result<daemon::Config> served(const std::string& yaml) {
-  return daemon::merge_config_record(
-      "gateway:\n  name: portico-cli\n  portals: [\"127.0.0.1:3260\"]\n  nvme_listeners: [\"127.0.0.1:4420\"]\n"
-      "cluster:\n  ceph_conf: /etc/ceph/ceph.conf\n  shared_config: true\n",
-      yaml);
-}
-
 Result<std::string> read_file(const std::string& file) {
   std::ifstream in(file);
   if (!in) return error(ErrorCode::not_found, file + ": cannot open");
@@ -49,7 +41,7 @@ int fail(const std::string& line) {
 int config_check(const std::string& file) {
   auto text = read_file(file);
   if (!text.ok()) return fail("config check: " + text.status().message());
-  auto config = served(*text);
+  auto config = daemon::parse_config_record(*text);
   if (!config.ok()) return fail("config check: " + file + ": " + config.status().message());
   std::printf("%s: a valid configuration record (%zu target(s), %zu LUN(s))\n", file.c_str(), config->targets.size(),
               lun_count(*config));
@@ -59,7 +51,7 @@ int config_check(const std::string& file) {
 int config_import(const ClusterView& view, const std::string& file, std::optional<uint64_t> expect_version) {
   auto text = read_file(file);
   if (!text.ok()) return fail("config import: " + text.status().message());
-  auto config = served(*text);
+  auto config = daemon::parse_config_record(*text);
   if (!config.ok()) return fail("config import: " + file + ": " + config.status().message() + " (nothing stored)");
   uint64_t expected = 0;
   if (expect_version) {
@@ -84,7 +76,7 @@ int config_export(const ClusterView& view) {
   auto record = view.config_record();
   if (!record.ok()) return fail("config export: " + record.status().message());
   if (!record->exists || record->version == 0) return fail("config export: " + view.config_where() + " does not exist yet");
-  std::cout << record->yaml;
+  std::cout << record->data;
   return 0;
 }
 
@@ -100,7 +92,7 @@ int config_show(const ClusterView& view, bool json) {
     }
     return 0;
   }
-  auto config = served(record->yaml);
+  auto config = daemon::parse_config_record(record->data);
   if (!config.ok()) {
     // Written by hand (rados put): every gateway refuses it; say why here too.
     return fail("config show: " + view.config_where() + " version " + std::to_string(record->version) +

@@ -658,8 +658,12 @@ Result<Config> parse_config(const std::string& yaml_text) {
 
 
 Status check_config_record(const std::string& record_yaml) {
-  auto merged = merge_config_record(kRecordCheckGateway, record_yaml);
+  auto merged = parse_config_record(record_yaml);
   return merged.ok() ? Status{} : merged.status();
+}
+
+Result<Config> parse_config_record(const std::string& record_yaml) {
+  return merge_config_record(kRecordCheckGateway, record_yaml);
 }
 
 Result<Config> merge_config_record(const std::string& local_yaml, const std::string& record_yaml) {

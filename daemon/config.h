@@ -136,6 +136,9 @@ Result<Config> parse_config(const std::string& yaml_text);
 // file) as the configuration record holds it. CHAP secrets are refused there: every client that
 // can read the pool could read them.
 Status check_config_record(const std::string& record_yaml);
+// The record as a gateway of the group with NVMe listeners would serve it: what the checks and
+// the portico command show.
+Result<Config> parse_config_record(const std::string& record_yaml);
 // A gateway's configuration with shared_config: its own file (gateway, cluster, log) with the
 // targets of the record. Errors name the record's keys as they are in the record.
 Result<Config> merge_config_record(const std::string& local_yaml, const std::string& record_yaml);

@@ -270,7 +270,6 @@ class RunningGateway final : public Gateway {
           x.max_transfer_bytes = (*device)->info().max_transfer_bytes;
           x.write_cache = (*device)->info().volatile_cache;
           tcmu_settings.exports.push_back(std::move(x));
-          ++tcmu_device_count_;
           spdlog::info("{}: exported through the kernel target as TCMU backstore {} to {} initiator {}", where, e.name,
                        e.fabric, e.initiator);
           if (fabric_port.fabric == tcmu::Fabric::iscsi && e.initiator.find(",i,0x") == std::string::npos) {
@@ -294,10 +293,7 @@ class RunningGateway final : public Gateway {
       if (target.chap) t.chap = to_credentials(*target.chap);
       t.scsi_target = std::move(scsi_target);
       settings.targets.push_back(std::move(t));
-      if (subsystem) {
-        subsystems_.push_back(subsystem);
-        nvme_settings.subsystems.push_back(std::move(subsystem));
-      }
+      if (subsystem) nvme_settings.subsystems.push_back(std::move(subsystem));
     }
 
     auto server = iscsi::IscsiServer::create(std::move(settings), *loops_);
@@ -308,6 +304,7 @@ class RunningGateway final : public Gateway {
       if (!nvme_server.ok()) return nvme_server.status();
       nvme_server_ = std::move(*nvme_server);
     }
+    tcmu_device_count_ = tcmu_settings.exports.size();
     if (!tcmu_settings.exports.empty()) {
       auto tcmu_frontend = tcmu::TcmuFrontend::create(std::move(tcmu_settings), *loops_);
       if (!tcmu_frontend.ok()) return tcmu_frontend.status();
@@ -332,11 +329,7 @@ class RunningGateway final : public Gateway {
     sources.frontends = [this, tcmu_devices = tcmu_device_count_]() {
       std::vector<metrics::FrontendLoad> loads;
       loads.push_back({"iscsi", server_->connection_count(), server_->session_count()});
-      if (nvme_server_) {
-        uint64_t controllers = 0;
-        for (const auto& s : subsystems_) controllers += s->controller_count();
-        loads.push_back({"nvme_tcp", nvme_server_->connection_count(), controllers});
-      }
+      if (nvme_server_) loads.push_back({"nvme_tcp", nvme_server_->connection_count(), nvme_server_->controller_count()});
       if (tcmu_) loads.push_back({"tcmu", 0, tcmu_devices});
       return loads;
     };
@@ -372,9 +365,8 @@ class RunningGateway final : public Gateway {
   std::unique_ptr<iscsi::IscsiServer> server_;
   std::unique_ptr<nvmeof::NvmeTcpServer> nvme_server_;
   std::unique_ptr<tcmu::TcmuFrontend> tcmu_;
-  std::vector<std::shared_ptr<nvme::Subsystem>> subsystems_;
   std::vector<metrics::LunSource> metric_luns_;  // until the endpoint takes them
-  uint64_t tcmu_device_count_ = 0;
+  uint64_t tcmu_device_count_ = 0;  // backstores, fixed at start
   std::unique_ptr<metrics::MetricsEndpoint> metrics_;  // first to go: a scrape reads everything above
 };
 
@@ -421,8 +413,6 @@ Status check_gateway(const Config& config) {
 }
 
 Result<std::unique_ptr<Gateway>> Gateway::start(const Config& config) {
-  auto checked = check_gateway(config);
-  if (!checked.ok()) return checked;
   auto gateway = std::make_unique<RunningGateway>();
   auto started = gateway->start(config);
   if (!started.ok()) return started;

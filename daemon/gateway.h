@@ -23,6 +23,7 @@ Status check_gateway(const Config& config);
 
 class Gateway {
  public:
+  // `config` is one check_gateway() accepted (porticod checks it first, for its exit status).
   static Result<std::unique_ptr<Gateway>> start(const Config& config);
   virtual ~Gateway() = default;
   // Stop accepting, finish in-flight commands, close sessions, stop the loops.

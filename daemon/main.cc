@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "porticod: invalid configuration: %s\n", config.status().message().c_str());
     return kInvalidConfigExitStatus;
   }
+  setup_logging(log_level.empty() ? config->log_level : log_level);
   if (config->cluster && config->cluster->shared_config) {
-    setup_logging(log_level.empty() ? config->log_level : log_level);
     auto shared = portico::daemon::load_shared_config(config_path, *config);
     if (!shared.ok()) {
       // Not EX_CONFIG: the record is the group's, fixed with the portico command while this
@@ -107,7 +107,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "porticod: invalid configuration: %s: %s\n", config_path.c_str(), plan.message().c_str());
     return kInvalidConfigExitStatus;
   }
-  setup_logging(log_level.empty() ? config->log_level : log_level);
   const sigset_t signals = block_shutdown_signals();
 
   auto gateway = portico::daemon::Gateway::start(*config);

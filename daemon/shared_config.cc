@@ -31,7 +31,7 @@ Result<Config> load_shared_config(const std::string& path, const Config& local) 
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
-  auto merged = merge_config_record(text.str(), record->yaml);
+  auto merged = merge_config_record(text.str(), record->data);
   if (!merged.ok()) {
     return error(merged.status().code(), where + " version " + std::to_string(record->version) + ": " +
                                              merged.status().message());

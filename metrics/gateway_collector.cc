@@ -117,25 +117,27 @@ void collect_cluster(ClusterState& cluster, std::vector<MetricFamily>& out) {
   add_value(current, {}, cluster.state_proven_until_ns() >= now_ns ? 1 : 0);
   out.push_back(std::move(current));
   if (const ClusterMetrics* m = cluster.metrics()) {
-    const std::array<std::pair<const char*, const std::atomic<uint64_t>*>, 6> counters = {{
-        {"portico_cluster_events_published_total", &m->events_published},
-        {"portico_cluster_events_publish_failed_total", &m->events_publish_failed},
-        {"portico_cluster_events_received_total", &m->events_received},
-        {"portico_cluster_events_refused_total", &m->events_refused},
-        {"portico_cluster_gateways_fenced_total", &m->gateways_fenced},
-        {"portico_cluster_fencing_failures_total", &m->fencing_failures},
-    }};
-    const std::array<const char*, 6> help = {
-        "Cluster events (reservation changes, resets, notices) applied by every gateway",
-        "Cluster events that some gateway neither applied nor could be fenced for",
-        "Cluster events this gateway received from any gateway, itself included",
-        "Cluster events this gateway could not decode (its unit stopped serving until re-read)",
-        "Gateways (RADOS clients) this gateway blocklisted",
-        "Blocklist requests that failed",
+    struct Counter {
+      const char* name;
+      const char* help;
+      const std::atomic<uint64_t>& value;
     };
-    for (size_t i = 0; i < counters.size(); ++i) {
-      auto f = family(counters[i].first, help[i], MetricType::Counter);
-      add_value(f, {}, static_cast<double>(counters[i].second->load(std::memory_order_relaxed)));
+    const std::array<Counter, 6> counters = {{
+        {"portico_cluster_events_published_total",
+         "Cluster events (reservation changes, resets, notices) applied by every gateway", m->events_published},
+        {"portico_cluster_events_publish_failed_total",
+         "Cluster events that some gateway neither applied nor could be fenced for", m->events_publish_failed},
+        {"portico_cluster_events_received_total",
+         "Cluster events this gateway received from any gateway, itself included", m->events_received},
+        {"portico_cluster_events_refused_total",
+         "Cluster events this gateway could not decode (its unit stopped serving until re-read)", m->events_refused},
+        {"portico_cluster_gateways_fenced_total", "Gateways (RADOS clients) this gateway blocklisted",
+         m->gateways_fenced},
+        {"portico_cluster_fencing_failures_total", "Blocklist requests that failed", m->fencing_failures},
+    }};
+    for (const auto& counter : counters) {
+      auto f = family(counter.name, counter.help, MetricType::Counter);
+      add_value(f, {}, static_cast<double>(counter.value.load(std::memory_order_relaxed)));
       out.push_back(std::move(f));
     }
     auto round_trip = family("portico_cluster_notify_round_trip_seconds",

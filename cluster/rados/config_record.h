@@ -12,19 +12,15 @@
 #include <string>
 
 #include "cluster/rados/pool.h"
+#include "cluster/rados/versioned_object.h"
 #include "core/common/result.h"
 
 namespace portico::cluster::rados {
 
 inline constexpr const char* kConfigObject = "portico.config";
 
-struct ConfigRecord {
-  bool exists = false;
-  uint64_t version = 0;
-  std::string yaml;
-};
-
-Result<ConfigRecord> read_config_record(Pool& pool, const std::string& object);
+// Its data is the record's YAML.
+Result<VersionedObject> read_config_record(Pool& pool, const std::string& object);
 // Replaces the record if it is still at `expected_version` (0: it must not exist or never have
 // been written); the new version is expected_version + 1.
 Status write_config_record(Pool& pool, const std::string& object, uint64_t expected_version, const std::string& yaml);

@@ -35,6 +35,11 @@ class NvmeTcpServerImpl final : public NvmeTcpServer {
     return acceptor_.bound_addresses();
   }
   [[nodiscard]] size_t connection_count() const override { return acceptor_.open_connections(); }
+  [[nodiscard]] size_t controller_count() const override {
+    size_t controllers = 0;
+    for (const auto& s : context_->settings.subsystems) controllers += s->controller_count();
+    return controllers;
+  }
   void stop(std::chrono::milliseconds grace) override {
     context_->stopping = true;
     acceptor_.stop(grace);

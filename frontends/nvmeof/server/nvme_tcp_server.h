@@ -45,8 +45,10 @@ class NvmeTcpServer {
   virtual Status start() = 0;
   // The listeners as bound, valid after start().
   [[nodiscard]] virtual const std::vector<std::string>& bound_listeners() const = 0;
-  // Open TCP connections (admin and I/O queues, discovery included), for the metrics.
+  // Open TCP connections (admin and I/O queues, discovery included) and the controllers of its
+  // subsystems (discovery excluded), for the metrics.
   [[nodiscard]] virtual size_t connection_count() const = 0;
+  [[nodiscard]] virtual size_t controller_count() const = 0;
   // Stops accepting, lets commands in the core finish (up to `grace`), closes every queue.
   // Blocks until done. Call from a thread that is not a loop.
   virtual void stop(std::chrono::milliseconds grace) = 0;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -130,6 +131,61 @@ TEST(GatewayCollector, FrontEndLoadsAndAClusterOfOneGateway) {
   EXPECT_EQ(sample(text, "portico_cluster_state_current"), 1) << "a gateway alone always knows its state";
   EXPECT_EQ(text.find("portico_cluster_events_published_total"), std::string::npos) << "no cluster events alone";
   EXPECT_EQ(text.find("portico_lun_"), std::string::npos) << "no LUN, no LUN families";
+}
+
+// A clustered gateway's view without Ceph: the in-memory state, with metrics and a membership.
+class CountingCluster final : public ClusterState {
+ public:
+  Result<LunIdentity> lun_identity(const std::string& key) override { return local.lun_identity(key); }
+  std::vector<TargetPortGroupInfo> target_port_groups() override { return local.target_port_groups(); }
+  uint16_t local_target_port_group() override { return local.local_target_port_group(); }
+  std::unique_ptr<EventSubscription> subscribe(const std::string& key, EventHandler handler) override {
+    return local.subscribe(key, std::move(handler));
+  }
+  void publish(const std::string& key, const LunEvent& event, UniqueFunction<void(Status)> done) override {
+    local.publish(key, event, std::move(done));
+  }
+  void read_reservation(const std::string& key, UniqueFunction<void(Result<VersionedRecord>)> done) override {
+    local.read_reservation(key, std::move(done));
+  }
+  void write_reservation(const std::string& key, uint64_t version, std::string bytes, bool aptpl,
+                         UniqueFunction<void(Status)> done) override {
+    local.write_reservation(key, version, std::move(bytes), aptpl, std::move(done));
+  }
+  std::vector<GatewayInfo> gateways() override { return members; }
+  [[nodiscard]] const ClusterMetrics* metrics() const override { return &counted; }
+
+  cluster::LocalClusterState local;
+  ClusterMetrics counted;
+  std::vector<GatewayInfo> members;
+};
+
+TEST(GatewayCollector, ClusterEventsNotifyRoundTripsFencingAndEveryGatewaysLease) {
+  CountingCluster cluster;
+  cluster.counted.events_published = 3;
+  cluster.counted.events_received = 5;
+  cluster.counted.gateways_fenced = 1;
+  cluster.counted.notify_round_trip.add(2'000'000);   // 2 ms
+  cluster.counted.notify_round_trip.add(40'000'000);  // 40 ms
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  cluster.members = {{"gw1", 1, 1, AluaState::active_optimized, {}, {"127.0.0.1:3260"}, now_ms - 500},
+                     {"gw2", 2, 2, AluaState::unavailable, {}, {"127.0.0.2:3260"}, now_ms - 30'000}};
+  GatewaySources sources;
+  sources.cluster = &cluster;
+  const std::string text = text_of(GatewayCollector(std::move(sources)));
+  EXPECT_EQ(sample(text, "portico_cluster_events_published_total"), 3);
+  EXPECT_EQ(sample(text, "portico_cluster_events_received_total"), 5);
+  EXPECT_EQ(sample(text, "portico_cluster_events_publish_failed_total"), 0);
+  EXPECT_EQ(sample(text, "portico_cluster_gateways_fenced_total"), 1);
+  EXPECT_EQ(sample(text, "portico_cluster_notify_round_trip_seconds_count"), 2);
+  EXPECT_EQ(sample(text, "portico_cluster_notify_round_trip_seconds_bucket{le=\"0.0025\"}"), 1);
+  EXPECT_EQ(sample(text, "portico_cluster_notify_round_trip_seconds_bucket{le=\"+Inf\"}"), 2);
+  EXPECT_EQ(sample(text, "portico_gateway_up{gateway=\"gw1\",target_port_group=\"1\"}"), 1);
+  EXPECT_EQ(sample(text, "portico_gateway_up{gateway=\"gw2\",target_port_group=\"2\"}"), 0);
+  const double age = sample(text, "portico_gateway_heartbeat_age_seconds{gateway=\"gw2\",target_port_group=\"2\"}");
+  EXPECT_GE(age, 30.0);
+  EXPECT_LT(age, 40.0);
 }
 
 }  // namespace

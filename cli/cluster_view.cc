@@ -1,8 +1,10 @@
 #include "cli/cluster_view.h"
 
+#include <fmt/format.h>
 #include <rbd/librbd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "cluster/rados/object_names.h"
 #include "cluster/rados/versioned_object.h"
@@ -66,7 +68,54 @@ Result<std::string> image_id(const ceph::RadosConnection& connection, const std:
   return std::string(id);
 }
 
+// "pool/name" or "name" (in `default_pool`).
+Result<std::pair<std::string, std::string>> split_image(const std::string& image, const std::string& default_pool) {
+  const size_t slash = image.find('/');
+  const std::string pool = slash == std::string::npos ? default_pool : image.substr(0, slash);
+  const std::string name = slash == std::string::npos ? image : image.substr(slash + 1);
+  if (pool.empty() || name.empty() || name.find('/') != std::string::npos) {
+    return error(ErrorCode::invalid_argument, "image '" + image + "': expected POOL/NAME or NAME");
+  }
+  return std::make_pair(pool, name);
+}
+
 }  // namespace
+
+Status ClusterView::check_image(const std::string& image) const {
+  auto where = split_image(image, options_.pool);
+  if (!where.ok()) return where.status();
+  auto id = image_id(*connection_, where->first, where->second);
+  return id.ok() ? Status{} : id.status();
+}
+
+Status ClusterView::resize_image(const std::string& image, uint64_t bytes) const {
+  auto where = split_image(image, options_.pool);
+  if (!where.ok()) return where.status();
+  auto ioctx = connection_->open_pool(where->first);
+  if (!ioctx.ok()) return ioctx.status();
+  const std::string name = where->first + "/" + where->second;
+  rbd_image_t handle = nullptr;
+  int ret = rbd_open(*ioctx, where->second.c_str(), &handle, nullptr);
+  if (ret == 0) {
+    rbd_image_info_t info{};
+    ret = rbd_stat(handle, &info, sizeof(info));
+    if (ret == 0 && bytes < info.size) {
+      rbd_close(handle);
+      rados_ioctx_destroy(*ioctx);
+      return error(ErrorCode::invalid_argument, fmt::format("image {}: {} bytes is smaller than its {} bytes: a LUN is "
+                                                            "not shrunk under its hosts' file systems",
+                                                            name, bytes, info.size));
+    }
+    if (ret == 0) ret = rbd_resize(handle, bytes);
+    rbd_close(handle);
+  }
+  rados_ioctx_destroy(*ioctx);
+  if (ret < 0) {
+    return error(ret == -ENOENT ? ErrorCode::not_found : ErrorCode::io_error,
+                 "image " + name + ": " + ceph::rados_error_text(ret));
+  }
+  return {};
+}
 
 Result<cluster::rados::VersionedObject> ClusterView::config_record() const {
   return cluster::rados::read_config_record(*pool_, options_.config_object);
@@ -76,13 +125,42 @@ Status ClusterView::write_config_record(uint64_t expected_version, const std::st
   return cluster::rados::write_config_record(*pool_, options_.config_object, expected_version, yaml);
 }
 
-Result<LunReservations> ClusterView::reservations(const std::string& image) const {
-  const size_t slash = image.find('/');
-  const std::string pool = slash == std::string::npos ? options_.pool : image.substr(0, slash);
-  const std::string name = slash == std::string::npos ? image : image.substr(slash + 1);
-  if (pool.empty() || name.empty() || name.find('/') != std::string::npos) {
-    return error(ErrorCode::invalid_argument, "image '" + image + "': expected POOL/NAME or NAME");
+Result<std::vector<ConfigAck>> ClusterView::notify_config(std::chrono::milliseconds timeout) const {
+  char* reply = nullptr;
+  size_t reply_length = 0;
+  const std::string payload = "config";
+  const int ret = rados_notify2(pool_->ioctx(), options_.config_object.c_str(), payload.data(),
+                                static_cast<int>(payload.size()), static_cast<uint64_t>(timeout.count()), &reply,
+                                &reply_length);
+  // -ETIMEDOUT still carries the answers of those that answered.
+  if (ret < 0 && ret != -ETIMEDOUT) {
+    return error(ErrorCode::io_error, config_where() + ": rados_notify2: " + ceph::rados_error_text(ret));
   }
+  std::vector<ConfigAck> out;
+  notify_ack_t* acks = nullptr;
+  notify_timeout_t* timeouts = nullptr;
+  size_t ack_count = 0;
+  size_t timeout_count = 0;
+  if (reply != nullptr && rados_decode_notify_response(reply, reply_length, &acks, &ack_count, &timeouts, &timeout_count) == 0) {
+    for (size_t i = 0; i < ack_count; ++i) {
+      ConfigAck ack;
+      ack.instance_id = acks[i].notifier_id;
+      ack.answered = true;
+      ack.answer = cluster::rados::ConfigAnswer::decode(
+          std::string(acks[i].payload != nullptr ? acks[i].payload : "", acks[i].payload_len));
+      out.push_back(std::move(ack));
+    }
+    for (size_t i = 0; i < timeout_count; ++i) out.push_back({timeouts[i].notifier_id, false, {}});
+    rados_free_notify_response(acks, ack_count, timeouts);
+  }
+  if (reply != nullptr) rados_buffer_free(reply);
+  return out;
+}
+
+Result<LunReservations> ClusterView::reservations(const std::string& image) const {
+  auto where = split_image(image, options_.pool);
+  if (!where.ok()) return where.status();
+  const auto& [pool, name] = *where;
   auto id = image_id(*connection_, pool, name);
   if (!id.ok()) return id.status();
   LunReservations out;

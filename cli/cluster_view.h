@@ -3,6 +3,7 @@
 // LUN's reservation record (registrants and holder, whichever protocol made them).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "ceph/rados_connection.h"
 #include "cluster/rados/config_record.h"
+#include "cluster/rados/config_watch.h"
 #include "cluster/rados/membership.h"
 #include "cluster/rados/pool.h"
 #include "core/common/result.h"
@@ -33,6 +35,13 @@ struct GatewayStatus {
   bool live = false;     // heard from within its lease
 };
 
+// One gateway's answer to a configuration notify (config_watch.h), by its RADOS client id.
+struct ConfigAck {
+  uint64_t instance_id = 0;
+  bool answered = false;  // false: it did not answer within the timeout
+  cluster::rados::ConfigAnswer answer;
+};
+
 struct LunReservations {
   std::string image;    // "pool/name" as asked
   std::string lun_key;  // "rbd:<pool>/<image id>": the same on every gateway
@@ -54,6 +63,14 @@ class ClusterView {
   // longer at `expected_version`).
   Result<cluster::rados::VersionedObject> config_record() const;
   Status write_config_record(uint64_t expected_version, const std::string& yaml) const;
+  // The image ("pool/name", or "name" in the cluster pool) exists and can be opened.
+  Status check_image(const std::string& image) const;
+  // Resizes the image through librbd; each gateway sees the new size through its own watch of
+  // the image header and tells its hosts (CAPACITY DATA HAS CHANGED, Namespace Attribute Changed).
+  Status resize_image(const std::string& image, uint64_t bytes) const;
+  // Tells every watching gateway that the record changed and waits (up to `timeout`) for each to
+  // apply it or say why it cannot.
+  Result<std::vector<ConfigAck>> notify_config(std::chrono::milliseconds timeout) const;
   // "pool/object" of the configuration record, for messages.
   [[nodiscard]] std::string config_where() const { return pool_->where(options_.config_object); }
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/record_change.h"
 #include "daemon/config.h"
 
 namespace portico::cli {
@@ -69,7 +70,7 @@ int config_import(const ClusterView& view, const std::string& file, std::optiona
   }
   std::printf("%s is now version %llu (%zu target(s), %zu LUN(s))\n", view.config_where().c_str(),
               static_cast<unsigned long long>(expected + 1), config->targets.size(), lun_count(*config));
-  return 0;
+  return report_gateways(view, expected + 1, std::chrono::seconds(30));
 }
 
 int config_export(const ClusterView& view) {

@@ -11,10 +11,11 @@
 
 #include "cli/cluster_view.h"
 #include "cli/config_verbs.h"
+#include "cli/object_verbs.h"
 #include "cli/render.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"portico - inspect a Portico gateway group through its RADOS objects"};
+  CLI::App app{"portico - inspect and configure a Portico gateway group through its RADOS objects"};
   app.require_subcommand(1);
   portico::cli::ClusterOptions options;
   bool json = false;
@@ -55,6 +56,50 @@ int main(int argc, char** argv) {
   auto* config_export = config->add_subcommand("export", "print the record as stored");
   auto* config_show = config->add_subcommand("show", "the record's version and what it serves");
 
+  auto* target = app.add_subcommand("target", "targets of the configuration record (each change a new version)");
+  target->require_subcommand(1);
+  portico::cli::TargetCreate create;
+  auto* target_create = target->add_subcommand("create", "a new target, with no LUN yet");
+  target_create->add_option("iqn", create.iqn, "its iSCSI name, iqn.YYYY-MM.domain:name")->required();
+  target_create->add_option("--nvme", create.nqn, "also export it over NVMe as this subsystem NQN");
+  target_create->add_option("--alias", create.alias, "its TargetAlias");
+  std::string iqn;
+  auto* target_delete = target->add_subcommand("delete", "remove a target: its sessions end on every gateway");
+  target_delete->add_option("iqn", iqn, "the target")->required();
+
+  auto* lun_verbs = app.add_subcommand("lun", "LUNs (RBD images) of a target");
+  lun_verbs->require_subcommand(1);
+  portico::cli::LunAdd add;
+  auto* lun_add = lun_verbs->add_subcommand("add", "export an RBD image as a LUN (and namespace) of a target");
+  lun_add->add_option("iqn", add.iqn, "the target")->required();
+  lun_add->add_option("image", add.image, "the RBD image, POOL/NAME or NAME (in --pool)")->required();
+  lun_add->add_option("--lun", add.lun, "its LUN number (default: the smallest free one)");
+  lun_add->add_option("--nsid", add.nsid, "its NVMe namespace id (default: LUN + 1)");
+  lun_add->add_flag("--read-only", add.read_only, "write protected");
+  uint64_t lun_number = 0;
+  auto* lun_remove = lun_verbs->add_subcommand("remove", "stop exporting a LUN (the image is kept)");
+  lun_remove->add_option("iqn", iqn, "the target")->required();
+  lun_remove->add_option("lun", lun_number, "the LUN number")->required();
+  std::string size;
+  auto* lun_resize = lun_verbs->add_subcommand("resize", "grow a LUN's image; every gateway tells its hosts");
+  lun_resize->add_option("image", image, "the RBD image, POOL/NAME or NAME (in --pool)")->required();
+  lun_resize->add_option("size", size, "its new size: 20GiB, 1TiB, ...")->required();
+
+  auto* host = app.add_subcommand("host", "initiators (IQN) and NVMe hosts (NQN) a target admits");
+  host->require_subcommand(1);
+  std::string host_name;
+  auto* host_add = host->add_subcommand("add", "admit an initiator or host (the target stops admitting any other)");
+  host_add->add_option("iqn", iqn, "the target")->required();
+  host_add->add_option("name", host_name, "the initiator's iSCSI name, or the host's NQN")->required();
+  auto* host_remove = host->add_subcommand("remove", "stop admitting it: its sessions end on every gateway");
+  host_remove->add_option("iqn", iqn, "the target")->required();
+  host_remove->add_option("name", host_name, "the initiator's iSCSI name, or the host's NQN")->required();
+
+  auto* status = app.add_subcommand("status", "every gateway: alive, lease, configuration version served or refused");
+  status->add_option("--lease-ms", default_lease_ms, "lease of gateways whose record does not carry one")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
+
   CLI11_PARSE(app, argc, argv);
   if (*config_check) return portico::cli::config_check(config_file);
   // Output is stdout's alone: the libraries' log lines go to stderr, warnings and worse unless -v.
@@ -69,6 +114,22 @@ int main(int argc, char** argv) {
   if (*config_import) return portico::cli::config_import(**view, config_file, expect_version);
   if (*config_export) return portico::cli::config_export(**view);
   if (*config_show) return portico::cli::config_show(**view, json);
+  if (*target_create) return portico::cli::target_create(**view, create);
+  if (*target_delete) return portico::cli::target_delete(**view, iqn);
+  if (*lun_add) return portico::cli::lun_add(**view, add);
+  if (*lun_remove) return portico::cli::lun_remove(**view, iqn, lun_number);
+  if (*lun_resize) return portico::cli::lun_resize(**view, image, size);
+  if (*host_add) return portico::cli::host_add(**view, iqn, host_name);
+  if (*host_remove) return portico::cli::host_remove(**view, iqn, host_name);
+  if (*status) {
+    auto gateways = (*view)->gateways(default_lease_ms);
+    if (!gateways.ok()) {
+      std::fprintf(stderr, "portico: status: %s\n", gateways.status().message().c_str());
+      return 1;
+    }
+    std::cout << (json ? portico::cli::gateways_json(*gateways) : portico::cli::status_text(*gateways));
+    return 0;
+  }
   if (*gateway_list) {
     auto gateways = (*view)->gateways(default_lease_ms);
     if (!gateways.ok()) {

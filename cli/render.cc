@@ -42,6 +42,22 @@ std::string gateways_text(const std::vector<GatewayStatus>& gateways) {
   return out;
 }
 
+std::string status_text(const std::vector<GatewayStatus>& gateways) {
+  if (gateways.empty()) return "no gateway has registered in this membership object\n";
+  std::string out;
+  for (const auto& g : gateways) {
+    out += fmt::format("{}: {} (heard {:.1f} s ago, lease {:.1f} s), ALUA/ANA group {}, {}\n", g.record.name,
+                       g.live ? "live" : "expired", static_cast<double>(g.heartbeat_age_ms) / 1000.0,
+                       static_cast<double>(g.lease_ms) / 1000.0, g.record.target_port_group,
+                       g.record.config_version == 0 ? std::string("serves its own file")
+                                                    : fmt::format("serves configuration version {}", g.record.config_version));
+    if (g.record.config_refused != 0) {
+      out += fmt::format("  refused version {}: {}\n", g.record.config_refused, g.record.config_refused_why);
+    }
+  }
+  return out;
+}
+
 std::string gateways_json(const std::vector<GatewayStatus>& gateways) {
   auto list = nlohmann::json::array();
   for (const auto& g : gateways) {
@@ -52,6 +68,8 @@ std::string gateways_json(const std::vector<GatewayStatus>& gateways) {
                     {"heartbeat_age_ms", g.heartbeat_age_ms},
                     {"lease_ms", g.lease_ms},
                     {"config_version", g.record.config_version},
+                    {"config_refused", g.record.config_refused},
+                    {"config_refused_why", g.record.config_refused_why},
                     {"rados_instance", g.record.instance_id},
                     {"rados_address", g.record.address},
                     {"iscsi_portals", g.record.iscsi_portals},

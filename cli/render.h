@@ -10,6 +10,8 @@ namespace portico::cli {
 
 std::string gateways_text(const std::vector<GatewayStatus>& gateways);
 std::string gateways_json(const std::vector<GatewayStatus>& gateways);
+// Per gateway: alive, lease, the configuration version it serves and the last it refused (why).
+std::string status_text(const std::vector<GatewayStatus>& gateways);
 std::string reservations_text(const LunReservations& lun);
 std::string reservations_json(const LunReservations& lun);
 

@@ -107,4 +107,28 @@ void TaskSet::abort_matching(TaskMatch match, std::string origin_key, const std:
       waiter, keep_alive);
 }
 
+void TaskSet::wait_for_all(const std::shared_ptr<AbortWaiter>& waiter, const std::shared_ptr<const void>& keep_alive) {
+  auto attach = [waiter](Task& t) {
+    waiter->remaining.fetch_add(1);
+    t.core.waiters.push_back(waiter);
+  };
+  {
+    std::lock_guard lock(shared_tasks_mutex_);
+    visit_list(shared_tasks_head_, attach);
+  }
+  // Unlike an abort's visit, every loop is visited whatever its count reads: a command that
+  // found the unit just before it left the configuration is linked by the time the loop runs
+  // this (a loop links a command in the same turn that looks its unit up).
+  for (uint16_t slot = 0; slot < UnitLoopSlots::size(); ++slot) {
+    Executor* owner = loops_.owner(slot);
+    if (owner == nullptr) continue;
+    waiter->remaining.fetch_add(1);
+    owner->post([this, keep_alive, slot, attach, waiter]() {
+      static_cast<void>(keep_alive);
+      visit_list(loops_[slot].head, attach);
+      waiter->release();
+    });
+  }
+}
+
 }  // namespace portico

@@ -80,6 +80,10 @@ class TaskSet {
   void abort_matching(TaskMatch match, std::string origin_key, const std::shared_ptr<AbortWaiter>& waiter,
                       const std::shared_ptr<const void>& keep_alive, uint64_t before_epoch = UINT64_MAX);
 
+  // Attaches `waiter` to every task without aborting it: the waiter is released when the last of
+  // them has ended (a unit removed from the configuration waits so before it is closed).
+  void wait_for_all(const std::shared_ptr<AbortWaiter>& waiter, const std::shared_ptr<const void>& keep_alive);
+
   // --- aborts of tasks still collecting their data (abort_log.cc) ---
   // Records an abort; returns its epoch: the abort covers the tasks linked before it.
   uint64_t record_abort(AbortRecord record);

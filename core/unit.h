@@ -69,6 +69,14 @@ class Unit : public std::enable_shared_from_this<Unit> {
   // Tells every attached initiator but the one whose Initiator::key() is `except_key`.
   void notify_all(Notice notice, const std::string& except_key = {});
 
+  // `done` runs (on any thread) once every task the unit has now has ended: a unit taken out of
+  // the configuration is closed only then, since its running commands still use it.
+  void when_idle(UniqueFunction<void()> done) {
+    auto waiter = std::make_shared<AbortWaiter>();
+    tasks_.wait_for_all(waiter, shared_from_this());
+    acknowledge_when_ended(waiter, std::move(done));
+  }
+
   // --- the task set (core/task_set.h) ---
   // Links `task` from `who` (whose key is `key`, an address kept for the initiator's lifetime)
   // to run on `executor`; `done` runs when it ends. False when an abort recorded after the task

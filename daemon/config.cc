@@ -313,7 +313,9 @@ LunConfig parse_lun(const YAML::Node& node, const std::string& where) {
   return lun;
 }
 
-TargetConfig parse_target(const YAML::Node& node, const std::string& where) {
+// A target in the configuration record may have no LUN yet (`portico target create`, then
+// `portico lun add`); in a gateway's own file it would export nothing, so that is an error.
+TargetConfig parse_target(const YAML::Node& node, const std::string& where, bool from_record) {
   require_map(node, where);
   reject_unknown_keys(node, where, {"iqn", "alias", "allowed_initiators", "chap", "luns", "nvme"});
   TargetConfig target;
@@ -352,8 +354,8 @@ TargetConfig parse_target(const YAML::Node& node, const std::string& where) {
     const auto [it, inserted] = secret_owner.emplace(chap.secret, name);
     if (!inserted) fail(acl_key, "the CHAP secret of " + name + " is also " + it->second + "'s: each must be its own");
   }
-  const auto luns = node["luns"];
-  if (!luns || !luns.IsSequence() || luns.size() == 0) fail(where + ".luns", "must be a non-empty list");
+  const auto luns = from_record && !node["luns"] ? YAML::Node(YAML::NodeType::Sequence) : node["luns"];
+  if (!luns || !luns.IsSequence() || (luns.size() == 0 && !from_record)) fail(where + ".luns", "must be a non-empty list");
   std::set<uint64_t> seen;
   for (size_t i = 0; i < luns.size(); ++i) {
     const auto key = where + ".luns[" + std::to_string(i) + "]";
@@ -543,11 +545,15 @@ Config parse_root(const YAML::Node& root, bool from_record = false) {
     check_cluster_luns(config, root);
     return config;
   }
-  if (!targets || !targets.IsSequence() || targets.size() == 0) fail("targets", "must be a non-empty list");
+  // A record may hold no target yet (the group is being set up through the portico command).
+  if (from_record && (!targets || targets.IsNull())) return config;
+  if (!targets || !targets.IsSequence() || (targets.size() == 0 && !from_record)) {
+    fail("targets", "must be a non-empty list");
+  }
   std::set<std::string> names;
   for (size_t i = 0; i < targets.size(); ++i) {
     const auto key = "targets[" + std::to_string(i) + "]";
-    auto target = parse_target(targets[i], key);
+    auto target = parse_target(targets[i], key, from_record);
     if (!names.insert(target.iqn).second) fail(key + ".iqn", "target " + target.iqn + " is defined twice");
     if (target.nvme) {
       if (!names.insert(target.nvme->nqn).second) fail(key + ".nvme.nqn", target.nvme->nqn + " is defined twice");

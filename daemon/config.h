@@ -18,6 +18,8 @@ struct ChapConfig {
   std::string secret;
   std::string mutual_username;  // empty: one-way CHAP
   std::string mutual_secret;
+
+  bool operator==(const ChapConfig&) const = default;
 };
 
 enum class BackendKind { memory, file, rbd };
@@ -32,6 +34,8 @@ struct TcmuExportConfig {
   std::string initiator;     // the initiator port as the fabric names it (the ACL's name)
   std::string target_port;   // the LIO target port the ACL belongs to (its WWPN, or IQN,t,0x<tpgt>)
   uint16_t relative_port_id = 0;  // 0: target port group x 256 + the export's index
+
+  bool operator==(const TcmuExportConfig&) const = default;
 };
 
 struct LunConfig {
@@ -50,6 +54,8 @@ struct LunConfig {
   uint32_t completion_delay_us = 0;  // memory backend: every completion this late (benchmarks); 0 = inline
   uint32_t nsid = 0;                 // its NVMe namespace ID when the target is exported over NVMe; 0 = lun + 1
   std::vector<TcmuExportConfig> tcmu;  // exports through the kernel target
+
+  bool operator==(const LunConfig&) const = default;
 };
 
 // A target exported over NVMe/TCP too: an NVM subsystem whose namespaces are the target's LUNs
@@ -58,6 +64,8 @@ struct NvmeExportConfig {
   std::string nqn;                         // "nqn.2026-11.io.portico:<name>"
   bool any_host = true;
   std::vector<std::string> allowed_hosts;  // host NQNs
+
+  bool operator==(const NvmeExportConfig&) const = default;
 };
 
 struct TargetConfig {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <map>
 
 #include "backends/file/file_block_device.h"
@@ -16,11 +17,13 @@
 #include "backends/rbd/rbd_block_device.h"
 #include "ceph/rados_connection.h"
 #include "cluster/local/local_cluster_state.h"
+#include "cluster/rados/config_watch.h"
 #include "cluster/rados/rados_cluster_state.h"
 #include "core/common/stable_hash.h"
 #include "core/nvme/subsystem.h"
 #include "core/scsi/logical_unit.h"
 #include "core/scsi/scsi_target.h"
+#include "daemon/config_change.h"
 #include "frontends/iscsi/server/iscsi_server.h"
 #include "frontends/nvmeof/server/nvme_tcp_server.h"
 #include "frontends/fc_tcmu/handler/fabric_nexus.h"
@@ -106,7 +109,8 @@ std::string subsystem_serial(const std::string& nqn) { return fmt::format("PT{:0
 
 class RunningGateway final : public Gateway {
  public:
-  Status start(const Config& config) {
+  Status start(const Config& config, RecordMerger merge_record) {
+    merge_record_ = std::move(merge_record);
     uint16_t port_id = 1;
     uint16_t port_group = 1;
     if (config.cluster) {
@@ -142,6 +146,7 @@ class RunningGateway final : public Gateway {
       port_group = (*rados)->local_target_port_group();
       spdlog::info("cluster: gateway {} is target port group {}, relative port {}", config.gateway.name,
                    port_group, port_id);
+      rados_ = rados->get();
       cluster_ = std::move(*rados);
     } else {
       cluster_ = std::make_unique<cluster::LocalClusterState>();
@@ -199,54 +204,15 @@ class RunningGateway final : public Gateway {
     nvme_settings.max_queue_buffer_bytes = config.gateway.max_session_buffer;
     nvme_settings.max_buffer_bytes = config.gateway.max_buffer;
     tcmu::TcmuFrontendSettings tcmu_settings;
+    port_group_ = port_group;
+    config_ = config;
     for (const auto& target : config.targets) {
-      auto scsi_target = std::make_shared<scsi::ScsiTarget>();
-      std::shared_ptr<nvme::Subsystem> subsystem;
-      if (target.nvme) {
-        nvme::SubsystemConfig sub;
-        sub.nqn = target.nvme->nqn;
-        if (!target.nvme->any_host) sub.allowed_hosts = target.nvme->allowed_hosts;
-        sub.serial = subsystem_serial(sub.nqn);
-        sub.max_io_queues = static_cast<uint16_t>(config.gateway.nvme_io_queues);
-        sub.max_queue_size = static_cast<uint16_t>(config.gateway.nvme_queue_size);
-        sub.in_capsule_data_bytes = config.gateway.nvme_in_capsule_data;
-        sub.max_data_transfer_bytes = config.gateway.nvme_max_data_transfer;
-        controller_id_range(port_group, sub);
-        subsystem = std::make_shared<nvme::Subsystem>(std::move(sub), *cluster_);
-      }
+      ServedTarget served = make_target(target);
       for (const auto& lun : target.luns) {
         const std::string where = target.iqn + " lun " + std::to_string(lun.lun);
-        auto device = open_backend(target, lun, ceph_, config.cluster ? config.cluster->pool : std::string());
-        if (!device.ok()) return error(device.status().code(), where + ": " + device.status().message());
-        scsi::LogicalUnitConfig unit_config;
-        unit_config.name = where;
-        unit_config.product = lun.product;
-        // A shared image has the same identity (NAA, serial) and shared state on every gateway.
-        unit_config.identity_seed = lun.backend == BackendKind::rbd ? (*device)->info().identity_seed
-                                                                    : target.iqn + "/lun/" + std::to_string(lun.lun);
-        unit_config.serial_override = lun.serial;
-        unit_config.read_only = lun.read_only;
-        unit_config.physical_block_size = lun.physical_block_size;
-        unit_config.sanitize_bytes_per_second = lun.sanitize_rate;
-        auto unit = scsi::LogicalUnit::create(unit_config, *device, *cluster_);
-        if (!unit.ok()) return error(unit.status().code(), where + ": " + unit.status().message());
-        if (auto* rbd = dynamic_cast<backends::RbdBlockDevice*>(device->get())) {
-          // Each gateway watches the image header itself, so every gateway raises it.
-          std::weak_ptr<scsi::LogicalUnit> weak = *unit;
-          rbd->set_capacity_listener([weak, where](uint64_t bytes) {
-            if (auto u = weak.lock()) {
-              spdlog::info("{}: capacity changed to {} bytes", where, bytes);
-              u->notify_all(Notice::capacity_changed);
-            }
-          });
-          rbd->set_blocklisted_listener(on_fenced);
-        }
-        if (subsystem) {
-          // The same unit: one image is one LUN and one namespace.
-          auto added = subsystem->add_namespace(lun.nsid, *unit);
-          if (!added.ok()) return error(added.code(), where + ": " + added.message());
-          spdlog::info("subsystem {}: namespace {} = {}", subsystem->nqn(), lun.nsid, where);
-        }
+        auto unit = open_unit(target, lun);
+        if (!unit.ok()) return unit.status();
+        const auto& device = (*unit)->device();
         for (const auto& e : lun.tcmu) {
           // One backstore device per nexus (frontends/fc_tcmu/handler/fabric_nexus.h).
           tcmu::FabricPort fabric_port;
@@ -262,13 +228,13 @@ class RunningGateway final : public Gateway {
           if (!nexus.ok()) return error(nexus.status().code(), where + ": tcmu " + e.name + ": " + nexus.status().message());
           tcmu::TcmuExport x;
           x.name = e.name;
-          x.target = scsi_target;
+          x.target = served.scsi_target;
           x.lun = lun.lun;
           x.nexus = std::move(*nexus);
-          x.size_bytes = (*device)->capacity_bytes();
-          x.block_size = (*device)->info().block_size;
-          x.max_transfer_bytes = (*device)->info().max_transfer_bytes;
-          x.write_cache = (*device)->info().volatile_cache;
+          x.size_bytes = device.capacity_bytes();
+          x.block_size = device.info().block_size;
+          x.max_transfer_bytes = device.info().max_transfer_bytes;
+          x.write_cache = device.info().volatile_cache;
           tcmu_settings.exports.push_back(std::move(x));
           spdlog::info("{}: exported through the kernel target as TCMU backstore {} to {} initiator {}", where, e.name,
                        e.fabric, e.initiator);
@@ -279,22 +245,13 @@ class RunningGateway final : public Gateway {
                          where, e.name, e.initiator, e.target_port);
           }
         }
-        metric_luns_.push_back({target.iqn, lun.lun, *unit});
-        scsi_target->add_lun(lun.lun, std::move(*unit));
-        spdlog::info("target {}: LUN {} = {} backend, {} bytes", target.iqn, lun.lun,
-                     (*device)->info().kind, (*device)->capacity_bytes());
+        if (auto added = add_lun(served, lun, std::move(*unit)); !added.ok()) return added;
       }
-      iscsi::IscsiTargetSettings t;
-      t.iqn = target.iqn;
-      t.alias = target.alias;
-      t.any_initiator = target.any_initiator;
-      t.allowed_initiators = target.allowed_initiators;
-      for (const auto& [name, chap] : target.initiator_chap) t.initiator_chap.emplace(name, to_credentials(chap));
-      if (target.chap) t.chap = to_credentials(*target.chap);
-      t.scsi_target = std::move(scsi_target);
-      settings.targets.push_back(std::move(t));
-      if (subsystem) nvme_settings.subsystems.push_back(std::move(subsystem));
+      if (served.subsystem) nvme_settings.subsystems.push_back(served.subsystem);
+      served_.emplace(target.iqn, std::move(served));
     }
+    settings.targets = iscsi_targets();
+    if (settings.targets.empty()) spdlog::warn("no target to serve yet");
 
     auto server = iscsi::IscsiServer::create(std::move(settings), *loops_);
     if (!server.ok()) return server.status();
@@ -315,6 +272,14 @@ class RunningGateway final : public Gateway {
     if (started.ok() && nvme_server_) started = nvme_server_->start();
     if (started.ok() && tcmu_) started = tcmu_->start();
     if (started.ok() && !config.gateway.metrics_listener.empty()) started = start_metrics(config);
+    if (started.ok() && config.cluster && config.cluster->shared_config && merge_record_) {
+      // New versions of the record are applied live from now on; one that appeared since this
+      // gateway read the record at start-up is applied at once.
+      const auto& c = *config.cluster;
+      config_watch_ = std::make_unique<cluster::rados::ConfigWatch>(
+          rados_->pool(), c.config_object, c.record_version, std::chrono::milliseconds(c.lease_ms),
+          [this](uint64_t version, const std::string& yaml) { return apply_record(version, yaml); });
+    }
     if (!started.ok()) {
       stop();  // the servers stop on their running loops, then they stop (a bind error is no hang)
       return started;
@@ -322,9 +287,222 @@ class RunningGateway final : public Gateway {
     return {};
   }
 
+  // --- a new version of the configuration record (the configuration watch's thread) ---
+
+  cluster::rados::ConfigAnswer apply_record(uint64_t version, const std::string& yaml) {
+    const uint64_t serving = config_.cluster->record_version;
+    auto refuse = [&](const std::string& why) {
+      spdlog::error("config: version {} of the configuration record refused: {}; still serving version {}", version,
+                    why, serving);
+      rados_->set_config_state(serving, version, why);
+      return cluster::rados::ConfigAnswer{version, false, why};
+    };
+    auto next = merge_record_(yaml);
+    if (!next.ok()) return refuse(next.status().message());
+    if (auto checked = check_gateway(*next); !checked.ok()) return refuse(checked.message());
+    auto change = plan_config_change(config_, *next);
+    if (!change.ok()) return refuse(change.status().message());
+    spdlog::info("config: applying version {} of the configuration record: {}", version, change->summary());
+    const auto started = std::chrono::steady_clock::now();
+    // Every backend is opened before anything changes: a version that cannot be served whole
+    // is not served at all.
+    std::map<std::pair<std::string, uint64_t>, std::shared_ptr<scsi::LogicalUnit>> opened;
+    for (const auto& target : change->added_targets) {
+      for (const auto& lun : target.luns) {
+        auto unit = open_unit(target, lun);
+        if (!unit.ok()) return refuse(unit.status().message());
+        opened[{target.iqn, lun.lun}] = std::move(*unit);
+      }
+    }
+    for (const auto& added : change->added_luns) {
+      const auto* target = find_target(*next, added.iqn);
+      auto unit = open_unit(*target, added.lun);
+      if (!unit.ok()) return refuse(unit.status().message());
+      opened[{added.iqn, added.lun.lun}] = std::move(*unit);
+    }
+    std::vector<std::shared_ptr<Unit>> retired;
+    for (const auto& removed : change->removed_luns) {
+      auto& served = served_.at(removed.iqn);
+      if (served.subsystem) served.subsystem->remove_namespace(removed.lun.nsid);
+      if (auto unit = served.scsi_target->remove_lun(removed.lun.lun)) retired.push_back(std::move(unit));
+      std::lock_guard lock(served_mutex_);
+      served.units.erase(removed.lun.lun);
+      spdlog::info("config: {} lun {} removed", removed.iqn, removed.lun.lun);
+    }
+    const Config previous = std::exchange(config_, *next);
+    config_.cluster->record_version = version;
+    for (const auto& target : change->added_targets) {
+      ServedTarget served = make_target(target);
+      for (const auto& lun : target.luns) {
+        // Cannot fail: the record's NSIDs are unique per target (checked with the record).
+        if (auto added = add_lun(served, lun, opened.at({target.iqn, lun.lun})); !added.ok()) {
+          spdlog::error("config: {}", added.message());
+        }
+      }
+      std::lock_guard lock(served_mutex_);
+      served_.emplace(target.iqn, std::move(served));
+      spdlog::info("config: target {} added with {} LUN(s)", target.iqn, target.luns.size());
+    }
+    for (const auto& added : change->added_luns) {
+      if (auto done = add_lun(served_.at(added.iqn), added.lun, opened.at({added.iqn, added.lun.lun})); !done.ok()) {
+        spdlog::error("config: {}", done.message());
+      }
+    }
+    for (const auto& iqn : change->access_changed) {
+      const auto* target = find_target(config_, iqn);
+      auto& served = served_.at(iqn);
+      if (served.subsystem && target->nvme) {
+        served.subsystem->set_allowed_hosts(target->nvme->any_host ? std::vector<std::string>{}
+                                                                   : target->nvme->allowed_hosts);
+      }
+      spdlog::info("config: target {}: access settings changed", iqn);
+    }
+    // The iSCSI server closes the sessions of removed targets and of initiators no longer admitted.
+    server_->set_targets(iscsi_targets());
+    for (const auto& iqn : change->removed_targets) {
+      std::lock_guard lock(served_mutex_);
+      auto it = served_.find(iqn);
+      for (auto& [lun, unit] : it->second.units) retired.push_back(std::move(unit));
+      served_.erase(it);
+      spdlog::info("config: target {} removed", iqn);
+    }
+    close_when_idle(std::move(retired));
+    rados_->set_config_state(version, 0, "");
+    spdlog::info("config: serving version {} of the configuration record (applied in {} ms)", version,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+    return {version, true, {}};
+  }
+
+  static const TargetConfig* find_target(const Config& config, const std::string& iqn) {
+    for (const auto& target : config.targets) {
+      if (target.iqn == iqn) return &target;
+    }
+    return nullptr;
+  }
+
+  // Units taken out of the configuration are closed (their images released) once the commands
+  // they still run have ended; one whose commands do not end in time is kept rather than freed
+  // under them.
+  void close_when_idle(std::vector<std::shared_ptr<Unit>> units) {
+    constexpr auto kIdleWait = std::chrono::seconds(30);
+    for (auto& unit : units) {
+      auto idle = std::make_shared<std::promise<void>>();
+      auto future = idle->get_future();
+      unit->when_idle([idle]() { idle->set_value(); });
+      if (future.wait_for(kIdleWait) != std::future_status::ready) {
+        spdlog::warn("config: {} still has commands after {} s: kept open until they end", unit->name(),
+                     kIdleWait.count());
+        lingering_.push_back(std::move(unit));
+      }
+    }
+    units.clear();  // the last references: backends close here, on this thread
+  }
+
+  // One target as this gateway serves it: the core's SCSI target, its NVMe subsystem (when it
+  // has an `nvme` section) and its units by LUN.
+  struct ServedTarget {
+    std::shared_ptr<scsi::ScsiTarget> scsi_target;
+    std::shared_ptr<nvme::Subsystem> subsystem;
+    std::map<uint64_t, std::shared_ptr<scsi::LogicalUnit>> units;
+  };
+
+  ServedTarget make_target(const TargetConfig& target) {
+    ServedTarget served;
+    served.scsi_target = std::make_shared<scsi::ScsiTarget>();
+    if (target.nvme) {
+      nvme::SubsystemConfig sub;
+      sub.nqn = target.nvme->nqn;
+      if (!target.nvme->any_host) sub.allowed_hosts = target.nvme->allowed_hosts;
+      sub.serial = subsystem_serial(sub.nqn);
+      sub.max_io_queues = static_cast<uint16_t>(config_.gateway.nvme_io_queues);
+      sub.max_queue_size = static_cast<uint16_t>(config_.gateway.nvme_queue_size);
+      sub.in_capsule_data_bytes = config_.gateway.nvme_in_capsule_data;
+      sub.max_data_transfer_bytes = config_.gateway.nvme_max_data_transfer;
+      controller_id_range(port_group_, sub);
+      served.subsystem = std::make_shared<nvme::Subsystem>(std::move(sub), *cluster_);
+    }
+    return served;
+  }
+
+  // Opens the LUN's backend and makes its unit (not yet reachable by any host).
+  Result<std::shared_ptr<scsi::LogicalUnit>> open_unit(const TargetConfig& target, const LunConfig& lun) {
+    const std::string where = target.iqn + " lun " + std::to_string(lun.lun);
+    auto device = open_backend(target, lun, ceph_, config_.cluster ? config_.cluster->pool : std::string());
+    if (!device.ok()) return error(device.status().code(), where + ": " + device.status().message());
+    scsi::LogicalUnitConfig unit_config;
+    unit_config.name = where;
+    unit_config.product = lun.product;
+    // A shared image has the same identity (NAA, serial) and shared state on every gateway.
+    unit_config.identity_seed = lun.backend == BackendKind::rbd ? (*device)->info().identity_seed
+                                                                : target.iqn + "/lun/" + std::to_string(lun.lun);
+    unit_config.serial_override = lun.serial;
+    unit_config.read_only = lun.read_only;
+    unit_config.physical_block_size = lun.physical_block_size;
+    unit_config.sanitize_bytes_per_second = lun.sanitize_rate;
+    auto unit = scsi::LogicalUnit::create(unit_config, *device, *cluster_);
+    if (!unit.ok()) return error(unit.status().code(), where + ": " + unit.status().message());
+    if (auto* rbd = dynamic_cast<backends::RbdBlockDevice*>(device->get())) {
+      // Each gateway watches the image header itself, so every gateway raises it.
+      std::weak_ptr<scsi::LogicalUnit> weak = *unit;
+      rbd->set_capacity_listener([weak, where](uint64_t bytes) {
+        if (auto u = weak.lock()) {
+          spdlog::info("{}: capacity changed to {} bytes", where, bytes);
+          u->notify_all(Notice::capacity_changed);
+        }
+      });
+      rbd->set_blocklisted_listener(on_fenced);
+    }
+    return std::move(*unit);
+  }
+
+  // Makes the unit reachable: a LUN of the target and, with an `nvme` section, a namespace.
+  Status add_lun(ServedTarget& served, const LunConfig& lun, std::shared_ptr<scsi::LogicalUnit> unit) {
+    if (served.subsystem) {
+      // The same unit: one image is one LUN and one namespace.
+      auto added = served.subsystem->add_namespace(lun.nsid, unit);
+      if (!added.ok()) return error(added.code(), unit->config().name + ": " + added.message());
+      spdlog::info("subsystem {}: namespace {} = {}", served.subsystem->nqn(), lun.nsid, unit->config().name);
+    }
+    spdlog::info("{}: {} backend, {} bytes", unit->config().name, unit->device().info().kind,
+                 unit->device().capacity_bytes());
+    served.scsi_target->add_lun(lun.lun, unit);
+    std::lock_guard lock(served_mutex_);
+    served.units[lun.lun] = std::move(unit);
+    return {};
+  }
+
+  // The iSCSI server's view of the served targets.
+  std::vector<iscsi::IscsiTargetSettings> iscsi_targets() const {
+    std::vector<iscsi::IscsiTargetSettings> out;
+    for (const auto& target : config_.targets) {
+      auto served = served_.find(target.iqn);
+      if (served == served_.end()) continue;
+      iscsi::IscsiTargetSettings t;
+      t.iqn = target.iqn;
+      t.alias = target.alias;
+      t.any_initiator = target.any_initiator;
+      t.allowed_initiators = target.allowed_initiators;
+      for (const auto& [name, chap] : target.initiator_chap) t.initiator_chap.emplace(name, to_credentials(chap));
+      if (target.chap) t.chap = to_credentials(*target.chap);
+      t.scsi_target = served->second.scsi_target;
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  // Every served unit, for the metrics (a scrape thread).
+  std::vector<metrics::LunSource> metric_luns() const {
+    std::vector<metrics::LunSource> out;
+    std::lock_guard lock(served_mutex_);
+    for (const auto& [iqn, served] : served_) {
+      for (const auto& [lun, unit] : served.units) out.push_back({iqn, lun, unit});
+    }
+    return out;
+  }
+
   Status start_metrics(const Config& config) {
     metrics::GatewaySources sources;
-    sources.luns = std::move(metric_luns_);
+    sources.luns = [this]() { return metric_luns(); };
     sources.cluster = config.cluster ? cluster_.get() : nullptr;
     sources.frontends = [this, tcmu_devices = tcmu_device_count_]() {
       std::vector<metrics::FrontendLoad> loads;
@@ -342,6 +520,7 @@ class RunningGateway final : public Gateway {
   }
 
   void stop() override {
+    config_watch_.reset();  // no version is applied while the servers stop
     metrics_.reset();  // no scrape reads the servers once they stop
     // The server stops on running loops; the loops then stop (running or dropping what the
     // server posted to them) before the server is freed.
@@ -365,9 +544,16 @@ class RunningGateway final : public Gateway {
   std::unique_ptr<iscsi::IscsiServer> server_;
   std::unique_ptr<nvmeof::NvmeTcpServer> nvme_server_;
   std::unique_ptr<tcmu::TcmuFrontend> tcmu_;
-  std::vector<metrics::LunSource> metric_luns_;  // until the endpoint takes them
+  std::function<Result<Config>(const std::string&)> merge_record_;  // with shared_config
+  cluster::rados::RadosClusterState* rados_ = nullptr;               // with a cluster
+  std::vector<std::shared_ptr<Unit>> lingering_;  // removed, but their commands had not ended
+  Config config_;  // what is served: the start-up configuration, then each version applied
+  uint16_t port_group_ = 1;
+  std::map<std::string, ServedTarget> served_;  // by IQN; changed by the configuration thread
+  mutable std::mutex served_mutex_;            // its unit maps, against the metrics' reads
   uint64_t tcmu_device_count_ = 0;  // backstores, fixed at start
-  std::unique_ptr<metrics::MetricsEndpoint> metrics_;  // first to go: a scrape reads everything above
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_;  // a scrape reads everything above
+  std::unique_ptr<cluster::rados::ConfigWatch> config_watch_;  // first to go: it changes everything above
 };
 
 }  // namespace
@@ -412,9 +598,9 @@ Status check_gateway(const Config& config) {
   return {};
 }
 
-Result<std::unique_ptr<Gateway>> Gateway::start(const Config& config) {
+Result<std::unique_ptr<Gateway>> Gateway::start(const Config& config, RecordMerger merge_record) {
   auto gateway = std::make_unique<RunningGateway>();
-  auto started = gateway->start(config);
+  auto started = gateway->start(config, std::move(merge_record));
   if (!started.ok()) return started;
   return std::unique_ptr<Gateway>(std::move(gateway));
 }

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <csignal>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "core/common/result.h"
 #include "daemon/config.h"
@@ -21,10 +23,16 @@ inline constexpr int kFencedExitStatus = 75;
 // Creates nothing. Used by --check-config and before start.
 Status check_gateway(const Config& config);
 
+// A gateway with cluster.shared_config: its own file merged with a version of the record's YAML.
+using RecordMerger = std::function<Result<Config>(const std::string& record_yaml)>;
+
 class Gateway {
  public:
   // `config` is one check_gateway() accepted (porticod checks it first, for its exit status).
-  static Result<std::unique_ptr<Gateway>> start(const Config& config);
+  // With `merge_record` (shared_config), each new version of the configuration record is applied
+  // live: what changed is served without a restart, a version that cannot be applied is refused
+  // (logged and recorded in the membership record) and the previous one goes on.
+  static Result<std::unique_ptr<Gateway>> start(const Config& config, RecordMerger merge_record = {});
   virtual ~Gateway() = default;
   // Stop accepting, finish in-flight commands, close sessions, stop the loops.
   virtual void stop() = 0;

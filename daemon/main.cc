@@ -109,7 +109,9 @@ int main(int argc, char** argv) {
   }
   const sigset_t signals = block_shutdown_signals();
 
-  auto gateway = portico::daemon::Gateway::start(*config);
+  portico::daemon::RecordMerger merge_record;
+  if (config->cluster && config->cluster->shared_config) merge_record = portico::daemon::record_merger(config_path);
+  auto gateway = portico::daemon::Gateway::start(*config, std::move(merge_record));
   if (!gateway.ok()) {
     spdlog::critical("cannot start: {}", gateway.status().message());
     std::fprintf(stderr, "porticod: cannot start: %s\n", gateway.status().message().c_str());

@@ -28,10 +28,7 @@ Result<Config> load_shared_config(const std::string& path, const Config& local) 
   if (!record->exists || record->version == 0) {
     return error(ErrorCode::not_found, where + " does not exist yet (portico config import FILE creates it)");
   }
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto merged = merge_config_record(text.str(), record->data);
+  auto merged = record_merger(path)(record->data);
   if (!merged.ok()) {
     return error(merged.status().code(), where + " version " + std::to_string(record->version) + ": " +
                                              merged.status().message());
@@ -39,6 +36,13 @@ Result<Config> load_shared_config(const std::string& path, const Config& local) 
   merged->cluster->record_version = record->version;
   spdlog::info("{} version {}: {} target(s)", where, record->version, merged->targets.size());
   return merged;
+}
+
+std::function<Result<Config>(const std::string& record_yaml)> record_merger(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return [local = text.str()](const std::string& record_yaml) { return merge_config_record(local, record_yaml); };
 }
 
 }  // namespace portico::daemon

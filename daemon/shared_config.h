@@ -2,6 +2,7 @@
 // in RADOS (cluster/rados/config_record.h) and the rest from its own file.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "core/common/result.h"
@@ -12,5 +13,7 @@ namespace portico::daemon {
 // Reads the record named by `local`'s cluster section and merges it into the file at `path`.
 // Fails, naming the record and its version, when it is missing, unreadable or invalid.
 Result<Config> load_shared_config(const std::string& path, const Config& local);
+// Merges later versions of the record with the file at `path` as it is now (read once here).
+std::function<Result<Config>(const std::string& record_yaml)> record_merger(const std::string& path);
 
 }  // namespace portico::daemon

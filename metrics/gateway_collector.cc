@@ -167,7 +167,7 @@ void collect_cluster(ClusterState& cluster, std::vector<MetricFamily>& out) {
 
 std::vector<MetricFamily> GatewayCollector::Collect() const {
   std::vector<MetricFamily> out;
-  collect_luns(sources_.luns, out);
+  if (sources_.luns) collect_luns(sources_.luns(), out);
   if (sources_.frontends) collect_frontends(sources_.frontends(), out);
   if (sources_.cluster != nullptr) collect_cluster(*sources_.cluster, out);
   // A family without samples (no LUN has served yet) says nothing: leave it out.

@@ -35,7 +35,7 @@ struct FrontendLoad {
 };
 
 struct GatewaySources {
-  std::vector<LunSource> luns;
+  std::function<std::vector<LunSource>()> luns;  // the units served now (the configuration changes live)
   std::function<std::vector<FrontendLoad>()> frontends;
   ClusterState* cluster = nullptr;  // outlives the collector
 };

@@ -1,8 +1,10 @@
 #include "cluster/rados/membership.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <random>
@@ -57,6 +59,34 @@ Result<std::vector<GatewayRecord>> read_records(Pool& pool, const std::string& o
   return records;
 }
 
+// The reason a gateway refused a version is free text; a record's fields are separated by spaces.
+std::string percent_encode(const std::string& text) {
+  std::string out;
+  for (const char c : text.substr(0, 400)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == '%' || byte >= 0x7f) {
+      out += fmt::format("%{:02X}", byte);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string percent_decode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int64_t now_ms() {
@@ -72,6 +102,9 @@ std::string encode_gateway_record(const GatewayRecord& record) {
   for (size_t i = 0; i < record.iscsi_portals.size(); ++i) out << (i == 0 ? " iscsi=" : ",") << record.iscsi_portals[i];
   if (record.lease_ms != 0) out << " lease_ms=" << record.lease_ms;
   if (record.config_version != 0) out << " config=" << record.config_version;
+  if (record.config_refused != 0) {
+    out << " refused=" << record.config_refused << " refused_why=" << percent_encode(record.config_refused_why);
+  }
   return out.str();
 }
 
@@ -107,6 +140,10 @@ Result<GatewayRecord> parse_gateway_record(const std::string& name, const std::s
       ok = parse_number(value, record.lease_ms);
     } else if (key == "config") {
       ok = parse_number(value, record.config_version);
+    } else if (key == "refused") {
+      ok = parse_number(value, record.config_refused);
+    } else if (key == "refused_why") {
+      record.config_refused_why = percent_decode(value);
     } else if (key == "nvme" || key == "iscsi") {
       auto& list = key == "nvme" ? record.nvme_listeners : record.iscsi_portals;
       std::istringstream addresses(value);
@@ -291,11 +328,22 @@ struct Membership::Round {
   }
 };
 
+void Membership::set_config_state(uint64_t applied, uint64_t refused, const std::string& why) {
+  std::lock_guard lock(mutex_);
+  self_.config_version = applied;
+  self_.config_refused = refused;
+  self_.config_refused_why = why;
+}
+
 void Membership::heartbeat_async() {
   if (round_in_flight_->exchange(true)) return;
   auto round = std::make_unique<Round>();
   round->membership = shared_from_this();
-  GatewayRecord self = self_;
+  GatewayRecord self;
+  {
+    std::lock_guard lock(mutex_);
+    self = self_;
+  }
   self.heartbeat_ms = now_ms();
   round->value = encode_gateway_record(self);
   const char* key = gateway_name_.c_str();

@@ -3,13 +3,15 @@
 //
 //   v=1 tpg=2 port=2 instance=4141 addr=127.0.0.1:0/3349102 heartbeat_ms=1764412345678
 //       nvme=127.0.0.1:4420,[::1]:4420 iscsi=127.0.0.1:3260 lease_ms=10000 config=3
+//       refused=4 refused_why=target%20iqn...:%20a%20new%20NVMe%20subsystem...
 //
 // (target port group id, relative target port id, the librados instance id and address that
 // fencing blocklists, the last heartbeat in ms since the epoch, the NVMe/TCP listeners that the
 // discovery controllers of every gateway list, the iSCSI portals that every gateway's
 // SendTargets answer lists, the lease after which the others report it unavailable (for tools
 // that read the record), the version of the group's configuration record it serves (absent: its
-// own file); unknown keys are ignored, so an older gateway reads a newer record).
+// own file) and the last version it refused with the reason (percent-encoded); unknown keys are
+// ignored, so an older gateway reads a newer record).
 // Gateway clocks are assumed to be NTP-synchronised well within the lease.
 #pragma once
 
@@ -38,6 +40,8 @@ struct GatewayRecord {
   std::vector<std::string> iscsi_portals;   // "address:port"
   int64_t lease_ms = 0;                     // 0: not recorded (an older gateway)
   uint64_t config_version = 0;              // 0: serves its own file, not the configuration record
+  uint64_t config_refused = 0;              // the last record version it could not apply (0: none since)
+  std::string config_refused_why;           // and why
 
   bool operator==(const GatewayRecord&) const = default;
 };
@@ -60,6 +64,8 @@ class Membership : public std::enable_shared_from_this<Membership> {
   };
   // Before register_self(): the configuration record version this gateway serves.
   void set_config_version(uint64_t version) { config_version_ = version; }
+  // A later version applied, or one refused (and why): written with the next heartbeat.
+  void set_config_state(uint64_t applied, uint64_t refused, const std::string& why);
   // Start-up only (blocking): reuses this name's ids or claims the smallest free one with a
   // version-guarded update, retried on a concurrent change.
   Result<Registration> register_self();

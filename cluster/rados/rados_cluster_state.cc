@@ -106,6 +106,15 @@ RadosClusterState::~RadosClusterState() {
   if (membership_) membership_->wait_idle(options_.lease);
 }
 
+void RadosClusterState::set_config_state(uint64_t applied, uint64_t refused, const std::string& why) {
+  membership_->set_config_state(applied, refused, why);
+  {
+    std::lock_guard lock(heartbeat_mutex_);
+    heartbeat_now_ = true;
+  }
+  heartbeat_wake_.notify_all();
+}
+
 void RadosClusterState::heartbeat_loop() {
   std::unique_lock lock(heartbeat_mutex_);
   while (!stopping_) {
@@ -114,7 +123,8 @@ void RadosClusterState::heartbeat_loop() {
     announce_access_state_changes();
     set_proven_until(events_->check_watches());
     lock.lock();
-    heartbeat_wake_.wait_for(lock, options_.heartbeat_interval, [this]() { return stopping_; });
+    heartbeat_wake_.wait_for(lock, options_.heartbeat_interval, [this]() { return stopping_ || heartbeat_now_; });
+    heartbeat_now_ = false;
   }
 }
 

@@ -76,6 +76,11 @@ class RadosClusterState final : public ClusterState {
     return proven_until_ns_.load(std::memory_order_acquire);
   }
   [[nodiscard]] uint16_t local_relative_port_id() const { return relative_port_id_; }
+  // The pool of the shared objects (the configuration record's watch uses it too).
+  [[nodiscard]] std::shared_ptr<Pool> pool() const { return pool_; }
+  // The configuration record version this gateway now serves, and the last one it refused
+  // (0: none) with the reason: in its membership record at once (the next heartbeat, now).
+  void set_config_state(uint64_t applied, uint64_t refused, const std::string& why);
 
   std::unique_ptr<EventSubscription> subscribe(const std::string& lun_key, EventHandler handler) override;
   void publish(const std::string& lun_key, const LunEvent& event, UniqueFunction<void(Status)> done) override;
@@ -106,6 +111,7 @@ class RadosClusterState final : public ClusterState {
   std::mutex heartbeat_mutex_;
   std::condition_variable heartbeat_wake_;
   bool stopping_ = false;
+  bool heartbeat_now_ = false;  // a configuration state to publish before the interval ends
   std::thread heartbeat_thread_;
   // Shared with the event channel and the fencer, whose callbacks may outlive this object.
   std::shared_ptr<ClusterMetrics> metrics_ = std::make_shared<ClusterMetrics>();

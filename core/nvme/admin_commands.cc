@@ -66,9 +66,10 @@ void Controller::identify(NvmeCommand& command) {
       info.async_event_limit = 3;
       info.in_capsule_data_bytes = config.in_capsule_data_bytes;
       // Fused Compare and Write, and the volatile cache bit, only when every namespace has them.
-      bool caw = !subsystem_.namespaces().empty();
+      const auto namespaces = subsystem_.namespaces();
+      bool caw = !namespaces->empty();
       bool volatile_cache = false;
-      for (const auto& [id, unit] : subsystem_.namespaces()) {
+      for (const auto& [id, unit] : *namespaces) {
         caw = caw && unit->device().info().max_compare_and_write_bytes >= unit->block_size();
         volatile_cache = volatile_cache || unit->device().info().volatile_cache;
       }
@@ -118,7 +119,8 @@ std::vector<uint8_t> Controller::ana_log_page(bool groups_only) {
   // namespace, so that the host sees their states (a dead gateway's inaccessible) too.
   const uint16_t local = initiator_.target_port_group_id;
   bool current = true;
-  for (const auto& [nsid, unit] : subsystem_.namespaces()) current = current && unit->state_is_current();
+  const auto namespaces = subsystem_.namespaces();
+  for (const auto& [nsid, unit] : *namespaces) current = current && unit->state_is_current();
   std::vector<AnaGroup> groups;
   AnaGroup own{local, AnaState::optimized, subsystem_.ana_change_count(), subsystem_.active_nsids()};
   std::vector<TargetPortGroupInfo> cluster_groups = subsystem_.cluster().target_port_groups();
@@ -346,7 +348,8 @@ void Controller::get_features(NvmeCommand& command) {
       break;
     case FeatureId::volatile_write_cache: {
       bool volatile_cache = false;
-      for (const auto& [n, u] : subsystem_.namespaces()) volatile_cache |= u->device().info().volatile_cache;
+      const auto namespaces = subsystem_.namespaces();
+      for (const auto& [n, u] : *namespaces) volatile_cache |= u->device().info().volatile_cache;
       command.result_dw0 = volatile_cache ? 1 : 0;
       break;
     }

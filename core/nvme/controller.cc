@@ -61,12 +61,26 @@ Controller::Controller(Subsystem& subsystem, uint16_t id, const ConnectData& con
 Controller::~Controller() = default;
 
 void Controller::attach_namespaces() {
-  for (const auto& [nsid, unit] : subsystem_.namespaces()) {
+  const auto namespaces = subsystem_.namespaces();
+  std::lock_guard lock(attachments_mutex_);
+  for (const auto& [nsid, unit] : *namespaces) {
     auto attachment = std::make_shared<NamespaceAttachment>(weak_from_this(), initiator_, nsid);
     unit->attach(attachment);
     attachments_.push_back(std::move(attachment));
   }
 }
+
+void Controller::attach_namespace(uint32_t nsid, const std::shared_ptr<Unit>& unit) {
+  {
+    auto attachment = std::make_shared<NamespaceAttachment>(weak_from_this(), initiator_, nsid);
+    unit->attach(attachment);
+    std::lock_guard lock(attachments_mutex_);
+    attachments_.push_back(std::move(attachment));
+  }
+  on_notice(nsid, Notice::capacity_changed);  // Namespace Attribute Changed, as for a new size
+}
+
+void Controller::namespace_removed(uint32_t nsid) { on_notice(nsid, Notice::capacity_changed); }
 
 bool Controller::keep_alive_expired(int64_t now) const {
   const uint32_t kato = keep_alive_ms();
@@ -185,13 +199,14 @@ void Controller::property_set(NvmeCommand& command, const PropertySetCommand& se
     // Shutdown: whatever a volatile cache holds becomes durable before CSTS.SHST says complete.
     csts_.store((csts & ~(3u << 2)) | kCstsShutdownOccurring, std::memory_order_release);
     auto self = shared_from_this();
-    auto remaining = std::make_shared<std::atomic<size_t>>(subsystem_.namespaces().size() + 1);
+    const auto namespaces = subsystem_.namespaces();
+    auto remaining = std::make_shared<std::atomic<size_t>>(namespaces->size() + 1);
     auto one_done = [self, remaining]() {
       if (remaining->fetch_sub(1) != 1) return;
       const uint32_t now = self->csts_.load(std::memory_order_acquire);
       self->csts_.store((now & ~(3u << 2)) | kCstsShutdownComplete, std::memory_order_release);
     };
-    for (const auto& [nsid, unit] : subsystem_.namespaces()) {
+    for (const auto& [nsid, unit] : *namespaces) {
       unit->device().flush(*command.core.executor, [self, nsid = nsid, one_done](IoStatus status) mutable {
         if (!status.ok()) {
           spdlog::error("{}: controller {}: flush of namespace {} at shutdown failed: {}", self->subsystem_.nqn(),
@@ -235,7 +250,8 @@ void Controller::abort_command(NvmeCommand& command) {
   const uint32_t cdw10 = command.sqe.cdw(10);
   const uint16_t sqid = static_cast<uint16_t>(cdw10);
   const uint16_t cid = static_cast<uint16_t>(cdw10 >> 16);
-  const auto& namespaces = subsystem_.namespaces();
+  const auto namespace_set = subsystem_.namespaces();
+  const auto& namespaces = *namespace_set;
   if (sqid == 0 || namespaces.empty()) {
     command.result_dw0 = 1;
     return finish(command, GenericStatus::success);

@@ -74,6 +74,10 @@ class Controller : public std::enable_shared_from_this<Controller> {
 
   // Attaches the controller to every namespace's unit (after construction: needs shared_from_this).
   void attach_namespaces();
+  // A namespace the configuration added or removed while the controller lives: the host is told
+  // (Namespace Attribute Changed, the namespace in the Changed Namespace List).
+  void attach_namespace(uint32_t nsid, const std::shared_ptr<Unit>& unit);
+  void namespace_removed(uint32_t nsid);
 
   [[nodiscard]] uint16_t id() const { return id_; }
   [[nodiscard]] const HostId& host_id() const { return host_id_; }
@@ -163,6 +167,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   std::string host_nqn_;
   Initiator initiator_;
   std::string key_;  // initiator_.key(): its address names this controller's tasks
+  std::mutex attachments_mutex_;  // a namespace added live attaches from the configuration thread
   std::vector<std::shared_ptr<Attachment>> attachments_;
 
   // Properties: written by the admin queue only, read by every queue.

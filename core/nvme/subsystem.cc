@@ -9,7 +9,10 @@
 
 namespace portico::nvme {
 
-Subsystem::Subsystem(SubsystemConfig config, ClusterState& cluster) : config_(std::move(config)), cluster_(cluster) {}
+Subsystem::Subsystem(SubsystemConfig config, ClusterState& cluster)
+    : config_(std::move(config)),
+      cluster_(cluster),
+      allowed_hosts_(std::make_shared<const std::vector<std::string>>(config_.allowed_hosts)) {}
 
 Subsystem::~Subsystem() = default;
 
@@ -19,23 +22,62 @@ Status Subsystem::add_namespace(uint32_t nsid, std::shared_ptr<Unit> unit) {
   }
   if (!unit) return error(ErrorCode::invalid_argument, config_.nqn + ": namespace without a unit");
   if (config_.discovery) return error(ErrorCode::invalid_argument, config_.nqn + ": a discovery subsystem has no namespaces");
-  if (!namespaces_.emplace(nsid, std::move(unit)).second) {
+  std::lock_guard lock(namespaces_mutex_);
+  auto map = std::make_shared<NamespaceMap>(*namespaces());
+  if (!map->emplace(nsid, unit).second) {
     return error(ErrorCode::invalid_argument, config_.nqn + ": namespace " + std::to_string(nsid) + " is defined twice");
   }
-  nsids_.push_back(nsid);
-  std::sort(nsids_.begin(), nsids_.end());
+  namespaces_.store(std::move(map), std::memory_order_release);
+  for (const auto& controller : live_controllers()) controller->attach_namespace(nsid, unit);
   return Status::ok_status();
 }
 
+std::shared_ptr<Unit> Subsystem::remove_namespace(uint32_t nsid) {
+  std::lock_guard lock(namespaces_mutex_);
+  auto map = std::make_shared<NamespaceMap>(*namespaces());
+  auto it = map->find(nsid);
+  if (it == map->end()) return nullptr;
+  auto removed = std::move(it->second);
+  map->erase(it);
+  namespaces_.store(std::move(map), std::memory_order_release);
+  for (const auto& controller : live_controllers()) controller->namespace_removed(nsid);
+  return removed;
+}
+
+void Subsystem::set_allowed_hosts(std::vector<std::string> hosts) {
+  allowed_hosts_.store(std::make_shared<const std::vector<std::string>>(std::move(hosts)), std::memory_order_release);
+}
+
+std::vector<uint32_t> Subsystem::active_nsids() const {
+  std::vector<uint32_t> out;
+  const auto map = namespaces();
+  for (const auto& [nsid, unit] : *map) out.push_back(nsid);  // a map: ascending
+  return out;
+}
+
+uint32_t Subsystem::max_nsid() const {
+  const auto map = namespaces();
+  return map->empty() ? 0 : map->rbegin()->first;
+}
+
 Unit* Subsystem::namespace_unit(uint32_t nsid) const {
-  auto it = namespaces_.find(nsid);
-  return it == namespaces_.end() ? nullptr : it->second.get();
+  const auto map = namespaces();
+  auto it = map->find(nsid);
+  return it == map->end() ? nullptr : it->second.get();
+}
+
+std::vector<std::shared_ptr<Controller>> Subsystem::live_controllers() const {
+  std::vector<std::shared_ptr<Controller>> out;
+  std::lock_guard lock(controllers_mutex_);
+  for (const auto& [id, weak] : controllers_) {
+    if (auto controller = weak.lock()) out.push_back(std::move(controller));
+  }
+  return out;
 }
 
 bool Subsystem::host_allowed(const std::string& host_nqn) const {
-  return config_.allowed_hosts.empty() ||
-         std::find(config_.allowed_hosts.begin(), config_.allowed_hosts.end(), host_nqn) !=
-             config_.allowed_hosts.end();
+  const auto hosts = allowed_hosts_.load(std::memory_order_acquire);
+  return hosts->empty() || std::find(hosts->begin(), hosts->end(), host_nqn) != hosts->end();
 }
 
 Subsystem::ConnectResult Subsystem::connect(const ConnectCommand& command, const ConnectData& data) {
@@ -92,7 +134,10 @@ Subsystem::ConnectResult Subsystem::connect_admin(const ConnectCommand& command,
     spdlog::warn("{}: no controller id left in this gateway's range for host {}", config_.nqn, data.host_nqn);
     return ConnectRejection{CommandSpecificStatus::connect_controller_busy, 0};
   }
-  controller->attach_namespaces();
+  {
+    std::lock_guard lock(namespaces_mutex_);
+    controller->attach_namespaces();
+  }
   spdlog::info("{}: controller {} created for host {}", config_.nqn, controller->id(), data.host_nqn);
   return controller;
 }

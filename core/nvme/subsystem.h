@@ -65,19 +65,33 @@ class Subsystem {
   Subsystem(const Subsystem&) = delete;
   Subsystem& operator=(const Subsystem&) = delete;
 
-  // Before serving: namespaces do not change while hosts are connected.
+  using NamespaceMap = std::map<uint32_t, std::shared_ptr<Unit>>;
+
+  // Before serving, or live (a new configuration version): every controller then attaches to
+  // the unit and is told through a Namespace Attribute Changed event with the namespace in its
+  // Changed Namespace List, on which a host rescans.
   Status add_namespace(uint32_t nsid, std::shared_ptr<Unit> unit);
+  // Live removal, told the same way: commands that arrive from now on find no such namespace;
+  // those already in the unit finish there. Returns the unit (null if there was none) so that
+  // its owner can wait for them (Unit::when_idle) before closing its backend.
+  std::shared_ptr<Unit> remove_namespace(uint32_t nsid);
+  // Who may connect from now on (controllers already created stay).
+  void set_allowed_hosts(std::vector<std::string> hosts);
 
   [[nodiscard]] const SubsystemConfig& config() const { return config_; }
   [[nodiscard]] const std::string& nqn() const { return config_.nqn; }
   [[nodiscard]] bool discovery() const { return config_.discovery; }
   [[nodiscard]] ClusterState& cluster() const { return cluster_; }
-  // The unit of namespace `nsid`, or null when no such namespace is active.
+  // The unit of namespace `nsid`, or null when no such namespace is active. A command may use it
+  // until it ends: a removed unit is kept until its commands have ended.
   [[nodiscard]] Unit* namespace_unit(uint32_t nsid) const;
-  [[nodiscard]] const std::vector<uint32_t>& active_nsids() const { return nsids_; }
-  [[nodiscard]] const std::map<uint32_t, std::shared_ptr<Unit>>& namespaces() const { return namespaces_; }
+  // Snapshots: the set changes as a whole when the configuration changes.
+  [[nodiscard]] std::vector<uint32_t> active_nsids() const;
+  [[nodiscard]] std::shared_ptr<const NamespaceMap> namespaces() const {
+    return namespaces_.load(std::memory_order_acquire);
+  }
   // NN in Identify Controller: the largest NSID.
-  [[nodiscard]] uint32_t max_nsid() const { return nsids_.empty() ? 0 : nsids_.back(); }
+  [[nodiscard]] uint32_t max_nsid() const;
   [[nodiscard]] bool host_allowed(const std::string& host_nqn) const;
   // True when a command would move more than MDTS either way (Fabrics commands have their own
   // sizes): Invalid Field, before anything is allocated for it.
@@ -101,10 +115,13 @@ class Subsystem {
   ConnectResult connect_admin(const ConnectCommand& command, const ConnectData& data);
   ConnectResult connect_io(const ConnectCommand& command, const ConnectData& data);
 
+  std::vector<std::shared_ptr<Controller>> live_controllers() const;
+
   SubsystemConfig config_;
   ClusterState& cluster_;
-  std::map<uint32_t, std::shared_ptr<Unit>> namespaces_;
-  std::vector<uint32_t> nsids_;  // ascending
+  std::mutex namespaces_mutex_;  // writers, and controllers attaching (none misses a namespace)
+  std::atomic<std::shared_ptr<const NamespaceMap>> namespaces_{std::make_shared<const NamespaceMap>()};
+  std::atomic<std::shared_ptr<const std::vector<std::string>>> allowed_hosts_;
 
   mutable std::mutex controllers_mutex_;
   std::map<uint16_t, std::weak_ptr<Controller>> controllers_;

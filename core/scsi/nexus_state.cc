@@ -9,6 +9,11 @@ void NexusState::keep_attachments(std::vector<std::shared_ptr<Attachment>> attac
   attachments_ = std::move(attachments);
 }
 
+void NexusState::add_attachment(std::shared_ptr<Attachment> attachment) {
+  std::lock_guard lock(attachments_mutex_);
+  attachments_.push_back(std::move(attachment));
+}
+
 void NexusState::drop_attachments() {
   std::vector<std::shared_ptr<Attachment>> dropped;
   std::lock_guard lock(attachments_mutex_);

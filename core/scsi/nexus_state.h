@@ -30,6 +30,7 @@ class NexusState {
   // The attachments through which units reach this nexus (lun_attachment.h): kept here while
   // the nexus has a connection, so that the units' weak references end with them.
   void keep_attachments(std::vector<std::shared_ptr<Attachment>> attachments);
+  void add_attachment(std::shared_ptr<Attachment> attachment);  // a LUN added while attached
   void drop_attachments();
 
   // Queues a unit attention for `lun`. SAM-5 5.14: a reset-class condition (29h) supersedes

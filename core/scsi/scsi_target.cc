@@ -39,22 +39,43 @@ void fail_without_unit(ScsiTask& task, const SenseData& sense, UniqueFunction<vo
 
 }  // namespace
 
+using UnitMap = std::map<uint64_t, std::shared_ptr<LogicalUnit>>;
+
 struct ScsiTarget::Impl {
-  std::map<uint64_t, std::shared_ptr<LogicalUnit>> units;  // fixed after configuration
-  // The same units, for the copy managers to find copy targets in (SPC-4 5.17).
-  std::shared_ptr<CopyManager::Directory> copy_directory = std::make_shared<CopyManager::Directory>();
-  std::mutex nexus_mutex;
+  // Replaced whole when the configuration adds or removes a LUN; a command reads the snapshot
+  // it started with (the unit itself outlives its commands: LogicalUnit::when_idle).
+  std::atomic<std::shared_ptr<const UnitMap>> units{std::make_shared<const UnitMap>()};
+  std::mutex nexus_mutex;  // also orders a LUN change against attaches (no nexus misses a LUN)
   std::map<std::string, std::shared_ptr<NexusState>> detached;
   // Sessions attached per nexus key: a reinstated session (same ISID) attaches before the old
   // one detaches, and the nexus is lost only when the last of them goes.
   std::map<std::string, size_t> attached;
+  // Every attached nexus state, to reach when a LUN is added or removed.
+  std::map<const NexusState*, std::weak_ptr<NexusState>> live;
 
-  LogicalUnit* find(uint64_t lun) const {
-    auto it = units.find(lun);
-    return it == units.end() ? nullptr : it->second.get();
+  [[nodiscard]] std::shared_ptr<const UnitMap> snapshot() const { return units.load(std::memory_order_acquire); }
+
+  static LogicalUnit* find(const UnitMap& map, uint64_t lun) {
+    auto it = map.find(lun);
+    return it == map.end() ? nullptr : it->second.get();
   }
 
-  void report_luns(ScsiTask& task, UniqueFunction<void()>& done) const {
+  // Every unit's copy manager finds copy targets among the target's units (SPC-4 5.17).
+  static void publish_copy_directory(const UnitMap& map) {
+    auto directory = std::make_shared<CopyManager::Directory>();
+    for (const auto& [lun, unit] : map) directory->push_back(unit);
+    for (const auto& [lun, unit] : map) unit->copy_manager().set_directory(directory);
+  }
+
+  std::vector<std::shared_ptr<NexusState>> live_nexuses() {
+    std::vector<std::shared_ptr<NexusState>> out;
+    for (const auto& [key, weak] : live) {
+      if (auto nexus = weak.lock()) out.push_back(std::move(nexus));
+    }
+    return out;
+  }
+
+  void report_luns(const UnitMap& map, ScsiTask& task, UniqueFunction<void()>& done) const {
     const auto cdb = task.cdb();
     const uint8_t select_report = cdb[2];
     const uint32_t allocation_length = load_be32(cdb.data() + 6);
@@ -69,7 +90,7 @@ struct ScsiTarget::Impl {
     }
     std::vector<uint8_t> out(8, 0);
     if (select_report != 0x01) {
-      for (const auto& [lun, unit] : units) {
+      for (const auto& [lun, unit] : map) {
         const auto bytes = encode_lun(lun);
         out.insert(out.end(), bytes.begin(), bytes.end());
       }
@@ -117,32 +138,67 @@ ScsiTarget::ScsiTarget() : impl_(std::make_unique<Impl>()) {}
 ScsiTarget::~ScsiTarget() = default;
 
 void ScsiTarget::add_lun(uint64_t lun, std::shared_ptr<LogicalUnit> unit) {
-  impl_->copy_directory->push_back(unit);
-  unit->copy_manager().set_directory(impl_->copy_directory);
-  impl_->units[lun] = std::move(unit);
+  std::lock_guard lock(impl_->nexus_mutex);
+  auto map = std::make_shared<UnitMap>(*impl_->snapshot());
+  (*map)[lun] = unit;
+  Impl::publish_copy_directory(*map);
+  const std::shared_ptr<const UnitMap> now = map;
+  impl_->units.store(std::move(map), std::memory_order_release);
+  // SPC-4 6.33 / SAM-5 5.14: every nexus already attached learns that the LUN inventory changed
+  // (a host rescans on REPORTED LUNS DATA HAS CHANGED); to it the new unit has just powered on.
+  for (const auto& nexus : impl_->live_nexuses()) {
+    auto attachment = std::make_shared<LunAttachment>(nexus, lun);
+    unit->attach(attachment);
+    nexus->add_attachment(std::move(attachment));
+    nexus->raise_unit_attention(lun, asc::kPowerOnResetOccurred);
+    for (const auto& [number, other] : *now) nexus->raise_unit_attention(number, asc::kReportedLunsDataChanged);
+  }
+}
+
+std::shared_ptr<LogicalUnit> ScsiTarget::remove_lun(uint64_t lun) {
+  std::lock_guard lock(impl_->nexus_mutex);
+  auto map = std::make_shared<UnitMap>(*impl_->snapshot());
+  auto it = map->find(lun);
+  if (it == map->end()) return nullptr;
+  auto removed = std::move(it->second);
+  map->erase(it);
+  Impl::publish_copy_directory(*map);
+  const std::shared_ptr<const UnitMap> now = map;
+  impl_->units.store(std::move(map), std::memory_order_release);
+  for (const auto& nexus : impl_->live_nexuses()) {
+    for (const auto& [number, other] : *now) nexus->raise_unit_attention(number, asc::kReportedLunsDataChanged);
+  }
+  return removed;
 }
 
 std::vector<uint64_t> ScsiTarget::luns() const {
   std::vector<uint64_t> out;
-  for (const auto& [lun, unit] : impl_->units) out.push_back(lun);
+  const auto map = impl_->snapshot();
+  for (const auto& [lun, unit] : *map) out.push_back(lun);
   return out;
+}
+
+std::shared_ptr<LogicalUnit> ScsiTarget::unit(uint64_t lun) const {
+  const auto map = impl_->snapshot();
+  auto it = map->find(lun);
+  return it == map->end() ? nullptr : it->second;
 }
 
 std::shared_ptr<NexusState> ScsiTarget::attach(const ItNexus& nexus) {
   std::shared_ptr<NexusState> state;
-  {
-    std::lock_guard lock(impl_->nexus_mutex);
-    ++impl_->attached[nexus.key()];
-    auto it = impl_->detached.find(nexus.key());
-    if (it != impl_->detached.end()) {
-      state = std::move(it->second);
-      impl_->detached.erase(it);
-    }
+  std::lock_guard lock(impl_->nexus_mutex);
+  ++impl_->attached[nexus.key()];
+  auto it = impl_->detached.find(nexus.key());
+  if (it != impl_->detached.end()) {
+    state = std::move(it->second);
+    impl_->detached.erase(it);
   }
   const bool fresh = !state;
   if (fresh) state = std::make_shared<NexusState>(nexus);
+  impl_->live[state.get()] = state;
   std::vector<std::shared_ptr<Attachment>> attachments;
-  for (const auto& [lun, unit] : impl_->units) {
+  const auto units = impl_->snapshot();
+  for (const auto& [lun, unit] : *units) {
     attachments.push_back(std::make_shared<LunAttachment>(state, lun));
     unit->attach(attachments.back());
     // SAM-5 5.14: a new nexus first sees POWER ON, RESET, OR BUS DEVICE RESET OCCURRED.
@@ -159,6 +215,7 @@ void ScsiTarget::detach(const std::shared_ptr<NexusState>& nexus) {
   bool lost = false;
   {
     std::lock_guard lock(impl_->nexus_mutex);
+    impl_->live.erase(nexus.get());
     if (impl_->detached.size() >= kMaxDetachedNexuses) impl_->detached.erase(impl_->detached.begin());
     impl_->detached[key] = nexus;
     auto it = impl_->attached.find(key);
@@ -169,7 +226,8 @@ void ScsiTarget::detach(const std::shared_ptr<NexusState>& nexus) {
   }
   if (!lost) return;
   // SAM-5 6.3.4: I_T nexus loss ends the SPC-2 reservations the nexus holds.
-  for (const auto& [lun, unit] : impl_->units) {
+  const auto units = impl_->snapshot();
+  for (const auto& [lun, unit] : *units) {
     unit->release_spc2_reservation_of(key, [name = unit->config().name](bool stored) {
       if (!stored) spdlog::error("{}: reservation of a lost nexus not released", name);
     });
@@ -177,14 +235,16 @@ void ScsiTarget::detach(const std::shared_ptr<NexusState>& nexus) {
 }
 
 void ScsiTarget::admit(ScsiTask& task) {
-  if (LogicalUnit* unit = impl_->find(task.lun)) {
+  const auto units = impl_->snapshot();
+  if (LogicalUnit* unit = Impl::find(*units, task.lun)) {
     task.core.admitted = true;
     task.core.arrival_abort_epoch = unit->abort_epoch();
   }
 }
 
 uint64_t ScsiTarget::buffer_estimate(const ScsiTask& task) const {
-  const LogicalUnit* unit = impl_->find(task.lun);
+  const auto units = impl_->snapshot();
+  const LogicalUnit* unit = Impl::find(*units, task.lun);
   if (unit == nullptr) return kSmallCommandBufferBytes;  // answered without a unit
   return core_buffer_bytes(task.cdb(), unit->block_size(), unit->device().info().max_transfer_bytes);
 }
@@ -198,13 +258,14 @@ void ScsiTarget::execute(NexusState& nexus, ScsiTask& task, Executor& executor, 
   task.data_out_length_needed = 0;
   const auto cdb = task.cdb();
   const uint8_t opcode = cdb[0];
-  LogicalUnit* unit = impl_->find(task.lun);
+  const auto units = impl_->snapshot();
+  LogicalUnit* unit = Impl::find(*units, task.lun);
 
   if (opcode == op::kReportLuns) {
     // SAM-5 5.14: REPORT LUNS is not blocked by a unit attention and clears REPORTED LUNS DATA
     // HAS CHANGED.
     if (unit != nullptr) nexus.clear_unit_attention(task.lun, asc::kReportedLunsDataChanged);
-    impl_->report_luns(task, done);
+    impl_->report_luns(*units, task, done);
     return;
   }
   if (opcode == op::kRequestSense) {
@@ -240,8 +301,9 @@ void ScsiTarget::task_management(NexusState& nexus, TmfFunction function, uint64
                                  Executor& executor, UniqueFunction<void(TmfResponse)> done) {
   const bool target_wide = function == TmfFunction::i_t_nexus_reset || function == TmfFunction::target_warm_reset ||
                            function == TmfFunction::target_cold_reset;
+  const auto units = impl_->snapshot();
   if (!target_wide) {
-    LogicalUnit* unit = impl_->find(lun);
+    LogicalUnit* unit = Impl::find(*units, lun);
     if (unit == nullptr) {
       done(TmfResponse::lun_does_not_exist);
       return;
@@ -265,7 +327,7 @@ void ScsiTarget::task_management(NexusState& nexus, TmfFunction function, uint64
   };
   auto join = std::make_shared<Join>();
   join->done = std::move(done);
-  for (const auto& [number, unit] : impl_->units) {
+  for (const auto& [number, unit] : *units) {
     join->remaining.fetch_add(1);
     if (function == TmfFunction::i_t_nexus_reset) {
       // SAM-5 7.8: abort this nexus's tasks everywhere and report I_T NEXUS LOSS OCCURRED to it;

@@ -29,9 +29,16 @@ class ScsiTarget {
   ScsiTarget(const ScsiTarget&) = delete;
   ScsiTarget& operator=(const ScsiTarget&) = delete;
 
-  // Configuration time, before any nexus attaches.
+  // At configuration time, or live (a new configuration version): nexuses already attached
+  // get REPORTED LUNS DATA HAS CHANGED on their LUNs and a power-on unit attention on the new one.
   void add_lun(uint64_t lun, std::shared_ptr<LogicalUnit> unit);
+  // Live removal: commands that arrive from now on get LOGICAL UNIT NOT SUPPORTED and every
+  // attached nexus REPORTED LUNS DATA HAS CHANGED; the commands already in the unit finish there.
+  // Returns the unit (null if there was none) so that its owner can wait for them
+  // (Unit::when_idle) before closing its backend.
+  std::shared_ptr<LogicalUnit> remove_lun(uint64_t lun);
   [[nodiscard]] std::vector<uint64_t> luns() const;
+  [[nodiscard]] std::shared_ptr<LogicalUnit> unit(uint64_t lun) const;
 
   // A nexus is attached at login and detached at logout / connection loss. Attaching a nexus
   // whose key (ItNexus::key()) was seen before resumes its state (pending unit attentions).

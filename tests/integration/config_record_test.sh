@@ -9,7 +9,8 @@
 #     a clear message, and the record is one of the two files whole (never torn);
 #   - a record written by hand (`rados put`) that is invalid: a gateway refuses to start and
 #     says why, `config show` says why, the running gateway keeps serving; once a valid version
-#     is imported, a gateway started then serves it (catches up).
+#     is imported, the running gateway applies it live and a gateway started then serves it
+#     (catches up). Live changes of every kind: config_live_test.sh.
 source "$(dirname "$0")/lib.sh"
 require_tools rbd rados iscsi-inq
 : "${PORTICO_CEPH_CONF:?needs the test cluster (PORTICO_CEPH_CONF)}"
@@ -22,31 +23,9 @@ for name in "$image" "$image-b"; do
   rbd -c "$PORTICO_CEPH_CONF" create --size 64M --image-feature layering "$pool/$name" || die "cannot create $pool/$name"
   CLEANUP_COMMANDS+=("rbd -c '$PORTICO_CEPH_CONF' rm '$pool/$name'")
 done
-record_object="portico.config.$image"
-members="portico.gateways.$image"
-CLEANUP_COMMANDS+=("rados -c '$PORTICO_CEPH_CONF' -p '$pool' rm '$record_object'"
-                   "rados -c '$PORTICO_CEPH_CONF' -p '$pool' rm '$members'")
+shared_config_group cfg
 iqn=iqn.2026-11.io.portico:cfg
-cli() { "$PORTICO_CLI" -c "$PORTICO_CEPH_CONF" -p "$pool" --config-object "$record_object" --gateways-object "$members" "$@"; }
 
-# The gateways' own files: no targets, shared_config.
-for n in 1 2; do
-  cat >"$WORK/gw$n.yaml" <<YAML
-log:
-  level: info
-gateway:
-  name: cfg-gw$n
-  portals: ["127.0.0.$n:$PORT"]
-cluster:
-  ceph_conf: $PORTICO_CEPH_CONF
-  pool: $pool
-  gateways_object: $members
-  config_object: $record_object
-  shared_config: true
-  heartbeat_interval_ms: 500
-  lease_ms: 6000
-YAML
-done
 record() {  # record FILE LUN-IMAGE...: a record with one target and these images as LUNs 0, 1, ...
   local file=$1 lun=0 img
   shift
@@ -84,10 +63,6 @@ naa() {
 naa1=$(naa 127.0.0.1)
 [[ -n $naa1 && $naa1 == "$(naa 127.0.0.2)" ]] || die "both gateways must serve the record's LUN with one NAA ($naa1)"
 grep -q "configuration record $pool/$record_object version 1: 1 target" "$WORK/gw2.log" || die "gw2 does not log the version it serves"
-serves() {  # serves GATEWAY VERSION: the gateway's membership record says it serves VERSION
-  "$PORTICO_CLI" -c "$PORTICO_CEPH_CONF" -p "$pool" --gateways-object "$members" --json gateway list |
-    python3 -c "import json, sys; g = {x['name']: x for x in json.load(sys.stdin)['gateways']}; sys.exit(g['$1']['config_version'] != $2)"
-}
 serves cfg-gw1 1 && serves cfg-gw2 1 || die "gateway list must show both gateways serving version 1"
 log "ok: imported as version 1, exported unchanged, served by both gateways with NAA $naa1 (gateway list: both at v1)"
 
@@ -122,8 +97,8 @@ grep -q "configuration record $pool/$record_object version 2: targets\[0\]" "$WO
 expect_output "import on top" "is now version 3" "$(cli config import --expect-version 2 "$WORK/one.yaml")"
 start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2
 grep -q "version 3: 1 target" "$WORK/gw2.log" || die "gw2 started later must serve version 3"
-serves cfg-gw2 3 && serves cfg-gw1 1 || die "gateway list must show gw2 at version 3 and gw1 still at 1"
-expect_output "config show names who serves which version" "served by: cfg-gw1 v1, cfg-gw2 v3" "$(cli config show)"
+serves cfg-gw2 3 && serves cfg-gw1 3 || die "gateway list must show both gateways at version 3 (gw1 applied it live)"
+expect_output "config show names who serves which version" "served by: cfg-gw1 v3, cfg-gw2 v3" "$(cli config show)"
 [[ $(naa 127.0.0.2) == "$naa1" ]] || die "gw2 serves the LUN again"
-log "ok: an invalid hand-written record is refused with the reason; gw1 keeps serving; gw2 catches up to version 3"
+log "ok: an invalid hand-written record is refused with the reason; gw1 keeps serving, then applies version 3 live; gw2 catches up to version 3"
 log "PASS config_record_test"

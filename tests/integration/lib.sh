@@ -163,3 +163,39 @@ stop_porticod() {
 expect_output() {
   grep -Eq -- "$2" <<<"$3" || { echo "$3" >&2; die "$1: output does not match /$2/"; }
 }
+
+# shared_config_group PREFIX: a gateway group that takes its targets from a configuration record
+# of its own on the test cluster. Sets record_object and members (removed at exit), defines
+# cli (the portico command on them) and serves, and writes $WORK/gw1.yaml and gw2.yaml (PREFIX-gw1 on
+# 127.0.0.1:$PORT, PREFIX-gw2 on 127.0.0.2:$PORT).
+shared_config_group() {
+  local prefix=$1 n
+  record_object="portico.config.$prefix-$$"
+  members="portico.gateways.$prefix-$$"
+  CLEANUP_COMMANDS+=("rados -c '$PORTICO_CEPH_CONF' -p '$pool' rm '$record_object'"
+                     "rados -c '$PORTICO_CEPH_CONF' -p '$pool' rm '$members'")
+  cli() { "$PORTICO_CLI" -c "$PORTICO_CEPH_CONF" -p "$pool" --config-object "$record_object" --gateways-object "$members" "$@"; }
+  # serves GATEWAY VERSION: the gateway's membership record says it serves VERSION.
+  serves() {
+    cli --json gateway list | python3 -c "import json, sys
+g = {x['name']: x for x in json.load(sys.stdin)['gateways']}
+sys.exit(g['$1']['config_version'] != $2)"
+  }
+  for n in 1 2; do
+    cat >"$WORK/gw$n.yaml" <<YAML
+log:
+  level: info
+gateway:
+  name: $prefix-gw$n
+  portals: ["127.0.0.$n:$PORT"]
+cluster:
+  ceph_conf: $PORTICO_CEPH_CONF
+  pool: $pool
+  gateways_object: $members
+  config_object: $record_object
+  shared_config: true
+  heartbeat_interval_ms: 500
+  lease_ms: 6000
+YAML
+  done
+}

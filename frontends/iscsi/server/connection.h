@@ -159,7 +159,7 @@ class Connection : public frontend::ServedConnection, public std::enable_shared_
   // Session (RFC 7143 §4.2.2: MaxConnections is 1, so the session lives with the connection).
   SessionParams params_;
   bool discovery_ = false;
-  const IscsiTargetSettings* target_ = nullptr;
+  std::shared_ptr<const IscsiTargetSettings> target_;  // the version the session logged in to
   SessionKey session_key_;
   bool registered_ = false;
   uint16_t tsih_ = 0;

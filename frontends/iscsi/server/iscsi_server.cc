@@ -2,6 +2,8 @@
 // for each accepted socket, on the loop that owns it for life.
 #include "frontends/iscsi/server/iscsi_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include "frontends/common/tcp_acceptor.h"
 #include "frontends/iscsi/server/connection.h"
 #include "frontends/iscsi/server/server_context.h"
@@ -16,9 +18,7 @@ class IscsiServerImpl final : public IscsiServer {
         acceptor_(acceptor_settings(context_->settings), loops,
                   [this](runtime::EventLoop& loop, int fd, uint64_t id, std::string local, std::string peer) {
                     return std::make_shared<Connection>(*context_, loop, fd, id, std::move(local), std::move(peer));
-                  }) {
-    for (const auto& target : context_->settings.targets) context_->targets_by_iqn.emplace(target.iqn, &target);
-  }
+                  }) {}
 
   Status start() override {
     if (auto started = acceptor_.start(); !started.ok()) return started;
@@ -26,6 +26,21 @@ class IscsiServerImpl final : public IscsiServer {
     // accepts run on the first loop once posted), so they read it without a lock.
     context_->portal_addresses = acceptor_.bound_addresses();
     return {};
+  }
+
+  void set_targets(std::vector<IscsiTargetSettings> targets) override {
+    auto map = std::make_shared<TargetMap>();
+    for (auto& target : targets) {
+      std::string iqn = target.iqn;  // not target.iqn: the argument below moves from target first
+      map->emplace(std::move(iqn), std::make_shared<const IscsiTargetSettings>(std::move(target)));
+    }
+    const std::shared_ptr<const TargetMap> now = map;
+    context_->targets_by_iqn.store(std::move(map), std::memory_order_release);
+    const size_t closed = context_->sessions.close_matching([&now](const SessionKey& key) {
+      auto it = now->find(key.target_name);
+      return it == now->end() || !acl_allows(*it->second, key.initiator_name);
+    });
+    if (closed != 0) spdlog::info("iscsi: {} session(s) closed: their target is gone or no longer admits them", closed);
   }
 
   [[nodiscard]] size_t connection_count() const override { return acceptor_.open_connections(); }
@@ -49,7 +64,7 @@ class IscsiServerImpl final : public IscsiServer {
 
 Result<std::unique_ptr<IscsiServer>> IscsiServer::create(IscsiServerSettings settings, runtime::LoopGroup& loops) {
   if (settings.portals.empty()) return error(ErrorCode::invalid_argument, "iscsi: no portal configured");
-  if (settings.targets.empty()) return error(ErrorCode::invalid_argument, "iscsi: no target configured");
+  // No target yet is allowed: a gateway of a group being set up gets them with the configuration.
   for (const auto& target : settings.targets) {
     if (!target.scsi_target) return error(ErrorCode::invalid_argument, "iscsi: target " + target.iqn + " has no LUNs");
   }

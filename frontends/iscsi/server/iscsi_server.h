@@ -83,6 +83,11 @@ class IscsiServer {
 
   // Binds every portal and starts accepting. Fails (naming the portal) if one cannot be bound.
   virtual Status start() = 0;
+  // A new configuration version: logins and SendTargets from now on see `targets`. Sessions
+  // of a target that is gone, or of an initiator that its new ACL no longer admits, are closed;
+  // every other session goes on undisturbed (a target keeps its ScsiTarget, whose LUNs change
+  // on their own). Any thread.
+  virtual void set_targets(std::vector<IscsiTargetSettings> targets) = 0;
   // Open connections (discovery ones included) and sessions (normal ones), for the metrics.
   [[nodiscard]] virtual size_t connection_count() const = 0;
   [[nodiscard]] virtual size_t session_count() const = 0;

@@ -31,12 +31,6 @@ std::string hex16(uint16_t v) {
   return buf;
 }
 
-bool acl_allows(const IscsiTargetSettings& target, std::string_view initiator) {
-  return target.any_initiator ||
-         std::find(target.allowed_initiators.begin(), target.allowed_initiators.end(), initiator) !=
-             target.allowed_initiators.end();
-}
-
 ChapSecrets to_secrets(const ChapCredentials& c) {
   return {c.username, c.secret, c.mutual_username, c.mutual_secret};
 }
@@ -79,12 +73,19 @@ bool peer_portal_is_reachable(const std::string& portal) {
 
 }  // namespace
 
+bool acl_allows(const IscsiTargetSettings& target, std::string_view initiator) {
+  return target.any_initiator ||
+         std::find(target.allowed_initiators.begin(), target.allowed_initiators.end(), initiator) !=
+             target.allowed_initiators.end();
+}
+
 LoginPolicy make_login_policy(const ServerContext& context) {
   const ServerContext* ctx = &context;  // outlives every connection
   LoginPolicy policy;
   policy.find_target = [ctx](std::string_view name, std::string_view initiator) -> std::optional<LoginTargetInfo> {
-    const auto it = ctx->targets_by_iqn.find(name);
-    if (it == ctx->targets_by_iqn.end()) return std::nullopt;
+    const auto targets = ctx->targets();
+    const auto it = targets->find(name);
+    if (it == targets->end()) return std::nullopt;
     LoginTargetInfo info;
     info.initiator_allowed = acl_allows(*it->second, initiator);
     if (const auto own = it->second->initiator_chap.find(initiator); own != it->second->initiator_chap.end()) {
@@ -189,8 +190,9 @@ bool Connection::on_login_request(const Bhs& bhs, std::span<const uint8_t> data)
 }
 
 bool Connection::register_session(LoginStep& step, const LoginRequestFields& request) {
-  const auto it = context_.targets_by_iqn.find(login_->target_name());
-  if (it == context_.targets_by_iqn.end()) {
+  const auto targets = context_.targets();
+  const auto it = targets->find(login_->target_name());
+  if (it == targets->end()) {
     step = login_->fail(request, login_status::kTargetRemoved, "target " + login_->target_name() + " went away");
     return false;
   }
@@ -258,7 +260,8 @@ std::string Connection::send_targets_response(std::string_view which) const {
   std::string out;
   std::vector<PeerPortalGroup> peers;
   if (context_.settings.peer_portals) peers = context_.settings.peer_portals();
-  for (const auto& [iqn, target] : context_.targets_by_iqn) {
+  const auto targets = context_.targets();
+  for (const auto& [iqn, target] : *targets) {
     if (!discovery_ && iqn != session_key_.target_name) continue;
     if (discovery_ && which != "All" && iqn != which) continue;
     if (!discovery_ && !which.empty() && which != "All" && iqn != which) continue;

@@ -41,6 +41,17 @@ void SessionRegistry::remove(const SessionKey& key, uint64_t owner_id) {
   if (it != sessions_.end() && it->second.owner_id == owner_id) sessions_.erase(it);
 }
 
+size_t SessionRegistry::close_matching(const std::function<bool(const SessionKey&)>& match) {
+  std::lock_guard lock(mutex_);
+  size_t told = 0;
+  for (const auto& [key, entry] : sessions_) {
+    if (!match(key)) continue;
+    entry.executor->post(entry.close);
+    ++told;
+  }
+  return told;
+}
+
 size_t SessionRegistry::size() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();

@@ -46,6 +46,9 @@ class SessionRegistry {
                 uint16_t& tsih);
   // Removes the session if `owner_id` still owns it.
   void remove(const SessionKey& key, uint64_t owner_id);
+  // Tells every session whose key `match` selects to close (each on its own executor); returns
+  // how many were told.
+  size_t close_matching(const std::function<bool(const SessionKey&)>& match);
   [[nodiscard]] size_t size() const;
   [[nodiscard]] bool tsih_in_use(uint16_t tsih) const;
 

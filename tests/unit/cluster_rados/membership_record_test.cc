@@ -6,14 +6,14 @@ namespace portico::cluster::rados {
 namespace {
 
 TEST(GatewayRecord, RoundTrips) {
-  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/3349102", 1764412345678, {}, {}, 0, 0};
+  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/3349102", 1764412345678, {}, {}, 0, 0, 0, {}};
   auto parsed = parse_gateway_record("gw-a", encode_gateway_record(record));
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ(*parsed, record);
 }
 
 TEST(GatewayRecord, NvmeListenersRoundTripAndAnOlderRecordHasNone) {
-  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/1", 17, {"127.0.0.1:4420", "[::1]:4420"}, {}, 0, 0};
+  GatewayRecord record{"gw-a", 3, 3, 4141, "127.0.0.1:0/1", 17, {"127.0.0.1:4420", "[::1]:4420"}, {}, 0, 0, 0, {}};
   const std::string text = encode_gateway_record(record);
   EXPECT_NE(text.find(" nvme=127.0.0.1:4420,[::1]:4420"), std::string::npos) << text;
   auto parsed = parse_gateway_record("gw-a", text);
@@ -25,7 +25,7 @@ TEST(GatewayRecord, NvmeListenersRoundTripAndAnOlderRecordHasNone) {
 }
 
 TEST(GatewayRecord, IscsiPortalsRoundTripNextToNvmeListeners) {
-  GatewayRecord record{"gw-a", 2, 2, 7, "127.0.0.1:0/1", 17, {"127.0.0.2:4420"}, {"127.0.0.2:3260", "[::1]:3261"}, 3000, 7};
+  GatewayRecord record{"gw-a", 2, 2, 7, "127.0.0.1:0/1", 17, {"127.0.0.2:4420"}, {"127.0.0.2:3260", "[::1]:3261"}, 3000, 7, 0, {}};
   const std::string text = encode_gateway_record(record);
   EXPECT_NE(text.find(" iscsi=127.0.0.2:3260,[::1]:3261"), std::string::npos) << text;
   EXPECT_NE(text.find(" lease_ms=3000"), std::string::npos) << text;
@@ -36,6 +36,21 @@ TEST(GatewayRecord, IscsiPortalsRoundTripNextToNvmeListeners) {
   auto older = parse_gateway_record("gw-b", "v=1 tpg=2 port=2 instance=9 addr=a heartbeat_ms=5 nvme=x:1");
   ASSERT_TRUE(older.ok());
   EXPECT_TRUE(older->iscsi_portals.empty());
+}
+
+TEST(GatewayRecord, ARefusedVersionKeepsItsReasonWhole) {
+  GatewayRecord record{"gw-a", 2, 2, 7, "127.0.0.1:0/1", 17, {}, {}, 3000, 7, 8, {}};
+  record.config_refused_why = "target iqn.2026-11.io.portico:a: 100% wrong\nnext=line";
+  const std::string text = encode_gateway_record(record);
+  EXPECT_NE(text.find(" refused=8 refused_why=target%20iqn.2026-11.io.portico:a:%20100%25%20wrong"), std::string::npos)
+      << text;
+  auto parsed = parse_gateway_record("gw-a", text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(*parsed, record);
+  // Nothing refused since: no fields.
+  record.config_refused = 0;
+  record.config_refused_why.clear();
+  EXPECT_EQ(encode_gateway_record(record).find("refused"), std::string::npos);
 }
 
 TEST(GatewayRecord, UnknownKeysFromANewerGatewayAreIgnored) {

@@ -10,13 +10,8 @@
 namespace portico::scsi {
 namespace {
 
+using testing::sense_key_asc;
 using testing::TargetFixture;
-
-std::pair<uint8_t, uint8_t> sense_key_asc(const ScsiTask& task) {
-  if (task.sense.size() < 14) return {0xff, 0xff};
-  if ((task.sense[0] & 0x7f) == 0x72) return {task.sense[1], task.sense[2]};
-  return {task.sense[2], task.sense[12]};
-}
 
 TEST(ScsiTarget, NewNexusSeesPowerOnUnitAttentionOnceButInquiryIsNotBlocked) {
   TargetFixture f;

@@ -190,4 +190,11 @@ struct TargetFixture {
   std::vector<std::shared_ptr<std::vector<uint8_t>>> data_buffers;
 };
 
+// A finished task's sense key and ASC, from fixed or descriptor sense data; {FFh, FFh} without any.
+inline std::pair<uint8_t, uint8_t> sense_key_asc(const scsi::ScsiTask& task) {
+  if (task.sense.size() < 14) return {0xff, 0xff};
+  if ((task.sense[0] & 0x7f) == 0x72) return {task.sense[1], task.sense[2]};
+  return {task.sense[2], task.sense[12]};
+}
+
 }  // namespace portico::testing

@@ -35,11 +35,18 @@ std::string series(const std::string& name, const std::string& extra) {
   return name + "{" + kLun + (extra.empty() ? "" : "," + extra) + "}";
 }
 
+// The fixture's one unit as LUN 0 of the test target.
+GatewaySources lun_sources(const TargetFixture& f) {
+  GatewaySources sources;
+  sources.luns = [unit = f.unit]() { return std::vector<LunSource>{{"iqn.2026-11.io.portico:test", 0, unit}}; };
+  return sources;
+}
+
 TEST(GatewayCollector, CountsCommandsBytesErrorsAndLatencyPerTransportAndOperation) {
   TargetFixture f;
   auto nexus = f.target.attach(testing::make_nexus("iqn.a"));
   f.clear_ua(*nexus);
-  GatewayCollector collector({{{"iqn.2026-11.io.portico:test", 0, f.unit}}, nullptr, nullptr});
+  GatewayCollector collector(lun_sources(f));
   const std::string idle = text_of(collector);
   EXPECT_EQ(idle.find("portico_lun_commands_total{" + std::string(kLun) + ",transport=\"iscsi\",op=\"read\"}"),
             std::string::npos)
@@ -76,7 +83,7 @@ TEST(GatewayCollector, BucketsAreCumulativeAndEndWithTheCount) {
   auto nexus = f.target.attach(testing::make_nexus("iqn.a"));
   f.clear_ua(*nexus);
   for (int i = 0; i < 5; ++i) f.run(*nexus, {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
-  GatewayCollector collector({{{"iqn.2026-11.io.portico:test", 0, f.unit}}, nullptr, nullptr});
+  GatewayCollector collector(lun_sources(f));
   const auto families = collector.Collect();
   const prometheus::MetricFamily* latency = nullptr;
   for (const auto& family : families) {
@@ -107,7 +114,7 @@ TEST(GatewayCollector, CountsReservationChangesAndTaskManagementPerLun) {
   ASSERT_TRUE(done);
   f.target.task_management(*nexus, scsi::TmfFunction::logical_unit_reset, 0, 0, f.executor,
                            [](scsi::TmfResponse) {});
-  GatewayCollector collector({{{"iqn.2026-11.io.portico:test", 0, f.unit}}, nullptr, nullptr});
+  GatewayCollector collector(lun_sources(f));
   const std::string text = text_of(collector);
   EXPECT_EQ(sample(text, series("portico_lun_reservation_changes_total", "")), 2);
   EXPECT_EQ(sample(text, series("portico_lun_task_management_total", "function=\"abort_task\"")), 1);

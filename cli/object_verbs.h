@@ -1,0 +1,41 @@
+// The portico command's verbs on single objects of the configuration record, each one new
+// version of the record (record_change.h):
+//   target create IQN [--nvme NQN] [--alias TEXT]     target delete IQN
+//   lun add IQN IMAGE [--lun N] [--nsid N] [--read-only]
+//   lun remove IQN LUN                                lun resize IMAGE SIZE (librbd, no new version)
+//   host add IQN NAME                                 host remove IQN NAME
+// NAME is an initiator's iSCSI name (the target's ACL) or a host NQN (its NVMe subsystem's
+// allowed hosts). Each returns the exit status and prints one line naming a bad argument.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cli/cluster_view.h"
+
+namespace portico::cli {
+
+struct TargetCreate {
+  std::string iqn;
+  std::string nqn;    // empty: iSCSI (and TCMU) only
+  std::string alias;
+};
+int target_create(const ClusterView& view, const TargetCreate& request);
+int target_delete(const ClusterView& view, const std::string& iqn);
+
+struct LunAdd {
+  std::string iqn;
+  std::string image;            // POOL/NAME or NAME
+  std::optional<uint64_t> lun;  // default: the smallest free number
+  std::optional<uint32_t> nsid;
+  bool read_only = false;
+};
+int lun_add(const ClusterView& view, const LunAdd& request);
+int lun_remove(const ClusterView& view, const std::string& iqn, uint64_t lun);
+int lun_resize(const ClusterView& view, const std::string& image, const std::string& size);
+
+int host_add(const ClusterView& view, const std::string& iqn, const std::string& name);
+int host_remove(const ClusterView& view, const std::string& iqn, const std::string& name);
+
+}  // namespace portico::cli

@@ -1,0 +1,122 @@
+#!/bin/bash
+# Live changes of the group's configuration record through the portico command, two gateways on
+# the test cluster, no restart:
+#   - target create, then lun add: both gateways answer the notify, serve the LUN with one
+#     identity, and the command says so (and how long the answers took);
+#   - a second LUN, then lun remove of the first: LUN 0 is gone on both, LUN 1 still served, and
+#     the removed image is closed by both (no watcher left on its header);
+#   - host add from two shells at once: both land (one retries on the other's version);
+#     the ACL then admits those initiators only;
+#   - a version the gateways cannot apply (a new NVMe subsystem: needs a restart) is refused by
+#     both with the reason, shown by `portico status`, and the previous version keeps serving;
+#   - a hand-written invalid version (rados put + a new version number) is refused the same way;
+#   - a gateway stopped during a change catches up when it starts again;
+#   - target delete: the target is gone from both.
+source "$(dirname "$0")/lib.sh"
+require_tools rbd rados iscsi-inq iscsi-ls
+: "${PORTICO_CEPH_CONF:?needs the test cluster (PORTICO_CEPH_CONF)}"
+: "${PORTICO_CLI:?PORTICO_CLI must name the portico binary}"
+
+pick_port
+pool=${PORTICO_CEPH_POOL:-rbd}
+image="live-$$"
+for name in "$image-0" "$image-1"; do
+  rbd -c "$PORTICO_CEPH_CONF" create --size 64M --image-feature layering "$pool/$name" || die "cannot create $pool/$name"
+  CLEANUP_COMMANDS+=("rbd -c '$PORTICO_CEPH_CONF' rm '$pool/$name'")
+done
+shared_config_group live
+iqn=iqn.2026-11.io.portico:live
+
+initiator=iqn.2026-11.io.portico:host-a  # admitted before and after the ACL below
+# naa HOST LUN: the NAA designator of LUN through HOST (VPD page 83h) in hex, "" when none.
+naa() {
+  iscsi-inq -i "$initiator" -e 1 -c 131 "iscsi://$1:$PORT/$iqn/$2" 2>/dev/null |
+    awk '/Designator Type:\(3\) NAA/ { getline; print; exit }' | od -An -tx1 | tr -d ' \n' || true
+}
+# luns HOST: the LUNs iscsi-ls reports for the target through HOST, one line.
+luns() { iscsi-ls -i "$initiator" -s "iscsi://$1:$PORT" 2>/dev/null | awk '/Lun:/ { sub(/^.*Lun:/, ""); print $1 }' | sort -nu | xargs || true; }
+
+# ---- a target with no LUN yet, two gateways ----
+expect_output "target create" "is now version 1" "$(cli target create "$iqn")"
+start_gateway gw1 "$WORK/gw1.yaml" 127.0.0.1
+start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2
+
+# ---- lun add: both gateways serve it, with one identity ----
+out=$(cli lun add "$iqn" "$pool/$image-0") || die "lun add failed: $out"
+expect_output "lun add names the LUN" "is LUN 0 of $iqn" "$out"
+expect_output "both gateways answer" "2 of 2 gateway\(s\) serve version 2 \(answers in [0-9]+ ms\)" "$out"
+add_ms=$(sed -nE 's/.*answers in ([0-9]+) ms.*/\1/p' <<<"$out")
+naa0=$(naa 127.0.0.1 0)
+[[ -n $naa0 && $naa0 == "$(naa 127.0.0.2 0)" ]] || die "both gateways must serve LUN 0 with one NAA ($naa0)"
+grep -q "applying version 2 of the configuration record: 1 LUN added" "$WORK/gw1.log" || die "gw1 must log what it applied"
+log "ok: lun add served by both gateways within $add_ms ms of the write, NAA $naa0"
+
+# ---- a second LUN, then the first removed ----
+out=$(cli lun add "$iqn" "$pool/$image-1") || die "second lun add failed: $out"
+expect_output "second LUN" "is LUN 1 of $iqn" "$out"
+[[ $(luns 127.0.0.1) == "0 1" && $(luns 127.0.0.2) == "0 1" ]] || die "both gateways must report LUNs 0 1 ($(luns 127.0.0.1) / $(luns 127.0.0.2))"
+out=$(cli lun remove "$iqn" 0) || die "lun remove failed: $out"
+expect_output "both apply the removal" "2 of 2 gateway\(s\) serve version 4" "$out"
+[[ $(luns 127.0.0.1) == "1" && $(luns 127.0.0.2) == "1" ]] || die "LUN 0 must be gone from both ($(luns 127.0.0.1) / $(luns 127.0.0.2))"
+[[ -z $(naa 127.0.0.1 0) && -n $(naa 127.0.0.2 1) ]] || die "LUN 0 must not answer, LUN 1 must"
+watchers=$(rbd -c "$PORTICO_CEPH_CONF" status "$pool/$image-0" 2>&1)
+grep -q "Watchers: none" <<<"$watchers" || { echo "$watchers" >&2; die "the removed image must be closed by both gateways"; }
+log "ok: LUN 1 added, LUN 0 removed on both; its image has no watcher left"
+
+# ---- two shells change the record at once: both land ----
+cli host add "$iqn" iqn.2026-11.io.portico:host-a >"$WORK/host-a.txt" 2>&1 &
+a=$!
+cli host add "$iqn" iqn.2026-11.io.portico:host-b >"$WORK/host-b.txt" 2>&1 &
+b=$!
+wait "$a" || die "host add a: $(cat "$WORK/host-a.txt")"
+wait "$b" || die "host add b: $(cat "$WORK/host-b.txt")"
+exported=$(cli config export)
+grep -q "host-a" <<<"$exported" && grep -q "host-b" <<<"$exported" || { echo "$exported" >&2; die "both host adds must land"; }
+expect_output "version 6" "version 6: 1 target" "$(cli config show)"
+iscsi-inq -i iqn.2026-11.io.portico:host-a "iscsi://127.0.0.2:$PORT/$iqn/1" >/dev/null 2>&1 || die "host-a must be admitted"
+if iscsi-inq -i iqn.2026-11.io.portico:host-c "iscsi://127.0.0.2:$PORT/$iqn/1" >/dev/null 2>&1; then
+  die "host-c is not in the ACL any more"
+fi
+log "ok: two concurrent host adds both landed (version 6); the ACL admits host-a, refuses host-c"
+
+# ---- a version the gateways cannot apply ----
+rc=0
+out=$(cli target create iqn.2026-11.io.portico:live-nvme --nvme nqn.2026-11.io.portico:live-nvme 2>&1) || rc=$?
+((rc == 3)) || die "a version no gateway applies must exit 3 (got $rc): $out"
+expect_output "each gateway says why" "live-gw1: refused version 7: .*nvme" "$out"
+expect_output "each gateway says why" "live-gw2: refused version 7: " "$out"
+expect_output "status shows it" "refused version 7: " "$(cli status)"
+serves live-gw1 6 && serves live-gw2 6 || die "both gateways must still serve version 6"
+[[ $(naa 127.0.0.1 1) == "$(naa 127.0.0.2 1)" && -n $(naa 127.0.0.1 1) ]] || die "LUN 1 must still be served"
+out=$(cli target delete iqn.2026-11.io.portico:live-nvme) || die "deleting the refused target: $out"
+expect_output "back to a version they apply" "2 of 2 gateway\(s\) serve version 8" "$out"
+log "ok: version 7 refused by both with the reason (status shows it), version 6 kept serving; version 8 applied"
+
+# ---- a hand-written invalid version ----
+printf 'targets:\n  - iqn: not-an-iqn\n' | rados -c "$PORTICO_CEPH_CONF" -p "$pool" put "$record_object" - || die "rados put failed"
+rados -c "$PORTICO_CEPH_CONF" -p "$pool" setxattr "$record_object" portico.version 9 || die "setxattr failed"
+deadline=$((SECONDS + 20))
+until grep -q "version 9 of the configuration record refused: targets\[0\]" "$WORK/gw1.log" &&
+      grep -q "version 9 of the configuration record refused: targets\[0\]" "$WORK/gw2.log"; do
+  ((SECONDS < deadline)) || die "both gateways must refuse version 9 (read at their next poll) and say why"
+  sleep 0.5
+done
+[[ -n $(naa 127.0.0.1 1) && -n $(naa 127.0.0.2 1) ]] || die "LUN 1 must still be served after an invalid version"
+log "ok: a hand-written invalid version 9 refused by both, with the reason logged; LUN 1 still served"
+
+# ---- a gateway stopped during a change catches up ----
+stop_gateway gw2
+printf 'targets:\n  - iqn: %s\n    allowed_initiators: [iqn.2026-11.io.portico:host-a, iqn.2026-11.io.portico:host-b]\n    luns:\n      - {lun: 1, backend: rbd, image: %s}\n      - {lun: 2, backend: rbd, image: %s}\n' \
+  "$iqn" "$pool/$image-1" "$pool/$image-0" >"$WORK/repair.yaml"
+out=$(cli config import "$WORK/repair.yaml") || die "import while gw2 is down: $out"
+expect_output "gw1 applies it" "1 of 1 gateway\(s\) serve version 10" "$out"
+start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2
+serves live-gw2 10 || die "gw2 started later must serve version 10"
+[[ $(luns 127.0.0.2) == "1 2" && $(naa 127.0.0.2 2) == "$naa0" ]] || die "gw2 must serve LUNs 1 2, LUN 2 being image-0 ($naa0)"
+log "ok: gw2, down during version 10, serves it once started"
+
+# ---- target delete ----
+out=$(cli target delete "$iqn") || die "target delete: $out"
+expect_output "both apply it" "2 of 2 gateway\(s\) serve version 11" "$out"
+[[ -z $(naa 127.0.0.1 1) && -z $(naa 127.0.0.2 1) ]] || die "the deleted target must not be served"
+log "PASS config_live_test (lun add answered in $add_ms ms)"

@@ -530,6 +530,53 @@ TEST(NvmeController, AnAccessStateChangeRaisesTheAnaChangeEvent) {
   EXPECT_EQ(raised.log_page, LogPageId::ana);
 }
 
+TEST(NvmeController, NamespacesAddedAndRemovedLiveAreToldToTheHost) {
+  Fixture x;
+  auto c = x.enabled();
+  auto aer = x.run(*c, x.admin, sqe(0x0c, 0, 0, {}), {}, 50);
+  auto device = std::make_shared<testing::FakeBlockDevice>(1024 * 512);
+  scsi::LogicalUnitConfig config;
+  config.name = "test lun 1";
+  config.identity_seed = "iqn.2026-11.io.portico:test/lun/1";
+  std::shared_ptr<Unit> unit = *scsi::LogicalUnit::create(config, device, x.f.cluster);
+  ASSERT_TRUE(x.subsystem->add_namespace(2, unit).ok());
+  // Namespace Attribute Changed, with the namespace in the Changed Namespace List (Linux rescans).
+  ASSERT_TRUE(*aer.finished);
+  const AsyncEvent raised = decode_async_event(aer.command->result_dw0);
+  EXPECT_EQ(raised.type, AsyncEventType::notice);
+  EXPECT_EQ(raised.info, kNoticeNamespaceAttributeChanged);
+  EXPECT_EQ(raised.log_page, LogPageId::changed_namespaces);
+  auto changed = x.run(*c, x.admin, sqe(0x02, 0, 4096, {0x04u | (1023u << 16)}), {}, 51);
+  ASSERT_TRUE(changed.command->status.ok());
+  EXPECT_EQ(get32(changed.data(), 0), 2u);
+  EXPECT_EQ(get32(changed.data(), 4), 0u);
+  auto active = x.run(*c, x.admin, sqe(0x06, 0, 4096, {0x02}), {}, 52);
+  ASSERT_TRUE(active.command->status.ok());
+  EXPECT_EQ(get32(active.data(), 0), 1u);
+  EXPECT_EQ(get32(active.data(), 4), 2u);
+  auto read = x.run(*c, x.io, sqe(0x02, 2, 512, {0, 0, 0}), {}, 53);
+  EXPECT_TRUE(read.command->status.ok()) << "the new namespace serves";
+
+  auto again = x.run(*c, x.admin, sqe(0x0c, 0, 0, {}), {}, 54);
+  device->hold = true;
+  auto in_flight = x.run(*c, x.io, sqe(0x02, 2, 512, {0, 0, 0}), {}, 55);
+  ASSERT_FALSE(*in_flight.finished);
+  auto removed = x.subsystem->remove_namespace(2);
+  ASSERT_EQ(removed, unit);
+  ASSERT_TRUE(*again.finished);
+  EXPECT_EQ(decode_async_event(again.command->result_dw0).info, kNoticeNamespaceAttributeChanged);
+  bool idle = false;
+  removed->when_idle([&idle]() { idle = true; });
+  EXPECT_FALSE(idle) << "its read is still running";
+  auto refused = x.run(*c, x.io, sqe(0x02, 2, 512, {0, 0, 0}), {}, 56);
+  EXPECT_FALSE(refused.command->status.ok()) << "a removed namespace does not serve";
+  device->release_all();
+  EXPECT_TRUE(*in_flight.finished);
+  EXPECT_TRUE(in_flight.command->status.ok()) << "a command already running ends normally";
+  EXPECT_TRUE(idle);
+  EXPECT_EQ(x.subsystem->active_nsids(), std::vector<uint32_t>{1});
+}
+
 TEST(NvmeController, ADiscoveryControllerTellsItsHostWhenTheDiscoveryLogChanges) {
   // A host with a persistent discovery connection (Linux: `nvme discover --persistent`, nvme-stas)
   // enables the Discovery Log Page Change notice and keeps an AER outstanding; a gateway that

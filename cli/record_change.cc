@@ -63,6 +63,7 @@ int report_gateways(const ClusterView& view, uint64_t version, std::chrono::mill
 int change_record(const ClusterView& view, const std::string& what, const RecordEdit& edit) {
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
     auto current = view.config_record();
+    if (!current.ok() && current.status().code() == ErrorCode::busy) continue;  // written meanwhile: read again
     if (!current.ok()) return fail(what + ": " + current.status().message());
     YAML::Node record;
     try {

@@ -33,6 +33,15 @@ Status refuse_tcmu(const TargetConfig& target, const LunConfig& lun, const char*
   return needs_restart(target.iqn, fmt::format("LUN {} with TCMU exports {}", lun.lun, change));
 }
 
+// The same LUN for a target whose namespaces are rebuilt anyway (or that has none): its NSID
+// alone does not count, so adding an `nvme` section does not disturb the LUNs' iSCSI sessions.
+bool same_lun(const LunConfig& a, const LunConfig& b, bool nsid_counts) {
+  if (nsid_counts) return a == b;
+  LunConfig x = a;
+  x.nsid = b.nsid;
+  return x == b;
+}
+
 std::string plural(size_t n, const char* one) { return fmt::format("{} {}{}", n, one, n == 1 ? "" : "s"); }
 
 }  // namespace
@@ -45,6 +54,7 @@ std::string ConfigChange::summary() const {
   if (!added_luns.empty()) parts.push_back(plural(added_luns.size(), "LUN") + " added");
   if (!removed_luns.empty()) parts.push_back(plural(removed_luns.size(), "LUN") + " removed");
   if (!access_changed.empty()) parts.push_back(plural(access_changed.size(), "target") + "' access changed");
+  if (!nvme_changed.empty()) parts.push_back(plural(nvme_changed.size(), "NVMe subsystem") + " replaced");
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -54,7 +64,6 @@ Result<ConfigChange> plan_config_change(const Config& current, const Config& nex
   const auto after = by_iqn(next);
   for (const auto& [iqn, target] : before) {
     if (after.count(iqn) != 0) continue;
-    if (target->nvme) return needs_restart(iqn, "removing NVMe subsystem " + target->nvme->nqn);
     for (const auto& lun : target->luns) {
       if (auto refused = refuse_tcmu(*target, lun, "removed"); !refused.ok()) return refused;
     }
@@ -63,7 +72,6 @@ Result<ConfigChange> plan_config_change(const Config& current, const Config& nex
   for (const auto& [iqn, target] : after) {
     auto old = before.find(iqn);
     if (old == before.end()) {
-      if (target->nvme) return needs_restart(iqn, "a new NVMe subsystem " + target->nvme->nqn);
       for (const auto& lun : target->luns) {
         if (auto refused = refuse_tcmu(*target, lun, "added"); !refused.ok()) return refused;
       }
@@ -71,15 +79,15 @@ Result<ConfigChange> plan_config_change(const Config& current, const Config& nex
       continue;
     }
     const TargetConfig& was = *old->second;
-    if (was.nvme.has_value() != target->nvme.has_value() || (was.nvme && was.nvme->nqn != target->nvme->nqn)) {
-      return needs_restart(iqn, "a change of its NVMe subsystem (added, removed or renamed)");
-    }
+    const bool nvme_changed =
+        was.nvme.has_value() != target->nvme.has_value() || (was.nvme && was.nvme->nqn != target->nvme->nqn);
+    if (nvme_changed) change.nvme_changed.push_back(iqn);
     if (access_differs(was, *target)) change.access_changed.push_back(iqn);
     const auto luns_before = by_number(was);
     const auto luns_after = by_number(*target);
     for (const auto& [number, lun] : luns_before) {
       auto now = luns_after.find(number);
-      if (now != luns_after.end() && *now->second == *lun) continue;
+      if (now != luns_after.end() && same_lun(*now->second, *lun, !nvme_changed && target->nvme)) continue;
       if (auto refused = refuse_tcmu(was, *lun, now == luns_after.end() ? "removed" : "changed"); !refused.ok()) {
         return refused;
       }
@@ -87,7 +95,7 @@ Result<ConfigChange> plan_config_change(const Config& current, const Config& nex
     }
     for (const auto& [number, lun] : luns_after) {
       auto then = luns_before.find(number);
-      if (then != luns_before.end() && *then->second == *lun) continue;
+      if (then != luns_before.end() && same_lun(*then->second, *lun, !nvme_changed && target->nvme)) continue;
       if (auto refused = refuse_tcmu(*target, *lun, "added"); !refused.ok()) return refused;
       change.added_luns.push_back({iqn, *lun});
     }

@@ -3,10 +3,9 @@
 // removed (a LUN whose settings changed is removed and added again), which targets' access
 // settings change. Pure: the gateway (gateway.cc) carries the plan out.
 //
-// Some changes cannot be applied while serving; the plan is then refused as a whole, naming the
-// change, and the gateway keeps the version it serves: an NVMe subsystem that appears, goes or
-// changes its NQN (the discovery service and the NVMe/TCP listeners are set up at start), and
-// any TCMU export that changes (LIO's backstores are created at start).
+// One change cannot be applied while serving; the plan is then refused as a whole, naming it,
+// and the gateway keeps the version it serves: a TCMU export that changes (LIO's backstores are
+// set up by the administrator against the handler's devices, created at start).
 #pragma once
 
 #include <cstdint>
@@ -29,10 +28,13 @@ struct ConfigChange {
   std::vector<LunChange> removed_luns;        // of targets that stay (changed LUNs too)
   std::vector<LunChange> added_luns;          // of targets that stay (changed LUNs too)
   std::vector<std::string> access_changed;    // targets that stay whose alias, ACL, CHAP or hosts changed
+  // Targets that stay whose NVMe subsystem appears, goes or changes its NQN: the old one (if
+  // any) ends, with its controllers, and a new one serves the target's LUNs as namespaces.
+  std::vector<std::string> nvme_changed;
 
   [[nodiscard]] bool empty() const {
     return added_targets.empty() && removed_targets.empty() && removed_luns.empty() && added_luns.empty() &&
-           access_changed.empty();
+           access_changed.empty() && nvme_changed.empty();
   }
   // "2 targets added, 1 LUN removed", for the log.
   [[nodiscard]] std::string summary() const;

@@ -203,6 +203,13 @@ class RunningGateway final : public Gateway {
     nvme_settings.max_connections_per_listener = config.gateway.max_connections;
     nvme_settings.max_queue_buffer_bytes = config.gateway.max_session_buffer;
     nvme_settings.max_buffer_bytes = config.gateway.max_buffer;
+    nvme_settings.in_capsule_data_bytes = config.gateway.nvme_in_capsule_data;
+    {
+      nvme::SubsystemConfig ids;
+      controller_id_range(port_group, ids);
+      nvme_settings.controller_id_first = ids.controller_id_first;
+      nvme_settings.controller_id_count = ids.controller_id_count;
+    }
     tcmu::TcmuFrontendSettings tcmu_settings;
     port_group_ = port_group;
     config_ = config;
@@ -256,8 +263,10 @@ class RunningGateway final : public Gateway {
     auto server = iscsi::IscsiServer::create(std::move(settings), *loops_);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
-    if (!nvme_settings.subsystems.empty()) {
-      auto nvme_server = nvmeof::NvmeTcpServer::create(std::move(nvme_settings), *loops_);
+    // With the shared configuration, a subsystem may come with any later version.
+    const bool shared = config.cluster && config.cluster->shared_config;
+    if (!nvme_settings.subsystems.empty() || (shared && !nvme_settings.listeners.empty())) {
+      auto nvme_server = nvmeof::NvmeTcpServer::create(std::move(nvme_settings), *cluster_, *loops_);
       if (!nvme_server.ok()) return nvme_server.status();
       nvme_server_ = std::move(*nvme_server);
     }
@@ -302,6 +311,11 @@ class RunningGateway final : public Gateway {
     if (auto checked = check_gateway(*next); !checked.ok()) return refuse(checked.message());
     auto change = plan_config_change(config_, *next);
     if (!change.ok()) return refuse(change.status().message());
+    if (!nvme_server_) {
+      for (const auto& target : next->targets) {
+        if (target.nvme) return refuse("target " + target.iqn + ": an NVMe subsystem needs gateway.nvme_listeners");
+      }
+    }
     spdlog::info("config: applying version {} of the configuration record: {}", version, change->summary());
     const auto started = std::chrono::steady_clock::now();
     // Every backend is opened before anything changes: a version that cannot be served whole
@@ -348,12 +362,31 @@ class RunningGateway final : public Gateway {
         spdlog::error("config: {}", done.message());
       }
     }
+    for (const auto& iqn : change->nvme_changed) {
+      // The old subsystem (if any) ends with its controllers; a new one serves the same units.
+      const auto* target = find_target(config_, iqn);
+      auto& served = served_.at(iqn);
+      ServedTarget rebuilt = make_target(*target);
+      if (rebuilt.subsystem) {
+        for (const auto& lun : target->luns) {
+          auto unit = served.units.find(lun.lun);
+          if (unit == served.units.end()) continue;
+          if (auto added = rebuilt.subsystem->add_namespace(lun.nsid, unit->second); !added.ok()) {
+            spdlog::error("config: {}", added.message());
+          }
+        }
+      }
+      served.subsystem = std::move(rebuilt.subsystem);
+      spdlog::info("config: target {}: NVMe subsystem {}", iqn,
+                   served.subsystem ? served.subsystem->nqn() + " serves its LUNs" : std::string("removed"));
+    }
     for (const auto& iqn : change->access_changed) {
       const auto* target = find_target(config_, iqn);
       auto& served = served_.at(iqn);
       if (served.subsystem && target->nvme) {
-        served.subsystem->set_allowed_hosts(target->nvme->any_host ? std::vector<std::string>{}
-                                                                   : target->nvme->allowed_hosts);
+        const size_t ended = served.subsystem->set_allowed_hosts(
+            target->nvme->any_host ? std::vector<std::string>{} : target->nvme->allowed_hosts);
+        if (ended != 0) spdlog::info("config: {}: {} controller(s) of hosts no longer allowed end", iqn, ended);
       }
       spdlog::info("config: target {}: access settings changed", iqn);
     }
@@ -366,6 +399,7 @@ class RunningGateway final : public Gateway {
       served_.erase(it);
       spdlog::info("config: target {} removed", iqn);
     }
+    if (nvme_server_) nvme_server_->set_subsystems(nvme_subsystems());
     close_when_idle(std::move(retired));
     rados_->set_config_state(version, 0, "");
     spdlog::info("config: serving version {} of the configuration record (applied in {} ms)", version,
@@ -486,6 +520,15 @@ class RunningGateway final : public Gateway {
       if (target.chap) t.chap = to_credentials(*target.chap);
       t.scsi_target = served->second.scsi_target;
       out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  // The NVMe subsystems of the served targets.
+  std::vector<std::shared_ptr<nvme::Subsystem>> nvme_subsystems() const {
+    std::vector<std::shared_ptr<nvme::Subsystem>> out;
+    for (const auto& [iqn, served] : served_) {
+      if (served.subsystem) out.push_back(served.subsystem);
     }
     return out;
   }

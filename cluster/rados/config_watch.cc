@@ -111,6 +111,10 @@ void ConfigWatch::ensure_watch() {
 
 void ConfigWatch::check_record(std::vector<PendingAck> acks) {
   auto record = read_config_record(*pool_, object_);
+  // Written while it was read (a change landing): read it again, it is whole now or soon.
+  for (int again = 0; again < 5 && !record.ok() && record.status().code() == ErrorCode::busy; ++again) {
+    record = read_config_record(*pool_, object_);
+  }
   if (!record.ok()) {
     spdlog::warn("config: {}", record.status().message());
   } else if (record->exists && record->version != 0 && record->version != last_version_) {

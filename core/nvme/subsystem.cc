@@ -44,8 +44,21 @@ std::shared_ptr<Unit> Subsystem::remove_namespace(uint32_t nsid) {
   return removed;
 }
 
-void Subsystem::set_allowed_hosts(std::vector<std::string> hosts) {
+size_t Subsystem::set_allowed_hosts(std::vector<std::string> hosts) {
   allowed_hosts_.store(std::make_shared<const std::vector<std::string>>(std::move(hosts)), std::memory_order_release);
+  size_t ended = 0;
+  for (const auto& controller : live_controllers()) {
+    if (host_allowed(controller->host_nqn())) continue;
+    controller->retire();
+    ++ended;
+  }
+  return ended;
+}
+
+size_t Subsystem::retire_controllers() {
+  const auto controllers = live_controllers();
+  for (const auto& controller : controllers) controller->retire();
+  return controllers.size();
 }
 
 std::vector<uint32_t> Subsystem::active_nsids() const {

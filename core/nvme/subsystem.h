@@ -75,8 +75,11 @@ class Subsystem {
   // those already in the unit finish there. Returns the unit (null if there was none) so that
   // its owner can wait for them (Unit::when_idle) before closing its backend.
   std::shared_ptr<Unit> remove_namespace(uint32_t nsid);
-  // Who may connect from now on (controllers already created stay).
-  void set_allowed_hosts(std::vector<std::string> hosts);
+  // Who may connect from now on; the controllers of a host no longer allowed end (their queues
+  // close). Returns how many ended.
+  size_t set_allowed_hosts(std::vector<std::string> hosts);
+  // Ends every controller (the subsystem is no longer served); returns how many.
+  size_t retire_controllers();
 
   [[nodiscard]] const SubsystemConfig& config() const { return config_; }
   [[nodiscard]] const std::string& nqn() const { return config_.nqn; }

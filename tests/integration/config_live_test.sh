@@ -7,8 +7,11 @@
 #     the removed image is closed by both (no watcher left on its header);
 #   - host add from two shells at once: both land (one retries on the other's version);
 #     the ACL then admits those initiators only;
-#   - a version the gateways cannot apply (a new NVMe subsystem: needs a restart) is refused by
-#     both with the reason, shown by `portico status`, and the previous version keeps serving;
+#   - target create --nvme and lun add: both gateways serve the new NVMe subsystem and its
+#     namespace (same identity through either); target delete ends it on both;
+#   - a version the gateways cannot apply (an image that does not exist, imported as a file) is
+#     refused by both with the reason, shown by `portico status`, and the previous version keeps
+#     serving;
 #   - a hand-written invalid version (rados put + a new version number) is refused the same way;
 #   - a gateway stopped during a change catches up when it starts again;
 #   - target delete: the target is gone from both.
@@ -16,15 +19,18 @@ source "$(dirname "$0")/lib.sh"
 require_tools rbd rados iscsi-inq iscsi-ls
 : "${PORTICO_CEPH_CONF:?needs the test cluster (PORTICO_CEPH_CONF)}"
 : "${PORTICO_CLI:?PORTICO_CLI must name the portico binary}"
+: "${PORTICO_NVME:?PORTICO_NVME must name the portico-nvme binary}"
 
 pick_port
+((PORT < PORTICO_PORT_BASE + 7)) || die "no room for the NVMe port after $PORT"
+nvme_port=$((PORTICO_PORT_BASE + 7))
 pool=${PORTICO_CEPH_POOL:-rbd}
 image="live-$$"
-for name in "$image-0" "$image-1"; do
+for name in "$image-0" "$image-1" "$image-2"; do
   rbd -c "$PORTICO_CEPH_CONF" create --size 64M --image-feature layering "$pool/$name" || die "cannot create $pool/$name"
   CLEANUP_COMMANDS+=("rbd -c '$PORTICO_CEPH_CONF' rm '$pool/$name'")
 done
-shared_config_group live
+shared_config_group live "$nvme_port"
 iqn=iqn.2026-11.io.portico:live
 
 initiator=iqn.2026-11.io.portico:host-a  # admitted before and after the ACL below
@@ -79,44 +85,70 @@ if iscsi-inq -i iqn.2026-11.io.portico:host-c "iscsi://127.0.0.2:$PORT/$iqn/1" >
 fi
 log "ok: two concurrent host adds both landed (version 6); the ACL admits host-a, refuses host-c"
 
+# ---- an NVMe subsystem comes and goes live ----
+nqn=nqn.2026-11.io.portico:live-nvme
+out=$(cli target create "$iqn-nvme" --nvme "$nqn") || die "target create --nvme: $out"
+expect_output "both serve the subsystem" "2 of 2 gateway\(s\) serve version 7" "$out"
+out=$(cli lun add "$iqn-nvme" "$pool/$image-2") || die "lun add to the NVMe target: $out"
+expect_output "both serve its namespace" "2 of 2 gateway\(s\) serve version 8" "$out"
+# nsid HOST: Identify Namespace 1 of the subsystem through HOST (size and identity lines).
+nsid() {
+  "$PORTICO_NVME" identify --addr "$1" --port "$nvme_port" --nqn "$nqn" --nsid 1 \
+    --hostid 5f1e0c7a-0d2b-4c3e-9a41-7b2f8e6d1c0a 2>/dev/null | grep -E "^ *(size|nguid|eui64):" || true
+}
+ns1=$(nsid 127.0.0.1)
+expect_output "namespace 1 through gw1" "size: 131072 blocks" "$ns1"
+[[ $ns1 == "$(nsid 127.0.0.2)" ]] || die "namespace 1 must have one identity through both gateways"
+out=$(cli target delete "$iqn-nvme") || die "target delete of the NVMe target: $out"
+expect_output "both end it" "2 of 2 gateway\(s\) serve version 9" "$out"
+[[ -z $(nsid 127.0.0.1) && -z $(nsid 127.0.0.2) ]] || die "the deleted subsystem must not be served"
+log "ok: NVMe subsystem $nqn added (version 7), namespace 1 served through both with one identity (version 8), deleted (version 9)"
+
 # ---- a version the gateways cannot apply ----
+cat >"$WORK/missing-image.yaml" <<YAML
+targets:
+  - iqn: $iqn
+    allowed_initiators: [iqn.2026-11.io.portico:host-a, iqn.2026-11.io.portico:host-b]
+    luns:
+      - {lun: 1, backend: rbd, image: $pool/$image-1}
+      - {lun: 2, backend: rbd, image: $pool/$image-missing}
+YAML
 rc=0
-out=$(cli target create iqn.2026-11.io.portico:live-nvme --nvme nqn.2026-11.io.portico:live-nvme 2>&1) || rc=$?
+out=$(cli config import "$WORK/missing-image.yaml" 2>&1) || rc=$?
 ((rc == 3)) || die "a version no gateway applies must exit 3 (got $rc): $out"
-expect_output "each gateway says why" "live-gw1: refused version 7: .*nvme" "$out"
-expect_output "each gateway says why" "live-gw2: refused version 7: " "$out"
-expect_output "status shows it" "refused version 7: " "$(cli status)"
-serves live-gw1 6 && serves live-gw2 6 || die "both gateways must still serve version 6"
-[[ $(naa 127.0.0.1 1) == "$(naa 127.0.0.2 1)" && -n $(naa 127.0.0.1 1) ]] || die "LUN 1 must still be served"
-out=$(cli target delete iqn.2026-11.io.portico:live-nvme) || die "deleting the refused target: $out"
-expect_output "back to a version they apply" "2 of 2 gateway\(s\) serve version 8" "$out"
-log "ok: version 7 refused by both with the reason (status shows it), version 6 kept serving; version 8 applied"
+expect_output "each gateway says why" "live-gw1: refused version 10: .*$image-missing" "$out"
+expect_output "each gateway says why" "live-gw2: refused version 10: .*$image-missing" "$out"
+expect_output "status shows it" "refused version 10: .*$image-missing" "$(cli status)"
+serves live-gw1 9 && serves live-gw2 9 || die "both gateways must still serve version 9"
+[[ $(naa 127.0.0.1 1) == "$(naa 127.0.0.2 1)" && -n $(naa 127.0.0.1 1) && -z $(naa 127.0.0.1 2) ]] ||
+  die "LUN 1 (and no LUN 2) must still be served"
+log "ok: version 10 (a missing image) refused by both with the reason (status shows it), version 9 kept serving"
 
 # ---- a hand-written invalid version ----
 printf 'targets:\n  - iqn: not-an-iqn\n' | rados -c "$PORTICO_CEPH_CONF" -p "$pool" put "$record_object" - || die "rados put failed"
-rados -c "$PORTICO_CEPH_CONF" -p "$pool" setxattr "$record_object" portico.version 9 || die "setxattr failed"
+rados -c "$PORTICO_CEPH_CONF" -p "$pool" setxattr "$record_object" portico.version 11 || die "setxattr failed"
 deadline=$((SECONDS + 20))
-until grep -q "version 9 of the configuration record refused: targets\[0\]" "$WORK/gw1.log" &&
-      grep -q "version 9 of the configuration record refused: targets\[0\]" "$WORK/gw2.log"; do
-  ((SECONDS < deadline)) || die "both gateways must refuse version 9 (read at their next poll) and say why"
+until grep -q "version 11 of the configuration record refused: targets\[0\]" "$WORK/gw1.log" &&
+      grep -q "version 11 of the configuration record refused: targets\[0\]" "$WORK/gw2.log"; do
+  ((SECONDS < deadline)) || die "both gateways must refuse version 11 (read at their next poll) and say why"
   sleep 0.5
 done
 [[ -n $(naa 127.0.0.1 1) && -n $(naa 127.0.0.2 1) ]] || die "LUN 1 must still be served after an invalid version"
-log "ok: a hand-written invalid version 9 refused by both, with the reason logged; LUN 1 still served"
+log "ok: a hand-written invalid version 11 refused by both, with the reason logged; LUN 1 still served"
 
 # ---- a gateway stopped during a change catches up ----
 stop_gateway gw2
 printf 'targets:\n  - iqn: %s\n    allowed_initiators: [iqn.2026-11.io.portico:host-a, iqn.2026-11.io.portico:host-b]\n    luns:\n      - {lun: 1, backend: rbd, image: %s}\n      - {lun: 2, backend: rbd, image: %s}\n' \
   "$iqn" "$pool/$image-1" "$pool/$image-0" >"$WORK/repair.yaml"
 out=$(cli config import "$WORK/repair.yaml") || die "import while gw2 is down: $out"
-expect_output "gw1 applies it" "1 of 1 gateway\(s\) serve version 10" "$out"
+expect_output "gw1 applies it" "1 of 1 gateway\(s\) serve version 12" "$out"
 start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2
-serves live-gw2 10 || die "gw2 started later must serve version 10"
+serves live-gw2 12 || die "gw2 started later must serve version 12"
 [[ $(luns 127.0.0.2) == "1 2" && $(naa 127.0.0.2 2) == "$naa0" ]] || die "gw2 must serve LUNs 1 2, LUN 2 being image-0 ($naa0)"
-log "ok: gw2, down during version 10, serves it once started"
+log "ok: gw2, down during version 12, serves it once started"
 
 # ---- target delete ----
 out=$(cli target delete "$iqn") || die "target delete: $out"
-expect_output "both apply it" "2 of 2 gateway\(s\) serve version 11" "$out"
+expect_output "both apply it" "2 of 2 gateway\(s\) serve version 13" "$out"
 [[ -z $(naa 127.0.0.1 1) && -z $(naa 127.0.0.2 1) ]] || die "the deleted target must not be served"
 log "PASS config_live_test (lun add answered in $add_ms ms)"

@@ -164,12 +164,13 @@ expect_output() {
   grep -Eq -- "$2" <<<"$3" || { echo "$3" >&2; die "$1: output does not match /$2/"; }
 }
 
-# shared_config_group PREFIX: a gateway group that takes its targets from a configuration record
-# of its own on the test cluster. Sets record_object and members (removed at exit), defines
-# cli (the portico command on them) and serves, and writes $WORK/gw1.yaml and gw2.yaml (PREFIX-gw1 on
-# 127.0.0.1:$PORT, PREFIX-gw2 on 127.0.0.2:$PORT).
+# shared_config_group PREFIX [NVME_PORT]: a gateway group that takes its targets from a
+# configuration record of its own on the test cluster. Sets record_object and members (removed
+# at exit), defines cli (the portico command on them) and serves, and writes $WORK/gw1.yaml and
+# gw2.yaml (PREFIX-gw1 on 127.0.0.1:$PORT, PREFIX-gw2 on 127.0.0.2:$PORT; with NVME_PORT, NVMe/TCP
+# listeners on the same addresses).
 shared_config_group() {
-  local prefix=$1 n
+  local prefix=$1 nvme_port=${2:-} n nvme=""
   record_object="portico.config.$prefix-$$"
   members="portico.gateways.$prefix-$$"
   CLEANUP_COMMANDS+=("rados -c '$PORTICO_CEPH_CONF' -p '$pool' rm '$record_object'"
@@ -182,12 +183,14 @@ g = {x['name']: x for x in json.load(sys.stdin)['gateways']}
 sys.exit(g['$1']['config_version'] != $2)"
   }
   for n in 1 2; do
+    [[ -z $nvme_port ]] || nvme="  nvme_listeners: [\"127.0.0.$n:$nvme_port\"]"
     cat >"$WORK/gw$n.yaml" <<YAML
 log:
   level: info
 gateway:
   name: $prefix-gw$n
   portals: ["127.0.0.$n:$PORT"]
+$nvme
 cluster:
   ceph_conf: $PORTICO_CEPH_CONF
   pool: $pool

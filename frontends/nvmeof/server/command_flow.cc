@@ -245,8 +245,9 @@ bool QueueConnection::on_connect(const nvme::SubmissionEntry& sqe, std::span<con
     return true;
   }
   const auto& host = std::get<nvme::ConnectData>(connect_data);
-  auto found = context_.subsystems.find(host.subsystem_nqn);
-  if (found == context_.subsystems.end()) {
+  const auto subsystems = context_.subsystems();
+  auto found = subsystems->find(host.subsystem_nqn);
+  if (found == subsystems->end()) {
     if (const auto log = context_.peer_log.allow(); log.write) {
       spdlog::warn("nvme-tcp: {} asked for subsystem {}, which this gateway does not serve{}", peer_address_,
                    host.subsystem_nqn, suppressed_note(log.suppressed_before));
@@ -261,7 +262,7 @@ bool QueueConnection::on_connect(const nvme::SubmissionEntry& sqe, std::span<con
     return true;
   }
   controller_ = std::get<std::shared_ptr<nvme::Controller>>(result);
-  subsystem_ = found->second;
+  subsystem_ = found->second;  // kept by the queue: a subsystem removed meanwhile stays until it closes
   queue_.id = connect.queue_id;
   queue_.size = static_cast<uint16_t>(connect.sq_size + 1);
   sq_flow_control_ = !connect.disable_sq_flow_control();

@@ -47,7 +47,7 @@ std::vector<nvme::DiscoveryEntry> discovery_entries(const std::vector<nvme::Subs
   return entries;
 }
 
-std::shared_ptr<nvme::Subsystem> make_discovery_subsystem(std::vector<nvme::Subsystem*> subsystems,
+std::shared_ptr<nvme::Subsystem> make_discovery_subsystem(SubsystemList subsystems,
                                                           ClusterState& cluster,
                                                           std::vector<std::string> local_listeners,
                                                           const nvme::SubsystemConfig& template_config) {
@@ -60,7 +60,10 @@ std::shared_ptr<nvme::Subsystem> make_discovery_subsystem(std::vector<nvme::Subs
   config.controller_id_count = template_config.controller_id_count;
   config.discovery_entries = [subsystems = std::move(subsystems), &cluster,
                               listeners = std::move(local_listeners)](const std::string& host_nqn) {
-    return discovery_entries(subsystems, cluster, listeners, host_nqn);
+    const auto current = subsystems();
+    std::vector<nvme::Subsystem*> list;
+    for (const auto& subsystem : current) list.push_back(subsystem.get());
+    return discovery_entries(list, cluster, listeners, host_nqn);
   };
   return std::make_shared<nvme::Subsystem>(std::move(config), cluster);
 }

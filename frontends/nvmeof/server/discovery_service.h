@@ -5,6 +5,7 @@
 // gateway lists its own.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,8 +23,10 @@ std::vector<nvme::DiscoveryEntry> discovery_entries(const std::vector<nvme::Subs
                                                     const std::vector<std::string>& local_listeners,
                                                     const std::string& host_nqn);
 
-// The discovery subsystem serving those entries; controller ids from `template_config`'s range.
-std::shared_ptr<nvme::Subsystem> make_discovery_subsystem(std::vector<nvme::Subsystem*> subsystems,
+// The discovery subsystem serving those entries for the subsystems `subsystems` returns at the
+// time (they change with the configuration); controller ids from `template_config`'s range.
+using SubsystemList = std::function<std::vector<std::shared_ptr<nvme::Subsystem>>()>;
+std::shared_ptr<nvme::Subsystem> make_discovery_subsystem(SubsystemList subsystems,
                                                           ClusterState& cluster,
                                                           std::vector<std::string> local_listeners,
                                                           const nvme::SubsystemConfig& template_config);

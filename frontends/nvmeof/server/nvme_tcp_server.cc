@@ -2,6 +2,8 @@
 // QueueConnection for each accepted socket, on the loop that owns it for life.
 #include "frontends/nvmeof/server/nvme_tcp_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "frontends/common/tcp_acceptor.h"
@@ -14,7 +16,7 @@ namespace {
 
 class NvmeTcpServerImpl final : public NvmeTcpServer {
  public:
-  NvmeTcpServerImpl(NvmeTcpServerSettings settings, runtime::LoopGroup& loops)
+  NvmeTcpServerImpl(NvmeTcpServerSettings settings, ClusterState& cluster, runtime::LoopGroup& loops)
       : context_(std::make_unique<ServerContext>(std::move(settings))),
         acceptor_(frontend::AcceptorSettings{"nvme-tcp", all_listeners(context_->settings),
                                              context_->settings.max_connections_per_listener,
@@ -23,11 +25,25 @@ class NvmeTcpServerImpl final : public NvmeTcpServer {
                     return std::make_shared<QueueConnection>(*context_, loop, fd, id, std::move(local),
                                                              std::move(peer));
                   }) {
-    std::vector<nvme::Subsystem*> subsystems;
-    for (const auto& s : context_->settings.subsystems) subsystems.push_back(s.get());
-    const auto& first = *context_->settings.subsystems.front();
-    context_->add_discovery(
-        make_discovery_subsystem(std::move(subsystems), first.cluster(), context_->settings.listeners, first.config()));
+    ServerContext* context = context_.get();  // outlives the discovery subsystem's controllers
+    nvme::SubsystemConfig ids;
+    ids.controller_id_first = context->settings.controller_id_first;
+    ids.controller_id_count = context->settings.controller_id_count;
+    context->discovery = make_discovery_subsystem([context]() { return context->io_subsystems(); }, cluster,
+                                                  context->settings.listeners, ids);
+    context->set_subsystems(context->settings.subsystems);
+    context->settings.subsystems.clear();  // the snapshot holds them
+  }
+
+  void set_subsystems(std::vector<std::shared_ptr<nvme::Subsystem>> subsystems) override {
+    const auto before = context_->subsystems();
+    context_->set_subsystems(subsystems);
+    const auto now = context_->subsystems();
+    for (const auto& [nqn, subsystem] : *before) {
+      if (now->count(nqn) != 0) continue;
+      const size_t ended = subsystem->retire_controllers();
+      spdlog::info("nvme-tcp: subsystem {} no longer served; {} controller(s) end", nqn, ended);
+    }
   }
 
   Status start() override { return acceptor_.start(); }
@@ -37,7 +53,7 @@ class NvmeTcpServerImpl final : public NvmeTcpServer {
   [[nodiscard]] size_t connection_count() const override { return acceptor_.open_connections(); }
   [[nodiscard]] size_t controller_count() const override {
     size_t controllers = 0;
-    for (const auto& s : context_->settings.subsystems) controllers += s->controller_count();
+    for (const auto& s : context_->io_subsystems()) controllers += s->controller_count();
     return controllers;
   }
   void stop(std::chrono::milliseconds grace) override {
@@ -61,14 +77,13 @@ class NvmeTcpServerImpl final : public NvmeTcpServer {
 
 }  // namespace
 
-Result<std::unique_ptr<NvmeTcpServer>> NvmeTcpServer::create(NvmeTcpServerSettings settings,
+Result<std::unique_ptr<NvmeTcpServer>> NvmeTcpServer::create(NvmeTcpServerSettings settings, ClusterState& cluster,
                                                              runtime::LoopGroup& loops) {
   if (settings.listeners.empty()) return error(ErrorCode::invalid_argument, "nvme-tcp: no listener configured");
-  if (settings.subsystems.empty()) return error(ErrorCode::invalid_argument, "nvme-tcp: no subsystem configured");
   if (settings.max_h2c_data < kMinMaxH2cData || settings.max_h2c_data % 4 != 0) {
     return error(ErrorCode::invalid_argument, "nvme-tcp: MAXH2CDATA must be a multiple of 4 of at least 4096");
   }
-  return std::unique_ptr<NvmeTcpServer>(std::make_unique<NvmeTcpServerImpl>(std::move(settings), loops));
+  return std::unique_ptr<NvmeTcpServer>(std::make_unique<NvmeTcpServerImpl>(std::move(settings), cluster, loops));
 }
 
 }  // namespace portico::nvmeof

@@ -23,7 +23,12 @@ struct NvmeTcpServerSettings {
   std::vector<std::string> listeners;  // "127.0.0.1:4420", "[::1]:4420"
   // Where the discovery controller is usually reached (8009); it answers on every listener.
   std::vector<std::string> discovery_listeners;
-  std::vector<std::shared_ptr<nvme::Subsystem>> subsystems;
+  std::vector<std::shared_ptr<nvme::Subsystem>> subsystems;  // may be none yet (a group being set up)
+  // IOCCSZ's data part that every subsystem announces (their in_capsule_data_bytes).
+  uint32_t in_capsule_data_bytes = 8192;
+  // The discovery controllers' ids: this gateway's range (as its subsystems').
+  uint16_t controller_id_first = 1;
+  uint16_t controller_id_count = 0xffef;
   bool header_digest = true;  // offered when a host asks
   bool data_digest = true;
   uint32_t max_h2c_data = 128 * 1024;  // MAXH2CDATA
@@ -39,7 +44,9 @@ struct NvmeTcpServerSettings {
 
 class NvmeTcpServer {
  public:
-  static Result<std::unique_ptr<NvmeTcpServer>> create(NvmeTcpServerSettings settings, runtime::LoopGroup& loops);
+  // `cluster` (the gateway's, outliving the server) names the live gateways the discovery log lists.
+  static Result<std::unique_ptr<NvmeTcpServer>> create(NvmeTcpServerSettings settings, ClusterState& cluster,
+                                                       runtime::LoopGroup& loops);
   virtual ~NvmeTcpServer() = default;
   // Binds every listener and starts accepting. Fails (naming the listener) if one cannot be bound.
   virtual Status start() = 0;
@@ -48,6 +55,10 @@ class NvmeTcpServer {
   // Open TCP connections (admin and I/O queues, discovery included) and the controllers of its
   // subsystems (discovery excluded), for the metrics.
   [[nodiscard]] virtual size_t connection_count() const = 0;
+  // A new configuration version: hosts connect to `subsystems` from now on and the discovery
+  // log lists them (a host with a persistent discovery connection is told it changed). The
+  // controllers of a subsystem that is gone end, and so do their queues. Any thread.
+  virtual void set_subsystems(std::vector<std::shared_ptr<nvme::Subsystem>> subsystems) = 0;
   [[nodiscard]] virtual size_t controller_count() const = 0;
   // Stops accepting, lets commands in the core finish (up to `grace`), closes every queue.
   // Blocks until done. Call from a thread that is not a loop.

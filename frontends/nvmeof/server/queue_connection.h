@@ -116,7 +116,7 @@ class QueueConnection : public frontend::ServedConnection, public std::enable_sh
 
   // The queue, once connected.
   std::shared_ptr<nvme::Controller> controller_;
-  nvme::Subsystem* subsystem_ = nullptr;
+  std::shared_ptr<nvme::Subsystem> subsystem_;
   nvme::QueueContext queue_;
   bool sq_flow_control_ = true;  // CQEs report SQHD; without it data PDUs may carry SUCCESS
   uint16_t sq_head_ = 0;

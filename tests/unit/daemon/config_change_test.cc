@@ -100,7 +100,7 @@ targets:
   EXPECT_TRUE(plan->added_targets[0].luns.empty());
 }
 
-TEST(ConfigChange, NvmeSubsystemChangesNeedARestart) {
+TEST(ConfigChange, NvmeSubsystemsComeAndGoLive) {
   const std::string with_nvme = R"(
 targets:
   - iqn: iqn.2026-11.io.portico:a
@@ -109,12 +109,14 @@ targets:
       - {lun: 0, backend: rbd, image: disk0}
 )";
   auto added = plan_config_change(record(kOneLun), record(with_nvme));
-  ASSERT_FALSE(added.ok());
-  EXPECT_EQ(added.status().code(), ErrorCode::unsupported);
-  EXPECT_NE(added.status().message().find("iqn.2026-11.io.portico:a"), std::string::npos) << added.status().message();
-  EXPECT_NE(added.status().message().find("restart"), std::string::npos);
-  EXPECT_FALSE(plan_config_change(record(with_nvme), record(kOneLun)).ok());
-  // A namespace added to a subsystem that stays is applied live.
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  EXPECT_EQ(added->nvme_changed, std::vector<std::string>{"iqn.2026-11.io.portico:a"});
+  EXPECT_TRUE(added->added_luns.empty()) << "the LUN stays; a subsystem now serves it too";
+  EXPECT_EQ(added->summary(), "1 target' access changed, 1 NVMe subsystem replaced");
+  auto removed = plan_config_change(record(with_nvme), record(kOneLun));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->nvme_changed.size(), 1u);
+  // A namespace added to a subsystem that stays is a LUN added, nothing more.
   auto more = plan_config_change(record(with_nvme), record(R"(
 targets:
   - iqn: iqn.2026-11.io.portico:a
@@ -125,6 +127,7 @@ targets:
 )"));
   ASSERT_TRUE(more.ok()) << more.status().message();
   EXPECT_EQ(more->added_luns.size(), 1u);
+  EXPECT_TRUE(more->nvme_changed.empty());
 }
 
 TEST(ConfigChange, TcmuExportChangesNeedARestart) {

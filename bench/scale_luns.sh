@@ -1,8 +1,9 @@
 #!/bin/bash
 # Scale: one gateway group of 3 porticod gateways serving N LUNs (thin RBD images) on the micro
-# Ceph cluster. Prints start-up time per gateway, resident memory and threads (per gateway and
-# per LUN), the RADOS objects and watches each LUN costs, and PERSISTENT RESERVE OUT latency with
-# the N LUNs loaded.
+# Ceph cluster, from the group's configuration record. Prints start-up time per gateway,
+# resident memory and threads (per gateway and per LUN), the RADOS objects and watches each LUN
+# costs, PERSISTENT RESERVE OUT latency with the N LUNs loaded, and how long a LUN added with
+# `portico lun add` takes to be served by all 3.
 #
 #   bench/scale_luns.sh [N]        # default 4096; PORTICO_BUILD (default build/release)
 #
@@ -16,6 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(realpath "${PORTICO_BUILD:-$root/build/release}")
 porticod=${PORTICOD:-$build/daemon/porticod}
 loadgen=${PORTICO_LOADGEN:-$build/tools/portico-loadgen}
+portico=${PORTICO_CLI:-$build/cli/portico}
 base_port=${PORTICO_SCALE_PORT:-24000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/portico-scale.XXXXXX")
 prefix=portico-scale-
@@ -24,7 +26,7 @@ py=/usr/bin/python3  # Debian's, with python3-rbd
 t0=$(date +%s.%N)
 log() { printf '[scale %6.1f s] %s\n' "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')" "$*"; }
 die() { log "FAIL: $*" >&2; exit 1; }
-for tool in "$porticod" "$loadgen"; do [[ -x $tool ]] || die "$tool is missing (build first)"; done
+for tool in "$porticod" "$loadgen" "$portico"; do [[ -x $tool ]] || die "$tool is missing (build first)"; done
 "$py" -c 'import rados, rbd' 2>/dev/null || die "python3-rbd is missing (apt-get install python3-rbd)"
 
 pids=()
@@ -34,7 +36,11 @@ cleanup() {
   set +e
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-  if [[ -n ${conf:-} ]]; then images remove >/dev/null 2>&1; fi
+  if [[ -n ${conf:-} ]]; then
+    images remove >/dev/null 2>&1
+    rbd -c "$conf" rm "rbd/${prefix}added" >/dev/null 2>&1
+    rados -c "$conf" -p rbd rm portico.scale.config >/dev/null 2>&1
+  fi
   [[ -n $own_cluster ]] && bash "$root/scripts/ceph-cluster.sh" stop "$own_cluster" >/dev/null 2>&1
   if ((rc == 0)); then rm -rf "$work"; else log "logs kept in $work"; fi
   exit "$rc"
@@ -77,14 +83,25 @@ images create
 log "$n thin images created in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}') s"
 objects_before=$(rados -c "$conf" -p rbd ls 2>/dev/null | grep -c '^portico\.' || true)
 
-# gateway_yaml NAME INDEX LUNS: a clustered gateway on 127.0.0.INDEX serving LUNs 0..LUNS-1.
-gateway_yaml() {
-  local name=$1 index=$2 luns=$3 i
-  printf 'log:\n  level: warn\ngateway:\n  name: %s\n  portals: ["127.0.0.%d:%d"]\n' "$name" "$index" "$base_port"
-  printf 'cluster:\n  ceph_conf: %s\n  pool: rbd\n  gateways_object: portico.scale.gateways\n' "$conf"
+# targets_yaml LUNS: the target with LUNs 0..LUNS-1.
+targets_yaml() {
+  local luns=$1 i
   printf 'targets:\n  - iqn: %s\n    luns:\n' "$iqn"
   for ((i = 0; i < luns; ++i)); do printf '      - {lun: %d, backend: rbd, image: rbd/%s%05d}\n' "$i" "$prefix" "$i"; done
 }
+# gateway_yaml NAME INDEX LUNS: a clustered gateway on 127.0.0.INDEX serving LUNs 0..LUNS-1 from
+# its own file, or (LUNS = record) from the configuration record.
+gateway_yaml() {
+  local name=$1 index=$2 luns=$3
+  printf 'log:\n  level: warn\ngateway:\n  name: %s\n  portals: ["127.0.0.%d:%d"]\n' "$name" "$index" "$base_port"
+  printf 'cluster:\n  ceph_conf: %s\n  pool: rbd\n  gateways_object: portico.scale.gateways\n' "$conf"
+  if [[ $luns == record ]]; then
+    printf '  shared_config: true\n  config_object: portico.scale.config\n'
+  else
+    targets_yaml "$luns"
+  fi
+}
+cli() { "$portico" -c "$conf" -p rbd --gateways-object portico.scale.gateways --config-object portico.scale.config "$@"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 threads() { awk '/^Threads/ {print $2}' "/proc/$1/status"; }
 # start NAME INDEX LUNS: starts a gateway, waits until it serves; sets started_pid and
@@ -113,9 +130,12 @@ kill -TERM "$ref_pid"; wait "$ref_pid" || true
 pids=()
 log "reference: 1 LUN, started in $ref_s s, RSS $((ref_rss / 1024)) MiB, $ref_threads threads"
 
+targets_yaml "$n" >"$work/record.yaml"
+rados -c "$conf" -p rbd rm portico.scale.config >/dev/null 2>&1 || true
+cli config import "$work/record.yaml" | head -n 1 || die "cannot import the configuration record"
 declare -A pid_of secs_of
 for i in 1 2 3; do
-  start "gw$i" "$i" "$n"
+  start "gw$i" "$i" record
   pid_of[gw$i]=$started_pid
   secs_of[gw$i]=$started_seconds
   log "gw$i serves $n LUNs ${secs_of[gw$i]} s after its start"
@@ -144,6 +164,20 @@ for lun in 0 $((n - 1)); do
   [[ $out == *errors=0* ]] || die "PR OUT on LUN $lun: $out"
   printf 'PR OUT (REGISTER / unregister, 3 gateways, %d LUNs) on LUN %d: %s\n' "$n" "$lun" "$out"
 done
+# A LUN added through the portico command with N LUNs served: the command returns once every
+# gateway has answered the notify with the version applied (its LUN attached, its image open).
+rbd -c "$conf" create --size 64M --image-feature layering "rbd/${prefix}added" >/dev/null
+begin=$(date +%s.%N)
+out=$(cli lun add "$iqn" "rbd/${prefix}added") || { echo "$out" >&2; die "lun add failed"; }
+command_ms=$(awk -v a="$begin" -v b="$(date +%s.%N)" 'BEGIN{printf "%d", (b - a) * 1000}')
+grep -q "3 of 3 gateway(s) serve version 2" <<<"$out" || { echo "$out" >&2; die "not every gateway applied the new LUN"; }
+answers_ms=$(sed -nE 's/.*answers in ([0-9]+) ms.*/\1/p' <<<"$out")
+for i in 1 2 3; do
+  "$loadgen" --url "iscsi://127.0.0.$i:$base_port/$iqn/$n" --rw read --ios 10 >/dev/null 2>&1 ||
+    die "gw$i does not serve the added LUN $n"
+done
+printf 'LUN %d added with portico lun add: served by all 3 gateways %d ms after the write (command %d ms)\n' \
+  "$n" "$answers_ms" "$command_ms"
 for gw in gw1 gw2 gw3; do
   kill -0 "${pid_of[$gw]}" 2>/dev/null || die "$gw died during the run"
 done

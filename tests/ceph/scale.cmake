@@ -12,4 +12,4 @@ endif()
 add_test(NAME ceph.scale_256_luns COMMAND bash ${PORTICO_SOURCE_ROOT}/bench/scale_luns.sh 256)
 set_tests_properties(ceph.scale_256_luns PROPERTIES
   LABELS ceph FIXTURES_REQUIRED ceph RUN_SERIAL TRUE TIMEOUT 600
-  ENVIRONMENT "${PORTICO_CEPH_ENV};PORTICOD=$<TARGET_FILE:porticod>;PORTICO_LOADGEN=$<TARGET_FILE:portico-loadgen>;PORTICO_SCALE_PORT=${portico_scale_port};SCALE_MAX_THREADS=64")
+  ENVIRONMENT "${PORTICO_CEPH_ENV};PORTICOD=$<TARGET_FILE:porticod>;PORTICO_LOADGEN=$<TARGET_FILE:portico-loadgen>;PORTICO_CLI=$<TARGET_FILE:portico>;PORTICO_SCALE_PORT=${portico_scale_port};SCALE_MAX_THREADS=64")

@@ -182,8 +182,15 @@ for gw in gw1 gw2 gw3; do
   kill -0 "${pid_of[$gw]}" 2>/dev/null || die "$gw died during the run"
 done
 SCALE_THREADS=$(threads "${pid_of[gw1]}")
+# How long a gateway of N LUNs takes to stop on SIGTERM (systemd waits 90 s by default).
+begin=$(date +%s.%N)
+kill -TERM "${pid_of[gw1]}"
+rc=0
+wait "${pid_of[gw1]}" || rc=$?
+printf 'gw1 stopped %.1f s after SIGTERM, exit status %d\n' "$(awk -v a="$begin" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')" "$rc"
+((rc == 0)) || die "gw1 exited $rc on SIGTERM"
 echo "SCALE_LUNS=$n SCALE_THREADS=$SCALE_THREADS"
-# As a test (ctest sets it): a gateway's threads must not grow with its LUNs.
+# As a test (ctest sets it): a gateway's threads must not grow with its LUNs (counted before gw1 stopped).
 if [[ -n ${SCALE_MAX_THREADS:-} ]] && ((SCALE_THREADS > SCALE_MAX_THREADS)); then
   die "gw1 runs $SCALE_THREADS threads for $n LUNs (at most $SCALE_MAX_THREADS expected)"
 fi

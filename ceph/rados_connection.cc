@@ -51,6 +51,7 @@ Result<std::shared_ptr<RadosConnection>> RadosConnection::connect(const RadosOpt
 
 RadosConnection::~RadosConnection() {
   workers_.reset();  // every image (each holding the pool) is closed by now: joins the threads
+  if (leave_open_) return;  // images left open for the process's exit still use it
   rados_shutdown(cluster_);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -43,6 +44,10 @@ class RadosConnection {
   // The threads that run this client's blocking librbd calls (RBD allocation queries), shared
   // by every image: two, started on first use.
   [[nodiscard]] std::shared_ptr<WorkerPool> blocking_workers() const;
+  // The process is about to end with images still open (RbdBlockDevice::leave_open_at_exit):
+  // this client is not shut down (librbd's image contexts still use it); the process's exit
+  // ends it. Images cannot outlive their client any other way.
+  void leave_open_at_exit() { leave_open_ = true; }
 
  private:
   RadosConnection(RadosOptions options, rados_t cluster) : options_(std::move(options)), cluster_(cluster) {}
@@ -51,6 +56,7 @@ class RadosConnection {
   rados_t cluster_;
   mutable std::mutex workers_mutex_;
   mutable std::shared_ptr<WorkerPool> workers_;
+  std::atomic<bool> leave_open_{false};
 };
 
 // "error 2 (No such file or directory)" from a negative librados return value.

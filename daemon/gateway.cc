@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <thread>
 
 #include "backends/file/file_block_device.h"
 #include "backends/memory/delayed_block_device.h"
@@ -39,6 +40,10 @@ namespace {
 iscsi::ChapCredentials to_credentials(const ChapConfig& c) {
   return {c.username, c.secret, c.mutual_username, c.mutual_secret};
 }
+
+// Beyond this many RBD images a stopping gateway leaves them to the process's exit
+// (RbdBlockDevice::leave_open_at_exit): at 4,096 closing them one by one took minutes.
+constexpr size_t kCloseImagesAtExitLimit = 512;
 
 // How long SIGTERM waits for commands already in a backend before closing connections anyway.
 constexpr std::chrono::milliseconds kShutdownGrace{10000};
@@ -213,11 +218,17 @@ class RunningGateway final : public Gateway {
     tcmu::TcmuFrontendSettings tcmu_settings;
     port_group_ = port_group;
     config_ = config;
+    std::vector<LunRef> wanted;
+    for (const auto& target : config.targets) {
+      for (const auto& lun : target.luns) wanted.push_back({&target, &lun});
+    }
+    auto opened = open_units(wanted);
+    size_t next_unit = 0;
     for (const auto& target : config.targets) {
       ServedTarget served = make_target(target);
       for (const auto& lun : target.luns) {
         const std::string where = target.iqn + " lun " + std::to_string(lun.lun);
-        auto unit = open_unit(target, lun);
+        auto& unit = opened[next_unit++];
         if (!unit.ok()) return unit.status();
         const auto& device = (*unit)->device();
         for (const auto& e : lun.tcmu) {
@@ -320,19 +331,16 @@ class RunningGateway final : public Gateway {
     const auto started = std::chrono::steady_clock::now();
     // Every backend is opened before anything changes: a version that cannot be served whole
     // is not served at all.
-    std::map<std::pair<std::string, uint64_t>, std::shared_ptr<scsi::LogicalUnit>> opened;
+    std::vector<LunRef> wanted;
     for (const auto& target : change->added_targets) {
-      for (const auto& lun : target.luns) {
-        auto unit = open_unit(target, lun);
-        if (!unit.ok()) return refuse(unit.status().message());
-        opened[{target.iqn, lun.lun}] = std::move(*unit);
-      }
+      for (const auto& lun : target.luns) wanted.push_back({&target, &lun});
     }
-    for (const auto& added : change->added_luns) {
-      const auto* target = find_target(*next, added.iqn);
-      auto unit = open_unit(*target, added.lun);
-      if (!unit.ok()) return refuse(unit.status().message());
-      opened[{added.iqn, added.lun.lun}] = std::move(*unit);
+    for (const auto& added : change->added_luns) wanted.push_back({find_target(*next, added.iqn), &added.lun});
+    auto units = open_units(wanted);
+    std::map<std::pair<std::string, uint64_t>, std::shared_ptr<scsi::LogicalUnit>> opened;
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (!units[i].ok()) return refuse(units[i].status().message());
+      opened[{wanted[i].target->iqn, wanted[i].lun->lun}] = std::move(*units[i]);
     }
     std::vector<std::shared_ptr<Unit>> retired;
     for (const auto& removed : change->removed_luns) {
@@ -489,6 +497,35 @@ class RunningGateway final : public Gateway {
     return std::move(*unit);
   }
 
+  struct LunRef {
+    const TargetConfig* target;
+    const LunConfig* lun;
+  };
+
+  // open_unit() for each, several at once with a cluster: a gateway of thousands of LUNs would
+  // otherwise spend its start-up waiting on the OSDs for one image at a time. Results in order.
+  std::vector<Result<std::shared_ptr<scsi::LogicalUnit>>> open_units(const std::vector<LunRef>& wanted) {
+    constexpr size_t kOpeners = 8;
+    constexpr size_t kProgressEvery = 512;
+    std::vector<Result<std::shared_ptr<scsi::LogicalUnit>>> out(wanted.size(), error(ErrorCode::internal, "not opened"));
+    std::atomic<size_t> next{0};
+    std::atomic<size_t> done{0};
+    auto work = [&]() {
+      for (size_t i; (i = next.fetch_add(1)) < wanted.size();) {
+        out[i] = open_unit(*wanted[i].target, *wanted[i].lun);
+        const size_t finished = done.fetch_add(1) + 1;
+        if (finished % kProgressEvery == 0) spdlog::info("opened {} of {} LUNs", finished, wanted.size());
+      }
+    };
+    // Without a cluster the backends are local files and memory: nothing to wait for.
+    const size_t threads = config_.cluster ? std::min(kOpeners, wanted.size()) : 0;
+    std::vector<std::thread> openers;
+    for (size_t t = 1; t < threads; ++t) openers.emplace_back(work);
+    work();
+    for (auto& t : openers) t.join();
+    return out;
+  }
+
   // Makes the unit reachable: a LUN of the target and, with an `nvme` section, a namespace.
   Status add_lun(ServedTarget& served, const LunConfig& lun, std::shared_ptr<scsi::LogicalUnit> unit) {
     if (served.subsystem) {
@@ -571,6 +608,14 @@ class RunningGateway final : public Gateway {
     if (nvme_server_) nvme_server_->stop(kShutdownGrace);
     if (server_) server_->stop(kShutdownGrace);
     if (loops_) loops_->stop();
+    if (ceph_ && rbd_unit_count() > kCloseImagesAtExitLimit) {
+      spdlog::info("{} RBD images: left open for the process's exit to end (closing each costs time in proportion to "
+                   "all of them)",
+                   rbd_unit_count());
+      backends::RbdBlockDevice::leave_open_at_exit();
+      ceph_->leave_open_at_exit();
+      leaves_images_to_exit_ = true;
+    }
     tcmu_.reset();
     nvme_server_.reset();
     server_.reset();
@@ -579,6 +624,18 @@ class RunningGateway final : public Gateway {
   // targets) go before the cluster state, which goes before the Ceph connection.
 
   ~RunningGateway() override { stop(); }
+  [[nodiscard]] bool leaves_images_to_exit() const override { return leaves_images_to_exit_; }
+
+  size_t rbd_unit_count() const {
+    size_t count = 0;
+    std::lock_guard lock(served_mutex_);
+    for (const auto& [iqn, served] : served_) {
+      for (const auto& [lun, unit] : served.units) {
+        if (dynamic_cast<const backends::RbdBlockDevice*>(&unit->device()) != nullptr) ++count;
+      }
+    }
+    return count;
+  }
 
  private:
   std::shared_ptr<ceph::RadosConnection> ceph_;
@@ -590,6 +647,7 @@ class RunningGateway final : public Gateway {
   std::function<Result<Config>(const std::string&)> merge_record_;  // with shared_config
   cluster::rados::RadosClusterState* rados_ = nullptr;               // with a cluster
   std::vector<std::shared_ptr<Unit>> lingering_;  // removed, but their commands had not ended
+  bool leaves_images_to_exit_ = false;
   Config config_;  // what is served: the start-up configuration, then each version applied
   uint16_t port_group_ = 1;
   std::map<std::string, ServedTarget> served_;  // by IQN; changed by the configuration thread

@@ -36,6 +36,10 @@ class Gateway {
   virtual ~Gateway() = default;
   // Stop accepting, finish in-flight commands, close sessions, stop the loops.
   virtual void stop() = 0;
+  // After stop(): the gateway serves so many RBD images that it leaves them open for the
+  // process's exit to end (RbdBlockDevice::leave_open_at_exit); the process must then end with
+  // _exit once the gateway is destroyed, not run the libraries' static destructors under them.
+  [[nodiscard]] virtual bool leaves_images_to_exit() const = 0;
 };
 
 }  // namespace portico::daemon

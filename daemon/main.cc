@@ -43,6 +43,21 @@ sigset_t block_shutdown_signals() {
   return set;
 }
 
+// Stops and destroys the gateway; returns `status`, or ends the process at once when the
+// gateway left its images to the exit (Gateway::leaves_images_to_exit).
+int stop_and_exit(std::unique_ptr<portico::daemon::Gateway> gateway, int status) {
+  gateway->stop();
+  const bool images_left_open = gateway->leaves_images_to_exit();
+  gateway.reset();
+  spdlog::info("stopped");
+  if (images_left_open) {
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    ::_exit(status);
+  }
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,12 +146,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "porticod: stopping after fencing took over 30 s; exiting now\n");
       ::_exit(portico::daemon::kFencedExitStatus);
     }).detach();
-    (*gateway)->stop();
-    spdlog::info("stopped");
-    return portico::daemon::kFencedExitStatus;
+    return stop_and_exit(std::move(*gateway), portico::daemon::kFencedExitStatus);
   }
   spdlog::info("received {}, shutting down", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
-  (*gateway)->stop();
-  spdlog::info("stopped");
-  return 0;
+  return stop_and_exit(std::move(*gateway), 0);
 }

@@ -166,6 +166,12 @@ RbdBlockDevice::RbdBlockDevice(std::shared_ptr<ceph::RadosConnection> connection
   info_.identity_seed = "rbd:" + options.pool + "/" + image_id;
 }
 
+namespace {
+std::atomic<bool> leave_images_open{false};
+}  // namespace
+
+void RbdBlockDevice::leave_open_at_exit() { leave_images_open.store(true, std::memory_order_release); }
+
 RbdBlockDevice::~RbdBlockDevice() {
   // Completions touch the image and this device: let every one finish first. (librbd's close
   // also drains its queue, but our callbacks run after librbd considers a request done.)
@@ -176,6 +182,7 @@ RbdBlockDevice::~RbdBlockDevice() {
   worker_->drain_and_stop();  // runs the allocation queries still queued, while the image is open
   // rbd_update_unwatch waits for a header callback in progress.
   if (watching_) rbd_update_unwatch(image_, watch_handle_);
+  if (leave_images_open.load(std::memory_order_acquire)) return;  // the process's exit ends it
   rbd_close(image_);
   rados_ioctx_destroy(ioctx_);
 }

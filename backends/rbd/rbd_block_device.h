@@ -57,6 +57,12 @@ class RbdBlockDevice final : public BlockDevice {
                                                       const RbdOptions& options);
   // Waits for the requests in flight, stops the header watch, closes the image.
   ~RbdBlockDevice() override;
+  // From now on, a device destroyed leaves its image open for the process's exit to end (its
+  // client too: RadosConnection::leave_open_at_exit). librbd 16's rbd_close costs time in
+  // proportion to the images its client has open (each close walks every image's configuration
+  // observers), so closing thousands one by one takes minutes; a gateway that stops with that
+  // many lets the exit end them, and the next start blocklists this client, dropping its watches.
+  static void leave_open_at_exit();
   RbdBlockDevice(const RbdBlockDevice&) = delete;
   RbdBlockDevice& operator=(const RbdBlockDevice&) = delete;
 

@@ -17,6 +17,9 @@ Result<std::unique_ptr<ClusterView>> ClusterView::connect(const ClusterOptions& 
   rados.client_name = options.client;
   rados.keyring = options.keyring;
   rados.connect_timeout_s = 10;
+  // A short-lived command: no admin socket (on a gateway host it would collide with the
+  // gateway's, named after the same client, and librados would complain on stderr).
+  rados.overrides = {{"admin_socket", ""}};
   auto connection = ceph::RadosConnection::connect(rados);
   if (!connection.ok()) return connection.status();
   auto ioctx = (*connection)->open_pool(options.pool);

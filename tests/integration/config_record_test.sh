@@ -80,7 +80,10 @@ expect_output "the loser is told why" "is no longer version 1: someone else chan
 cli config export >"$WORK/now.yaml"
 cmp -s "$WORK/now.yaml" "$WORK/a.yaml" || cmp -s "$WORK/now.yaml" "$WORK/b.yaml" || die "the record is neither file whole"
 expect_output "version 2" "version 2: 1 target" "$(cli config show)"
-log "ok: two imports raced from version 1, one stored whole, the other refused"
+serves cfg-gw1 2 && serves cfg-gw2 2 || die "both gateways must apply version 2 live"
+naa2=$(naa 127.0.0.1)  # LUN 0 of whichever file won
+[[ -n $naa2 && $naa2 == "$(naa 127.0.0.2)" ]] || die "both gateways must serve version 2's LUN 0 with one NAA"
+log "ok: two imports raced from version 1, one stored whole and applied live by both, the other refused"
 
 # ---- a hand-written invalid record ----
 printf 'targets:\n  - iqn: not-an-iqn\n' | rados -c "$PORTICO_CEPH_CONF" -p "$pool" put "$record_object" - ||
@@ -93,7 +96,7 @@ rc=0
 ((rc == 1)) || die "porticod with an invalid record exited $rc (expected 1)"
 grep -q "configuration record $pool/$record_object version 2: targets\[0\]" "$WORK/badrecord.log" ||
   { cat "$WORK/badrecord.log" >&2; die "porticod must say why the record is refused"; }
-[[ $(naa 127.0.0.1) == "$naa1" ]] || die "gw1 must keep serving what it has"
+[[ $(naa 127.0.0.1) == "$naa2" ]] || die "gw1 must keep serving what it has (version 2)"
 expect_output "import on top" "is now version 3" "$(cli config import --expect-version 2 "$WORK/one.yaml")"
 start_gateway gw2 "$WORK/gw2.yaml" 127.0.0.2
 grep -q "version 3: 1 target" "$WORK/gw2.log" || die "gw2 started later must serve version 3"

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 
+#include "ceph/config_key.h"
 #include "cluster/rados/object_names.h"
+#include "cluster/rados/omap_read.h"
 #include "cluster/rados/versioned_object.h"
 
 namespace portico::cli {
@@ -31,10 +34,17 @@ Result<std::unique_ptr<ClusterView>> ClusterView::connect(const ClusterOptions& 
   return view;
 }
 
-Result<std::vector<GatewayStatus>> ClusterView::gateways(int64_t default_lease_ms) const {
+Result<std::vector<GatewayStatus>> ClusterView::gateways(int64_t default_lease_ms, bool sessions) const {
   cluster::rados::Membership membership(pool_, options_.gateways_object, "");
   auto records = membership.read_all();
   if (!records.ok()) return records.status();
+  std::map<std::string, std::string> lists;
+  if (sessions) {
+    constexpr uint64_t kMaxGateways = 1024;
+    auto read = cluster::rados::read_omap(*pool_, cluster::rados::status_object_name(options_.gateways_object), kMaxGateways);
+    if (!read.ok()) return read.status();
+    lists = std::move(read->entries);
+  }
   const int64_t now = cluster::rados::now_ms();
   std::vector<GatewayStatus> out;
   for (auto& record : *records) {
@@ -42,6 +52,9 @@ Result<std::vector<GatewayStatus>> ClusterView::gateways(int64_t default_lease_m
     status.heartbeat_age_ms = now - record.heartbeat_ms;
     status.lease_ms = record.lease_ms != 0 ? record.lease_ms : default_lease_ms;
     status.live = status.heartbeat_age_ms <= status.lease_ms;
+    if (auto list = lists.find(record.name); list != lists.end()) {
+      status.sessions = cluster::rados::decode_session_lines(list->second);
+    }
     status.record = std::move(record);
     out.push_back(std::move(status));
   }
@@ -127,6 +140,16 @@ Result<cluster::rados::VersionedObject> ClusterView::config_record() const {
 Status ClusterView::write_config_record(uint64_t expected_version, const std::string& yaml) const {
   return cluster::rados::write_config_record(*pool_, options_.config_object, expected_version, yaml);
 }
+
+Result<std::string> ClusterView::config_key_get(const std::string& key) const {
+  return ceph::config_key_get(*connection_, key);
+}
+
+Status ClusterView::config_key_set(const std::string& key, const std::string& value) const {
+  return ceph::config_key_set(*connection_, key, value);
+}
+
+Status ClusterView::config_key_remove(const std::string& key) const { return ceph::config_key_remove(*connection_, key); }
 
 Result<std::vector<ConfigAck>> ClusterView::notify_config(std::chrono::milliseconds timeout) const {
   char* reply = nullptr;

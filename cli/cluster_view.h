@@ -14,6 +14,7 @@
 #include "cluster/rados/config_watch.h"
 #include "cluster/rados/membership.h"
 #include "cluster/rados/pool.h"
+#include "cluster/rados/session_status.h"
 #include "core/common/result.h"
 #include "core/reservations/reservation_state.h"
 
@@ -30,6 +31,7 @@ struct ClusterOptions {
 
 struct GatewayStatus {
   cluster::rados::GatewayRecord record;
+  std::vector<cluster::rados::SessionLine> sessions;  // as of its last heartbeat that changed them
   int64_t heartbeat_age_ms = 0;
   int64_t lease_ms = 0;  // the record's, or the default when an older gateway did not record it
   bool live = false;     // heard from within its lease
@@ -56,7 +58,8 @@ class ClusterView {
   static Result<std::unique_ptr<ClusterView>> connect(const ClusterOptions& options);
 
   // Every gateway of the membership object, by name; `default_lease_ms` for records without one.
-  Result<std::vector<GatewayStatus>> gateways(int64_t default_lease_ms) const;
+  // With `sessions`, each one's sessions and controllers from the status object too.
+  Result<std::vector<GatewayStatus>> gateways(int64_t default_lease_ms, bool sessions = false) const;
   // The reservation record of image `image` ("pool/name", or "name" in the cluster pool).
   Result<LunReservations> reservations(const std::string& image) const;
   // The configuration record, and a guarded replacement of it (ErrorCode::busy when it is no
@@ -71,6 +74,14 @@ class ClusterView {
   // Tells every watching gateway that the record changed and waits (up to `timeout`) for each to
   // apply it or say why it cannot.
   Result<std::vector<ConfigAck>> notify_config(std::chrono::milliseconds timeout) const;
+  // The monitors' config-key store, where the record's CHAP secrets are (ceph/config_key.h),
+  // under "portico/<pool>/<config object>/".
+  Result<std::string> config_key_get(const std::string& key) const;
+  Status config_key_set(const std::string& key, const std::string& value) const;
+  Status config_key_remove(const std::string& key) const;
+  [[nodiscard]] std::string config_key_prefix() const {
+    return "portico/" + options_.pool + "/" + options_.config_object + "/";
+  }
   // "pool/object" of the configuration record, for messages.
   [[nodiscard]] std::string config_where() const { return pool_->where(options_.config_object); }
 

@@ -131,10 +131,24 @@ int config_show(const ClusterView& view, bool json) {
     if (!line.empty()) std::printf("  served by: %s\n", line.c_str());
   }
   for (const auto& t : config->targets) {
-    std::printf("  %s%s  %s\n", t.iqn.c_str(), t.nvme ? (" + " + t.nvme->nqn).c_str() : "",
-                t.any_initiator ? "any initiator" : fmt::format("{} initiator(s)", t.allowed_initiators.size()).c_str());
+    std::printf("  %s%s%s\n", t.iqn.c_str(), t.nvme ? (" + " + t.nvme->nqn).c_str() : "",
+                t.chap ? fmt::format("  CHAP {}{}", t.chap->username, t.chap->mutual_username.empty() ? "" : " (mutual)").c_str()
+                       : "");
     for (const auto& l : t.luns) {
-      std::printf("    LUN %llu  %s\n", static_cast<unsigned long long>(l.lun), image_of(l).c_str());
+      std::printf("    LUN %llu  %s%s\n", static_cast<unsigned long long>(l.lun), image_of(l).c_str(),
+                  t.nvme ? fmt::format("  (namespace {})", l.nsid).c_str() : "");
+    }
+    if (t.any_initiator) {
+      std::printf("    initiators: any\n");
+    } else {
+      for (const auto& name : t.allowed_initiators) {
+        auto own = t.initiator_chap.find(name);
+        std::printf("    initiator %s%s\n", name.c_str(),
+                    own != t.initiator_chap.end() ? fmt::format("  CHAP {}", own->second.username).c_str() : "");
+      }
+    }
+    if (t.nvme && !t.nvme->any_host) {
+      for (const auto& host : t.nvme->allowed_hosts) std::printf("    host %s\n", host.c_str());
     }
   }
   return 0;

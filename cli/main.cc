@@ -95,7 +95,27 @@ int main(int argc, char** argv) {
   host_remove->add_option("iqn", iqn, "the target")->required();
   host_remove->add_option("name", host_name, "the initiator's iSCSI name, or the host's NQN")->required();
 
-  auto* status = app.add_subcommand("status", "every gateway: alive, lease, configuration version served or refused");
+  auto* auth = app.add_subcommand("auth", "CHAP of a target or of one initiator (secrets in the monitors' config-key store)");
+  auth->require_subcommand(1);
+  portico::cli::AuthSet auth_request;
+  auto* auth_set = auth->add_subcommand("set", "set CHAP (and mutual CHAP): new secrets, a new version of the record");
+  auth_set->add_option("iqn", auth_request.iqn, "the target")->required();
+  auth_set->add_option("--initiator", auth_request.initiator, "this initiator's own credentials (added to the ACL)");
+  auth_set->add_option("--username", auth_request.username, "the CHAP name the initiator gives")->required();
+  auth_set->add_option("--secret-file", auth_request.secret_file, "a file holding the secret (12 to 255 characters)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auth_set->add_option("--mutual-username", auth_request.mutual_username, "mutual CHAP: the target's name");
+  auth_set->add_option("--mutual-secret-file", auth_request.mutual_secret_file, "mutual CHAP: the target's secret")
+      ->check(CLI::ExistingFile);
+  auto* auth_clear = auth->add_subcommand("clear", "remove CHAP (its secrets are removed from the store)");
+  auth_clear->add_option("iqn", iqn, "the target")->required();
+  std::string auth_initiator;
+  auth_clear->add_option("--initiator", auth_initiator, "this initiator's own credentials");
+
+  auto* show = app.add_subcommand("show", "the whole configuration tree: targets, LUNs, hosts (as config show)");
+
+  auto* status = app.add_subcommand("status", "every gateway: alive, lease, ALUA/ANA group, configuration version served or refused, sessions");
   status->add_option("--lease-ms", default_lease_ms, "lease of gateways whose record does not carry one")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
@@ -114,6 +134,15 @@ int main(int argc, char** argv) {
   if (*config_import) return portico::cli::config_import(**view, config_file, expect_version);
   if (*config_export) return portico::cli::config_export(**view);
   if (*config_show) return portico::cli::config_show(**view, json);
+  if (*auth_set) {
+    if (auth_request.mutual_username.empty() != auth_request.mutual_secret_file.empty()) {
+      std::fprintf(stderr, "portico: auth set: --mutual-username and --mutual-secret-file go together\n");
+      return 1;
+    }
+    return portico::cli::auth_set(**view, auth_request);
+  }
+  if (*auth_clear) return portico::cli::auth_clear(**view, iqn, auth_initiator);
+  if (*show) return portico::cli::config_show(**view, json);
   if (*target_create) return portico::cli::target_create(**view, create);
   if (*target_delete) return portico::cli::target_delete(**view, iqn);
   if (*lun_add) return portico::cli::lun_add(**view, add);
@@ -122,7 +151,7 @@ int main(int argc, char** argv) {
   if (*host_add) return portico::cli::host_add(**view, iqn, host_name);
   if (*host_remove) return portico::cli::host_remove(**view, iqn, host_name);
   if (*status) {
-    auto gateways = (*view)->gateways(default_lease_ms);
+    auto gateways = (*view)->gateways(default_lease_ms, true);
     if (!gateways.ok()) {
       std::fprintf(stderr, "portico: status: %s\n", gateways.status().message().c_str());
       return 1;

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "cli/record_change.h"
 #include "daemon/config.h"
@@ -32,7 +35,8 @@ Status no_target(const std::string& iqn) {
   return error(ErrorCode::not_found, "target " + iqn + " does not exist (portico config show lists them)");
 }
 
-std::string scalar(const YAML::Node& node) { return node.IsScalar() ? node.as<std::string>() : std::string(); }
+// A scalar's text; "" for anything else, a missing key included.
+std::string scalar(const YAML::Node& node) { return node && node.IsScalar() ? node.as<std::string>() : std::string(); }
 
 // A list entry: a plain name or {name: ...}.
 std::string entry_name(const YAML::Node& entry) { return entry.IsMap() ? scalar(entry["name"]) : scalar(entry); }
@@ -44,7 +48,144 @@ int fail(const std::string& line) {
   return 1;
 }
 
+// The secret in `file`, without its final newline.
+Result<std::string> read_secret(const std::string& file, const std::string& option) {
+  std::ifstream in(file);
+  if (!in) return error(ErrorCode::not_found, option + " " + file + ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  // RFC 7143 12.1.3: secrets shorter than 12 bytes are refused by interoperable initiators.
+  if (secret.size() < 12 || secret.size() > 255) {
+    return error(ErrorCode::invalid_argument, option + " " + file + ": the secret must be 12 to 255 characters long");
+  }
+  return secret;
+}
+
+// The config-keys a chap section refers to.
+std::vector<std::string> referenced_keys(const YAML::Node& chap) {
+  std::vector<std::string> keys;
+  if (!chap || !chap.IsMap()) return keys;
+  const std::string prefix = daemon::kSecretReferencePrefix;
+  for (const char* field : {"secret", "mutual_secret"}) {
+    const std::string value = scalar(chap[field]);
+    if (value.rfind(prefix, 0) == 0) keys.push_back(value.substr(prefix.size()));
+  }
+  return keys;
+}
+
+// The node that holds the chap section: the target, or the initiator's entry in its ACL (made
+// a {name: ...} map, and added to the ACL when `create`).
+std::optional<YAML::Node> chap_holder(YAML::Node& target, const std::string& initiator, bool create, Status& why) {
+  if (initiator.empty()) return target;
+  if (!target["allowed_initiators"] || target["allowed_initiators"].IsScalar()) {
+    if (!create) {
+      why = error(ErrorCode::not_found, initiator + " is not in the ACL of " + scalar(target["iqn"]));
+      return std::nullopt;
+    }
+    target["allowed_initiators"] = YAML::Node(YAML::NodeType::Sequence);
+  }
+  YAML::Node list = target["allowed_initiators"];
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (entry_name(list[i]) != initiator) continue;
+    if (!list[i].IsMap()) {
+      YAML::Node entry(YAML::NodeType::Map);
+      entry["name"] = initiator;
+      list[i] = entry;
+    }
+    return list[i];
+  }
+  if (!create) {
+    why = error(ErrorCode::not_found, initiator + " is not in the ACL of " + scalar(target["iqn"]));
+    return std::nullopt;
+  }
+  YAML::Node entry(YAML::NodeType::Map);
+  entry["name"] = initiator;
+  list.push_back(entry);
+  return list[list.size() - 1];
+}
+
+// Removes keys no record version names any more (best effort: a key left behind is unused).
+void remove_keys(const ClusterView& view, const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    if (auto removed = view.config_key_remove(key); !removed.ok() && removed.code() != ErrorCode::not_found) {
+      std::fprintf(stderr, "portico: %s (left unused)\n", removed.message().c_str());
+    }
+  }
+}
+
 }  // namespace
+
+int auth_set(const ClusterView& view, const AuthSet& request) {
+  auto secret = read_secret(request.secret_file, "--secret-file");
+  if (!secret.ok()) return fail("auth set: " + secret.status().message());
+  std::string mutual;
+  if (!request.mutual_username.empty()) {
+    auto read = read_secret(request.mutual_secret_file, "--mutual-secret-file");
+    if (!read.ok()) return fail("auth set: " + read.status().message());
+    if (*read == *secret) return fail("auth set: the mutual secret must differ from the secret (RFC 7143 12.1.3)");
+    mutual = *read;
+  }
+  const auto stamp = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  const std::string base = view.config_key_prefix() + request.iqn + "/" +
+                           (request.initiator.empty() ? std::string("target") : request.initiator) + "/";
+  std::vector<std::string> written;
+  const std::string secret_key = fmt::format("{}secret.{}", base, stamp);
+  if (auto stored = view.config_key_set(secret_key, *secret); !stored.ok()) return fail("auth set: " + stored.message());
+  written.push_back(secret_key);
+  const std::string mutual_key = fmt::format("{}mutual_secret.{}", base, stamp);
+  if (!mutual.empty()) {
+    if (auto stored = view.config_key_set(mutual_key, mutual); !stored.ok()) {
+      remove_keys(view, written);
+      return fail("auth set: " + stored.message());
+    }
+    written.push_back(mutual_key);
+  }
+  std::vector<std::string> replaced;
+  const int status = change_record(view, "auth set", [&](YAML::Node& record) -> Status {
+    auto target = find_target(record, request.iqn);
+    if (!target) return no_target(request.iqn);
+    Status why;
+    auto holder = chap_holder(*target, request.initiator, true, why);
+    if (!holder) return why;
+    replaced = referenced_keys((*holder)["chap"]);
+    YAML::Node chap(YAML::NodeType::Map);
+    chap["username"] = request.username;
+    chap["secret"] = std::string(daemon::kSecretReferencePrefix) + secret_key;
+    if (!mutual.empty()) {
+      chap["mutual_username"] = request.mutual_username;
+      chap["mutual_secret"] = std::string(daemon::kSecretReferencePrefix) + mutual_key;
+    }
+    (*holder)["chap"] = chap;
+    return {};
+  });
+  if (status == 1) {
+    remove_keys(view, written);  // nothing names them
+    return status;
+  }
+  remove_keys(view, replaced);
+  return status;
+}
+
+int auth_clear(const ClusterView& view, const std::string& iqn, const std::string& initiator) {
+  std::vector<std::string> replaced;
+  const int status = change_record(view, "auth clear", [&](YAML::Node& record) -> Status {
+    auto target = find_target(record, iqn);
+    if (!target) return no_target(iqn);
+    Status why;
+    auto holder = chap_holder(*target, initiator, false, why);
+    if (!holder) return why;
+    if (!(*holder)["chap"]) return error(ErrorCode::not_found, "no CHAP is set there");
+    replaced = referenced_keys((*holder)["chap"]);
+    holder->remove("chap");
+    return {};
+  });
+  if (status != 1) remove_keys(view, replaced);
+  return status;
+}
 
 int target_create(const ClusterView& view, const TargetCreate& request) {
   return change_record(view, "target create", [&](YAML::Node& record) -> Status {

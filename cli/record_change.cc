@@ -74,7 +74,13 @@ int change_record(const ClusterView& view, const std::string& what, const Record
     }
     if (record.IsNull()) record = YAML::Node(YAML::NodeType::Map);
     if (!record.IsMap()) return fail(what + ": " + view.config_where() + " is not a mapping: fix it with portico config import");
-    if (auto edited = edit(record); !edited.ok()) return fail(what + ": " + edited.message() + " (nothing stored)");
+    try {
+      if (auto edited = edit(record); !edited.ok()) return fail(what + ": " + edited.message() + " (nothing stored)");
+    } catch (const YAML::Exception& e) {
+      // A record written by hand with a value of the wrong kind where the edit looks.
+      return fail(what + ": " + view.config_where() + " version " + std::to_string(current->version) +
+                  " cannot be edited (" + e.msg + "): fix it with portico config import; nothing stored");
+    }
     YAML::Emitter out;
     out << record;
     const std::string yaml = std::string(out.c_str()) + "\n";

@@ -42,6 +42,18 @@ std::string gateways_text(const std::vector<GatewayStatus>& gateways) {
   return out;
 }
 
+namespace {
+
+nlohmann::json sessions_json(const std::vector<cluster::rados::SessionLine>& lines) {
+  auto list = nlohmann::json::array();
+  for (const auto& s : lines) {
+    list.push_back({{"protocol", s.protocol}, {"target", s.target}, {"initiator", s.initiator}, {"detail", s.detail}});
+  }
+  return list;
+}
+
+}  // namespace
+
 std::string status_text(const std::vector<GatewayStatus>& gateways) {
   if (gateways.empty()) return "no gateway has registered in this membership object\n";
   std::string out;
@@ -53,6 +65,10 @@ std::string status_text(const std::vector<GatewayStatus>& gateways) {
                                                     : fmt::format("serves configuration version {}", g.record.config_version));
     if (g.record.config_refused != 0) {
       out += fmt::format("  refused version {}: {}\n", g.record.config_refused, g.record.config_refused_why);
+    }
+    if (g.sessions.empty()) out += "  no session\n";
+    for (const auto& s : g.sessions) {
+      out += fmt::format("  {:<6} {}  <- {}  ({})\n", s.protocol, s.target, s.initiator, s.detail);
     }
   }
   return out;
@@ -70,6 +86,7 @@ std::string gateways_json(const std::vector<GatewayStatus>& gateways) {
                     {"config_version", g.record.config_version},
                     {"config_refused", g.record.config_refused},
                     {"config_refused_why", g.record.config_refused_why},
+                    {"sessions", sessions_json(g.sessions)},
                     {"rados_instance", g.record.instance_id},
                     {"rados_address", g.record.address},
                     {"iscsi_portals", g.record.iscsi_portals},

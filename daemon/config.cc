@@ -606,30 +606,46 @@ Result<uint64_t> parse_size(const std::string& text) {
 
 namespace {
 
-// Finds a `chap` key anywhere below `node`; its path ("targets[0].allowed_initiators[1]") or "".
-std::string find_chap(const YAML::Node& node, const std::string& path) {
+// Every `chap` section's secrets, in the record, are references to the monitors' config-key
+// store ("config-key:<key>"): the pool's objects are readable by every client of the pool, the
+// config-key store only by clients with the monitor capability for it. With `fetch`, each
+// reference is replaced by the secret it names (a gateway); without, it stays as a stand-in
+// (the record's checks: unique per key, long enough). A secret in the clear is refused.
+void resolve_chap_secrets(YAML::Node node, const std::string& path, const SecretFetcher* fetch) {
   if (node.IsMap()) {
-    for (const auto& item : node) {
+    for (auto item : node) {
       const std::string key = item.first.IsScalar() ? item.first.as<std::string>() : std::string("?");
       const std::string below = path.empty() ? key : path + "." + key;
-      if (key == "chap") return below;
-      if (auto found = find_chap(item.second, below); !found.empty()) return found;
+      if (key != "chap") {
+        resolve_chap_secrets(item.second, below, fetch);
+        continue;
+      }
+      if (!item.second.IsMap()) continue;  // parse_chap says what is wrong
+      for (const char* field : {"secret", "mutual_secret"}) {
+        YAML::Node value = item.second[field];
+        if (!value) continue;
+        const std::string text = value.IsScalar() ? value.as<std::string>() : std::string();
+        if (text.rfind(kSecretReferencePrefix, 0) != 0) {
+          fail(below + "." + field, "CHAP secrets are not kept in the configuration record, which every client of "
+                                    "the pool can read: store them with portico auth set (the monitors' config-key "
+                                    "store)");
+        }
+        if (fetch == nullptr) continue;
+        auto secret = (*fetch)(text.substr(std::string(kSecretReferencePrefix).size()));
+        if (!secret.ok()) fail(below + "." + field, secret.status().message());
+        item.second[field] = *secret;
+      }
     }
   } else if (node.IsSequence()) {
-    for (size_t i = 0; i < node.size(); ++i) {
-      if (auto found = find_chap(node[i], path + "[" + std::to_string(i) + "]"); !found.empty()) return found;
-    }
+    for (size_t i = 0; i < node.size(); ++i) resolve_chap_secrets(node[i], path + "[" + std::to_string(i) + "]", fetch);
   }
-  return {};
 }
 
-YAML::Node load_record(const std::string& record_yaml) {
-  const YAML::Node record = YAML::Load(record_yaml);
+YAML::Node load_record(const std::string& record_yaml, const SecretFetcher* fetch) {
+  YAML::Node record = YAML::Load(record_yaml);
   if (!record.IsMap()) throw ConfigError{"configuration record: the top level must be a mapping"};
   reject_unknown_keys(record, "", {"targets", "discovery"});
-  if (auto chap = find_chap(record, ""); !chap.empty()) {
-    fail(chap, "CHAP secrets are not kept in the configuration record, which every client of the pool can read");
-  }
+  resolve_chap_secrets(record, "", fetch);
   return record;
 }
 
@@ -656,6 +672,18 @@ cluster:
   shared_config: true
 )";
 
+Config merge_record(const std::string& local_yaml, const std::string& record_yaml, const SecretFetcher* fetch) {
+  YAML::Node root = YAML::Load(local_yaml);
+  const YAML::Node record = load_record(record_yaml, fetch);
+  if (!root.IsMap()) throw ConfigError{"configuration: the top level must be a mapping"};
+  if (root["targets"] || root["discovery"]) {
+    fail("targets", "come from the configuration record (cluster.shared_config): remove them from the file");
+  }
+  root["targets"] = record["targets"];
+  if (record["discovery"]) root["discovery"] = record["discovery"];
+  return parse_root(root, true);
+}
+
 }  // namespace
 
 Result<Config> parse_config(const std::string& yaml_text) {
@@ -669,22 +697,14 @@ Status check_config_record(const std::string& record_yaml) {
 }
 
 Result<Config> parse_config_record(const std::string& record_yaml) {
-  return merge_config_record(kRecordCheckGateway, record_yaml);
+  return config_result([&]() -> Result<Config> { return merge_record(kRecordCheckGateway, record_yaml, nullptr); });
 }
 
-Result<Config> merge_config_record(const std::string& local_yaml, const std::string& record_yaml) {
-  return config_result([&]() -> Result<Config> {
-    YAML::Node root = YAML::Load(local_yaml);
-    const YAML::Node record = load_record(record_yaml);
-    if (!root.IsMap()) throw ConfigError{"configuration: the top level must be a mapping"};
-    if (root["targets"] || root["discovery"]) {
-      fail("targets", "come from the configuration record (cluster.shared_config): remove them from the file");
-    }
-    root["targets"] = record["targets"];
-    if (record["discovery"]) root["discovery"] = record["discovery"];
-    return parse_root(root, true);
-  });
+Result<Config> merge_config_record(const std::string& local_yaml, const std::string& record_yaml,
+                                   const SecretFetcher& fetch) {
+  return config_result([&]() -> Result<Config> { return merge_record(local_yaml, record_yaml, &fetch); });
 }
+
 
 Result<Config> load_config_file(const std::string& path) {
   std::ifstream in(path);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -140,16 +141,24 @@ struct Config {
 Result<Config> load_config_file(const std::string& path);
 Result<Config> parse_config(const std::string& yaml_text);
 
+// In the configuration record a CHAP secret is a reference to the monitors' config-key store,
+// "config-key:<key>" (portico auth set writes both): every client that can read the pool could
+// read a secret kept in the record itself, so one is refused there.
+inline constexpr const char* kSecretReferencePrefix = "config-key:";
+// Reads the config-key named by a reference (the part after the prefix); an error names the key.
+using SecretFetcher = std::function<Result<std::string>(const std::string& key)>;
+
 // The shared part of a configuration (the `targets` and `discovery` sections, as in a local
-// file) as the configuration record holds it. CHAP secrets are refused there: every client that
-// can read the pool could read them.
+// file) as the configuration record holds it, secrets as references (not read).
 Status check_config_record(const std::string& record_yaml);
 // The record as a gateway of the group with NVMe listeners would serve it: what the checks and
-// the portico command show.
+// the portico command show (secrets are their references).
 Result<Config> parse_config_record(const std::string& record_yaml);
 // A gateway's configuration with shared_config: its own file (gateway, cluster, log) with the
-// targets of the record. Errors name the record's keys as they are in the record.
-Result<Config> merge_config_record(const std::string& local_yaml, const std::string& record_yaml);
+// targets of the record, each secret read through `fetch`. Errors name the record's keys as they
+// are in the record.
+Result<Config> merge_config_record(const std::string& local_yaml, const std::string& record_yaml,
+                                   const SecretFetcher& fetch);
 
 // "1GiB", "512MiB", "4096", "10G" → bytes. Exposed for tests.
 Result<uint64_t> parse_size(const std::string& text);

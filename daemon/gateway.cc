@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <thread>
+#include <tuple>
 
 #include "backends/file/file_block_device.h"
 #include "backends/memory/delayed_block_device.h"
@@ -20,11 +21,13 @@
 #include "cluster/local/local_cluster_state.h"
 #include "cluster/rados/config_watch.h"
 #include "cluster/rados/rados_cluster_state.h"
+#include "cluster/rados/session_status.h"
 #include "core/common/stable_hash.h"
 #include "core/nvme/subsystem.h"
 #include "core/scsi/logical_unit.h"
 #include "core/scsi/scsi_target.h"
 #include "daemon/config_change.h"
+#include "daemon/shared_config.h"
 #include "frontends/iscsi/server/iscsi_server.h"
 #include "frontends/nvmeof/server/nvme_tcp_server.h"
 #include "frontends/fc_tcmu/handler/fabric_nexus.h"
@@ -145,6 +148,7 @@ class RunningGateway final : public Gateway {
       cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
       cluster_options.lease = std::chrono::milliseconds(c.lease_ms);
       cluster_options.notify_timeout = std::chrono::milliseconds(c.notify_timeout_ms);
+      cluster_options.session_lines = [this]() { return session_lines(); };
       auto rados = cluster::rados::RadosClusterState::start(ceph_, cluster_options);
       if (!rados.ok()) return error(rados.status().code(), "cluster: " + rados.status().message());
       port_id = (*rados)->local_relative_port_id();
@@ -291,6 +295,10 @@ class RunningGateway final : public Gateway {
     auto started = server_->start();
     if (started.ok() && nvme_server_) started = nvme_server_->start();
     if (started.ok() && tcmu_) started = tcmu_->start();
+    if (started.ok()) {
+      std::lock_guard lock(status_mutex_);
+      serving_ = true;
+    }
     if (started.ok() && !config.gateway.metrics_listener.empty()) started = start_metrics(config);
     if (started.ok() && config.cluster && config.cluster->shared_config && merge_record_) {
       // New versions of the record are applied live from now on; one that appeared since this
@@ -317,7 +325,7 @@ class RunningGateway final : public Gateway {
       rados_->set_config_state(serving, version, why);
       return cluster::rados::ConfigAnswer{version, false, why};
     };
-    auto next = merge_record_(yaml);
+    auto next = merge_record_(yaml, config_key_fetcher(ceph_));
     if (!next.ok()) return refuse(next.status().message());
     if (auto checked = check_gateway(*next); !checked.ok()) return refuse(checked.message());
     auto change = plan_config_change(config_, *next);
@@ -384,7 +392,10 @@ class RunningGateway final : public Gateway {
           }
         }
       }
-      served.subsystem = std::move(rebuilt.subsystem);
+      {
+        std::lock_guard lock(served_mutex_);
+        served.subsystem = std::move(rebuilt.subsystem);
+      }
       spdlog::info("config: target {}: NVMe subsystem {}", iqn,
                    served.subsystem ? served.subsystem->nqn() + " serves its LUNs" : std::string("removed"));
     }
@@ -570,6 +581,30 @@ class RunningGateway final : public Gateway {
     return out;
   }
 
+  // What this gateway serves now, for `portico status` (cluster/rados/session_status.h; the
+  // heartbeat thread asks).
+  std::string session_lines() const {
+    std::lock_guard status_lock(status_mutex_);
+    if (!serving_) return {};
+    std::vector<cluster::rados::SessionLine> lines;
+    for (const auto& s : server_->sessions()) {
+      lines.push_back({"iscsi", s.target, s.initiator, fmt::format("ISID {}, TSIH {}", s.isid, s.tsih)});
+    }
+    {
+      std::lock_guard lock(served_mutex_);
+      for (const auto& [iqn, served] : served_) {
+        if (!served.subsystem) continue;
+        for (const auto& [id, host] : served.subsystem->controller_hosts()) {
+          lines.push_back({"nvme", served.subsystem->nqn(), host, fmt::format("controller {}", id)});
+        }
+      }
+    }
+    std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.protocol, a.target, a.initiator, a.detail) < std::tie(b.protocol, b.target, b.initiator, b.detail);
+    });
+    return cluster::rados::encode_session_lines(lines);
+  }
+
   // Every served unit, for the metrics (a scrape thread).
   std::vector<metrics::LunSource> metric_luns() const {
     std::vector<metrics::LunSource> out;
@@ -601,6 +636,10 @@ class RunningGateway final : public Gateway {
 
   void stop() override {
     config_watch_.reset();  // no version is applied while the servers stop
+    {
+      std::lock_guard lock(status_mutex_);  // no heartbeat reads the servers from now on
+      serving_ = false;
+    }
     metrics_.reset();  // no scrape reads the servers once they stop
     // The server stops on running loops; the loops then stop (running or dropping what the
     // server posted to them) before the server is freed.
@@ -644,10 +683,12 @@ class RunningGateway final : public Gateway {
   std::unique_ptr<iscsi::IscsiServer> server_;
   std::unique_ptr<nvmeof::NvmeTcpServer> nvme_server_;
   std::unique_ptr<tcmu::TcmuFrontend> tcmu_;
-  std::function<Result<Config>(const std::string&)> merge_record_;  // with shared_config
+  RecordMerger merge_record_;  // with shared_config
   cluster::rados::RadosClusterState* rados_ = nullptr;               // with a cluster
   std::vector<std::shared_ptr<Unit>> lingering_;  // removed, but their commands had not ended
   bool leaves_images_to_exit_ = false;
+  mutable std::mutex status_mutex_;  // serving_, against the heartbeat's reads of the servers
+  bool serving_ = false;
   Config config_;  // what is served: the start-up configuration, then each version applied
   uint16_t port_group_ = 1;
   std::map<std::string, ServedTarget> served_;  // by IQN; changed by the configuration thread

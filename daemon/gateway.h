@@ -23,8 +23,9 @@ inline constexpr int kFencedExitStatus = 75;
 // Creates nothing. Used by --check-config and before start.
 Status check_gateway(const Config& config);
 
-// A gateway with cluster.shared_config: its own file merged with a version of the record's YAML.
-using RecordMerger = std::function<Result<Config>(const std::string& record_yaml)>;
+// A gateway with cluster.shared_config: its own file merged with a version of the record's YAML,
+// the record's secrets read through the fetcher (the gateway's own Ceph client).
+using RecordMerger = std::function<Result<Config>(const std::string& record_yaml, const SecretFetcher& fetch)>;
 
 class Gateway {
  public:

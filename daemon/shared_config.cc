@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ceph/config_key.h"
 #include "ceph/rados_connection.h"
 #include "cluster/rados/config_record.h"
 #include "cluster/rados/pool.h"
@@ -28,7 +29,7 @@ Result<Config> load_shared_config(const std::string& path, const Config& local) 
   if (!record->exists || record->version == 0) {
     return error(ErrorCode::not_found, where + " does not exist yet (portico config import FILE creates it)");
   }
-  auto merged = record_merger(path)(record->data);
+  auto merged = record_merger(path)(record->data, config_key_fetcher(*connection));
   if (!merged.ok()) {
     return error(merged.status().code(), where + " version " + std::to_string(record->version) + ": " +
                                              merged.status().message());
@@ -38,11 +39,17 @@ Result<Config> load_shared_config(const std::string& path, const Config& local) 
   return merged;
 }
 
-std::function<Result<Config>(const std::string& record_yaml)> record_merger(const std::string& path) {
+RecordMerger record_merger(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
-  return [local = text.str()](const std::string& record_yaml) { return merge_config_record(local, record_yaml); };
+  return [local = text.str()](const std::string& record_yaml, const SecretFetcher& fetch) {
+    return merge_config_record(local, record_yaml, fetch);
+  };
+}
+
+SecretFetcher config_key_fetcher(std::shared_ptr<ceph::RadosConnection> connection) {
+  return [connection = std::move(connection)](const std::string& key) { return ceph::config_key_get(*connection, key); };
 }
 
 }  // namespace portico::daemon

@@ -13,7 +13,9 @@
 #
 # Several clusters coexist when their folders and MON_PORTs differ (MON_PORT and MON_PORT+1 are
 # the monitor's v2 and v1 ports; daemons bind in MON_PORT+10 .. MON_PORT+99).
-# Environment: CEPH_POOL (default "rbd"), CEPH_OSD_SIZE (default 20G, sparse).
+# Environment: CEPH_POOL (default "rbd"), CEPH_OSD_SIZE (default 20G, sparse), CEPH_AUTH
+# ("none", the default: no authentication, as most tests want; "cephx": keys and capabilities
+# enforced, client.admin's key in DIR/keyring, for tests of what a client may do).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|status|kill-osd|start-osd|freeze-osd|thaw-osd DIR [MON_PORT]" >&2; exit 2; }
@@ -23,6 +25,8 @@ dir=$(realpath -m "$2")
 mon_port=${3:-6789}
 pool=${CEPH_POOL:-rbd}
 osd_size=${CEPH_OSD_SIZE:-20G}
+auth=${CEPH_AUTH:-none}
+[[ $auth == none || $auth == cephx ]] || { echo "ceph-cluster: CEPH_AUTH must be none or cephx" >&2; exit 2; }
 conf="$dir/ceph.conf"
 
 log() { echo "ceph-cluster: $*" >&2; }
@@ -53,9 +57,9 @@ public_network = 127.0.0.1/32
 ms_bind_ipv6 = false
 ms_bind_port_min = $((mon_port + 10))
 ms_bind_port_max = $((mon_port + 99))
-auth_cluster_required = none
-auth_service_required = none
-auth_client_required = none
+auth_cluster_required = $auth
+auth_service_required = $auth
+auth_client_required = $auth
 osd_pool_default_size = 1
 osd_pool_default_min_size = 1
 mon_allow_pool_size_one = true
@@ -110,7 +114,14 @@ start() {
   log "monitor on 127.0.0.1:$mon_port"
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port,v1:127.0.0.1:$((mon_port + 1))]" \
     "$dir/monmap" >/dev/null
-  ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" >/dev/null 2>&1 || {
+  local osd_key=""
+  if [[ $auth == cephx ]]; then
+    ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+    ceph-authtool "$dir/keyring" --gen-key -n client.admin --cap mon 'allow *' --cap osd 'allow *' \
+      --cap mgr 'allow *' >/dev/null
+    osd_key=$(ceph-authtool --gen-print-key)
+  fi
+  ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" ${osd_key:+--keyring "$dir/keyring"} >/dev/null 2>&1 || {
     log "ceph-mon --mkfs failed"; exit 1; }
   ceph-mon -c "$conf" -i a 2>>"$dir/log/daemons.stderr"
   for _ in $(seq 1 100); do ceph_cmd -s >/dev/null 2>&1 && break; sleep 0.2; done
@@ -118,7 +129,13 @@ start() {
 
   log "OSD (bluestore on a sparse $osd_size file)"
   uuid=$(cat /proc/sys/kernel/random/uuid)
-  ceph_cmd osd new "$uuid" 0 >/dev/null
+  if [[ -n $osd_key ]]; then
+    # The OSD's key: registered with the monitor, then in the keyring the OSD reads.
+    echo "{\"cephx_secret\": \"$osd_key\"}" | ceph_cmd osd new "$uuid" 0 -i - >/dev/null
+    ceph-authtool "$dir/keyring" --add-key "$osd_key" -n osd.0 >/dev/null
+  else
+    ceph_cmd osd new "$uuid" 0 >/dev/null
+  fi
   mkdir -p "$dir/osd/ceph-0"
   ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$uuid" >/dev/null 2>&1 || {
     log "ceph-osd --mkfs failed; see $dir/log/osd.0.log"; exit 1; }

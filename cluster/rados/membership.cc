@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "cluster/rados/omap_read.h"
+
 namespace portico::cluster::rados {
 namespace {
 
@@ -24,38 +26,21 @@ bool parse_number(const std::string& text, T& out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-// Reads every omap entry of `object` with one read op (blocking).
+// Every gateway's record (blocking).
 Result<std::vector<GatewayRecord>> read_records(Pool& pool, const std::string& object, uint64_t* version) {
-  rados_read_op_t op = rados_create_read_op();
-  rados_omap_iter_t iter = nullptr;
-  unsigned char more = 0;
-  int omap_rval = 0;
-  rados_read_op_omap_get_vals2(op, "", "", kMaxGateways, &iter, &more, &omap_rval);
-  const int ret = rados_read_op_operate(op, pool.ioctx(), object.c_str(), LIBRADOS_OPERATION_NOFLAG);
-  if (version != nullptr) *version = rados_get_last_version(pool.ioctx());
+  auto omap = read_omap(pool, object, kMaxGateways);
+  if (!omap.ok()) return omap.status();
+  if (version != nullptr) *version = omap->version;
   std::vector<GatewayRecord> records;
-  if (ret == 0) {
-    char* key = nullptr;
-    char* value = nullptr;
-    size_t key_length = 0;
-    size_t value_length = 0;
-    while (rados_omap_get_next2(iter, &key, &value, &key_length, &value_length) == 0 && key != nullptr) {
-      auto record = parse_gateway_record(std::string(key, key_length), std::string(value, value_length));
-      if (record.ok()) {
-        records.push_back(std::move(*record));
-      } else {
-        spdlog::warn("cluster: {}: ignoring a membership entry: {}", pool.where(object), record.status().message());
-      }
+  for (const auto& [key, value] : omap->entries) {
+    auto record = parse_gateway_record(key, value);
+    if (record.ok()) {
+      records.push_back(std::move(*record));
+    } else {
+      spdlog::warn("cluster: {}: ignoring a membership entry: {}", pool.where(object), record.status().message());
     }
-    rados_omap_get_end(iter);
   }
-  rados_release_read_op(op);
-  if (ret == -ENOENT) return records;
-  if (ret < 0) {
-    return error(ErrorCode::io_error,
-                 pool.where(object) + ": rados_read_op_operate (omap_get_vals2): " + ceph::rados_error_text(ret));
-  }
-  if (more != 0) spdlog::warn("cluster: {}: more than {} gateways; the rest are ignored", pool.where(object), kMaxGateways);
+  if (omap->more) spdlog::warn("cluster: {}: more than {} gateways; the rest are ignored", pool.where(object), kMaxGateways);
   return records;
 }
 

@@ -12,6 +12,7 @@
 #include "cluster/rados/membership.h"
 #include "cluster/rados/pool.h"
 #include "cluster/rados/reservation_store.h"
+#include "cluster/rados/session_status.h"
 
 namespace portico::cluster::rados {
 namespace {
@@ -121,11 +122,62 @@ void RadosClusterState::heartbeat_loop() {
     lock.unlock();
     membership_->heartbeat_async();
     announce_access_state_changes();
+    publish_sessions();
     set_proven_until(events_->check_watches());
     lock.lock();
     heartbeat_wake_.wait_for(lock, options_.heartbeat_interval, [this]() { return stopping_ || heartbeat_now_; });
     heartbeat_now_ = false;
   }
+}
+
+namespace {
+
+// One asynchronous omap write of the session list; the pool is held until it completes.
+struct SessionWrite {
+  std::shared_ptr<Pool> pool;
+  std::string object;
+  std::shared_ptr<std::atomic<bool>> in_flight;
+  rados_write_op_t op = nullptr;
+  rados_completion_t completion = nullptr;
+
+  static void done(rados_completion_t completion, void* arg) {
+    std::unique_ptr<SessionWrite> write(static_cast<SessionWrite*>(arg));
+    const int ret = rados_aio_get_return_value(completion);
+    if (ret < 0) spdlog::debug("cluster: {}: session list not written: {}", write->pool->where(write->object), ceph::rados_error_text(ret));
+    rados_aio_release(completion);
+    rados_release_write_op(write->op);
+    write->in_flight->store(false);
+  }
+};
+
+}  // namespace
+
+void RadosClusterState::publish_sessions() {
+  if (!options_.session_lines || sessions_in_flight_->load()) return;
+  std::string lines = options_.session_lines();
+  if (lines == published_sessions_) return;
+  auto write = std::make_unique<SessionWrite>();
+  write->pool = pool_;
+  write->object = status_object_name(options_.gateways_object);
+  write->in_flight = sessions_in_flight_;
+  const char* key = options_.gateway_name.c_str();
+  const char* value = lines.data();
+  const size_t key_length = options_.gateway_name.size();
+  const size_t value_length = lines.size();
+  write->op = rados_create_write_op();
+  rados_write_op_omap_set2(write->op, &key, &value, &key_length, &value_length, 1);
+  rados_aio_create_completion2(write.get(), &SessionWrite::done, &write->completion);
+  sessions_in_flight_->store(true);
+  const int ret = rados_aio_write_op_operate(write->op, pool_->ioctx(), write->completion, write->object.c_str(), nullptr,
+                                             LIBRADOS_OPERATION_NOFLAG);
+  if (ret < 0) {
+    sessions_in_flight_->store(false);
+    rados_aio_release(write->completion);
+    rados_release_write_op(write->op);
+    return;
+  }
+  write.release();
+  published_sessions_ = std::move(lines);
 }
 
 void RadosClusterState::set_proven_until(std::chrono::steady_clock::time_point until) {

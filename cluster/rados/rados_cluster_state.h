@@ -48,6 +48,9 @@ struct RadosClusterOptions {
   uint64_t config_version = 0;              // the configuration record version it serves (0: none)
   // Blocklist the previous client of this gateway name at start (a stale process cannot write).
   bool fence_previous_incarnation = true;
+  // What this gateway serves now (session_status.h), asked at each heartbeat and written to the
+  // status object when it changed. Empty: nothing published.
+  std::function<std::string()> session_lines;
   // Told once (on a librados or worker thread) when another gateway has blocklisted this one:
   // nothing this client does reaches the OSDs any more. Empty: only logged.
   std::function<void(const std::string& why)> on_fenced;
@@ -95,6 +98,7 @@ class RadosClusterState final : public ClusterState {
   explicit RadosClusterState(RadosClusterOptions options);
   void heartbeat_loop();
   void announce_access_state_changes();  // heartbeat thread
+  void publish_sessions();               // heartbeat thread
   void set_proven_until(std::chrono::steady_clock::time_point until);
 
   RadosClusterOptions options_;
@@ -112,6 +116,8 @@ class RadosClusterState final : public ClusterState {
   std::condition_variable heartbeat_wake_;
   bool stopping_ = false;
   bool heartbeat_now_ = false;  // a configuration state to publish before the interval ends
+  std::string published_sessions_;  // heartbeat thread: the last list written
+  std::shared_ptr<std::atomic<bool>> sessions_in_flight_ = std::make_shared<std::atomic<bool>>(false);
   std::thread heartbeat_thread_;
   // Shared with the event channel and the fencer, whose callbacks may outlive this object.
   std::shared_ptr<ClusterMetrics> metrics_ = std::make_shared<ClusterMetrics>();

@@ -180,6 +180,12 @@ void Subsystem::remove_controller(uint16_t id) {
   controllers_.erase(id);
 }
 
+std::vector<std::pair<uint16_t, std::string>> Subsystem::controller_hosts() const {
+  std::vector<std::pair<uint16_t, std::string>> out;
+  for (const auto& controller : live_controllers()) out.emplace_back(controller->id(), controller->host_nqn());
+  return out;
+}
+
 size_t Subsystem::controller_count() const {
   std::lock_guard lock(controllers_mutex_);
   return static_cast<size_t>(std::count_if(controllers_.begin(), controllers_.end(),

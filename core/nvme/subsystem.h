@@ -109,6 +109,8 @@ class Subsystem {
   // The admin queue of `controller` is gone: so is the controller.
   void remove_controller(uint16_t id);
   [[nodiscard]] size_t controller_count() const;
+  // The live controllers' ids and hosts, for the gateway's status.
+  [[nodiscard]] std::vector<std::pair<uint16_t, std::string>> controller_hosts() const;
 
   // The ANA change count this gateway reports (raised with every access state change it sees).
   [[nodiscard]] uint64_t ana_change_count() const { return ana_change_count_.load(std::memory_order_acquire); }

@@ -2,6 +2,7 @@
 // for each accepted socket, on the loop that owns it for life.
 #include "frontends/iscsi/server/iscsi_server.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "frontends/common/tcp_acceptor.h"
@@ -41,6 +42,16 @@ class IscsiServerImpl final : public IscsiServer {
       return it == now->end() || !acl_allows(*it->second, key.initiator_name);
     });
     if (closed != 0) spdlog::info("iscsi: {} session(s) closed: their target is gone or no longer admits them", closed);
+  }
+
+  [[nodiscard]] std::vector<SessionSummary> sessions() const override {
+    std::vector<SessionSummary> out;
+    for (const auto& [key, tsih] : context_->sessions.snapshot()) {
+      std::string isid;
+      for (const uint8_t b : key.isid) isid += fmt::format("{:02x}", b);
+      out.push_back({key.target_name, key.initiator_name, std::move(isid), tsih});
+    }
+    return out;
   }
 
   [[nodiscard]] size_t connection_count() const override { return acceptor_.open_connections(); }

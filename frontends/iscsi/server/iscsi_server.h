@@ -88,6 +88,14 @@ class IscsiServer {
   // every other session goes on undisturbed (a target keeps its ScsiTarget, whose LUNs change
   // on their own). Any thread.
   virtual void set_targets(std::vector<IscsiTargetSettings> targets) = 0;
+  // The normal sessions now: target, initiator, ISID (12 hex digits) and TSIH.
+  struct SessionSummary {
+    std::string target;
+    std::string initiator;
+    std::string isid;
+    uint16_t tsih = 0;
+  };
+  [[nodiscard]] virtual std::vector<SessionSummary> sessions() const = 0;
   // Open connections (discovery ones included) and sessions (normal ones), for the metrics.
   [[nodiscard]] virtual size_t connection_count() const = 0;
   [[nodiscard]] virtual size_t session_count() const = 0;

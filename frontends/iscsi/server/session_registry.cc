@@ -52,6 +52,14 @@ size_t SessionRegistry::close_matching(const std::function<bool(const SessionKey
   return told;
 }
 
+std::vector<std::pair<SessionKey, uint16_t>> SessionRegistry::snapshot() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<SessionKey, uint16_t>> out;
+  out.reserve(sessions_.size());
+  for (const auto& [key, entry] : sessions_) out.emplace_back(key, entry.tsih);
+  return out;
+}
+
 size_t SessionRegistry::size() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/executor.h"
 
@@ -50,6 +52,8 @@ class SessionRegistry {
   // how many were told.
   size_t close_matching(const std::function<bool(const SessionKey&)>& match);
   [[nodiscard]] size_t size() const;
+  // Every session's key and TSIH, for the gateway's status.
+  [[nodiscard]] std::vector<std::pair<SessionKey, uint16_t>> snapshot() const;
   [[nodiscard]] bool tsih_in_use(uint16_t tsih) const;
 
  private:

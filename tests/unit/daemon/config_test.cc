@@ -467,7 +467,7 @@ TEST(SharedConfig, AGatewayFileWithSharedConfigHasNoTargetsOfItsOwn) {
 }
 
 TEST(SharedConfig, TheRecordsTargetsAreMergedAndCheckedLikeAFilesOwn) {
-  auto merged = merge_config_record(kSharedGateway, kRecord);
+  auto merged = merge_config_record(kSharedGateway, kRecord, SecretFetcher{});
   ASSERT_TRUE(merged.ok()) << merged.status().message();
   ASSERT_EQ(merged->targets.size(), 1u);
   EXPECT_EQ(merged->targets[0].luns.size(), 2u);
@@ -475,7 +475,8 @@ TEST(SharedConfig, TheRecordsTargetsAreMergedAndCheckedLikeAFilesOwn) {
   EXPECT_TRUE(check_config_record(kRecord).ok());
   // Errors name the record's own keys.
   auto memory = merge_config_record(kSharedGateway, "targets:\n  - iqn: iqn.2026-11.io.portico:x\n"
-                                                    "    luns: [{lun: 0, backend: memory, size: 1MiB}]\n");
+                                                    "    luns: [{lun: 0, backend: memory, size: 1MiB}]\n",
+                                    SecretFetcher{});
   ASSERT_FALSE(memory.ok());
   EXPECT_NE(memory.status().message().find("targets[0].luns[0].backend"), std::string::npos) << memory.status().message();
 }
@@ -494,6 +495,7 @@ targets:
   ASSERT_FALSE(chap.ok());
   EXPECT_NE(chap.message().find("targets[0].allowed_initiators[0].chap"), std::string::npos) << chap.message();
   EXPECT_NE(chap.message().find("CHAP secrets are not kept"), std::string::npos);
+  EXPECT_NE(chap.message().find("portico auth set"), std::string::npos) << chap.message();
   // A group being set up through the portico command starts with no target, or targets without LUNs.
   EXPECT_TRUE(check_config_record("targets: []\n").ok());
   EXPECT_TRUE(check_config_record("targets:\n  - iqn: iqn.2026-11.io.portico:a\n").ok());
@@ -501,6 +503,44 @@ targets:
   auto syntax = check_config_record("targets: [\n");
   ASSERT_FALSE(syntax.ok());
   EXPECT_NE(syntax.message().find("YAML syntax error"), std::string::npos);
+}
+
+TEST(SharedConfig, SecretsAreReferencesToTheConfigKeyStoreReadByEachGateway) {
+  const std::string record = R"(
+targets:
+  - iqn: iqn.2026-11.io.portico:shared
+    chap: {username: t, secret: "config-key:portico/rbd/portico.config/t/1", mutual_username: m,
+           mutual_secret: "config-key:portico/rbd/portico.config/m/1"}
+    allowed_initiators:
+      - {name: iqn.2026-11.io.portico:host-a, chap: {username: a, secret: "config-key:portico/rbd/portico.config/a/1"}}
+    luns: [{lun: 0, backend: rbd, image: rbd/one}]
+)";
+  EXPECT_TRUE(check_config_record(record).ok()) << check_config_record(record).message();
+  std::vector<std::string> asked;
+  auto merged = merge_config_record(kSharedGateway, record, [&asked](const std::string& key) -> Result<std::string> {
+    asked.push_back(key);
+    return "secret-of-" + key.substr(key.size() - 3);
+  });
+  ASSERT_TRUE(merged.ok()) << merged.status().message();
+  const auto& target = merged->targets[0];
+  ASSERT_TRUE(target.chap.has_value());
+  EXPECT_EQ(target.chap->secret, "secret-of-t/1");
+  EXPECT_EQ(target.chap->mutual_secret, "secret-of-m/1");
+  EXPECT_EQ(target.initiator_chap.at("iqn.2026-11.io.portico:host-a").secret, "secret-of-a/1");
+  EXPECT_EQ(asked.size(), 3u);
+  // A secret that cannot be read refuses the version, naming the key in the record and why.
+  auto unreadable = merge_config_record(kSharedGateway, record, [](const std::string& key) -> Result<std::string> {
+    return error(ErrorCode::permission_denied, "config-key " + key + " cannot be read: error 13 (Permission denied)");
+  });
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_NE(unreadable.status().message().find("targets[0].chap.secret: config-key portico/rbd/portico.config/t/1"),
+            std::string::npos)
+      << unreadable.status().message();
+  // A fetched secret is checked as one in a file would be.
+  auto short_secret = merge_config_record(kSharedGateway, record,
+                                          [](const std::string&) -> Result<std::string> { return std::string("short"); });
+  ASSERT_FALSE(short_secret.ok());
+  EXPECT_NE(short_secret.status().message().find("must be 12 to 255 characters"), std::string::npos);
 }
 
 }  // namespace

@@ -221,6 +221,12 @@ int target_delete(const ClusterView& view, const std::string& iqn) {
 int lun_add(const ClusterView& view, const LunAdd& request) {
   // The gateways would refuse a version whose image they cannot open: say so before storing it.
   if (auto image = view.check_image(request.image); !image.ok()) return fail("lun add: " + image.message());
+  uint64_t chosen = 0;
+  // The number is said first: the gateways' answers follow.
+  const auto announce = [&]() {
+    std::printf("lun add: %s is LUN %llu of %s\n", request.image.c_str(), static_cast<unsigned long long>(chosen),
+                request.iqn.c_str());
+  };
   return change_record(view, "lun add", [&](YAML::Node& record) -> Status {
     auto target = find_target(record, request.iqn);
     if (!target) return no_target(request.iqn);
@@ -249,10 +255,9 @@ int lun_add(const ClusterView& view, const LunAdd& request) {
     if (request.nsid) lun["nsid"] = *request.nsid;
     if (request.read_only) lun["read_only"] = true;
     luns.push_back(lun);
-    std::printf("lun add: %s is LUN %llu of %s\n", request.image.c_str(), static_cast<unsigned long long>(number),
-                request.iqn.c_str());
+    chosen = number;
     return {};
-  });
+  }, announce);
 }
 
 int lun_remove(const ClusterView& view, const std::string& iqn, uint64_t number) {

@@ -60,7 +60,8 @@ int report_gateways(const ClusterView& view, uint64_t version, std::chrono::mill
   return status;
 }
 
-int change_record(const ClusterView& view, const std::string& what, const RecordEdit& edit) {
+int change_record(const ClusterView& view, const std::string& what, const RecordEdit& edit,
+                  const std::function<void()>& stored_hook) {
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
     auto current = view.config_record();
     if (!current.ok() && current.status().code() == ErrorCode::busy) continue;  // written meanwhile: read again
@@ -91,6 +92,7 @@ int change_record(const ClusterView& view, const std::string& what, const Record
     if (stored.code() == ErrorCode::busy) continue;  // someone else's change landed first: again, on it
     if (!stored.ok()) return fail(what + ": " + stored.message());
     const uint64_t version = current->version + 1;
+    if (stored_hook) stored_hook();
     std::printf("%s: %s is now version %llu\n", what.c_str(), view.config_where().c_str(),
                 static_cast<unsigned long long>(version));
     return report_gateways(view, version, kAnswerTimeout);

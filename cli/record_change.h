@@ -25,7 +25,10 @@ using RecordEdit = std::function<Status(YAML::Node& record)>;
 // reports the gateways' answers. `what` names the verb in messages. Returns the exit status: 0
 // stored and applied by every live gateway, 1 not stored, 3 stored but refused or not answered
 // by some gateway (each named, with its reason).
-int change_record(const ClusterView& view, const std::string& what, const RecordEdit& edit);
+// `stored` runs once the version is stored, before the answers are reported (what the edit chose,
+// said once however many times the edit ran).
+int change_record(const ClusterView& view, const std::string& what, const RecordEdit& edit,
+                  const std::function<void()>& stored = {});
 
 // After version `version` was stored: notifies, waits up to `timeout` for the gateways, prints
 // one line per gateway. Returns 0 or 3 as above.

@@ -58,9 +58,11 @@ std::string status_text(const std::vector<GatewayStatus>& gateways) {
   if (gateways.empty()) return "no gateway has registered in this membership object\n";
   std::string out;
   for (const auto& g : gateways) {
-    out += fmt::format("{}: {} (heard {:.1f} s ago, lease {:.1f} s), ALUA/ANA group {}, {}\n", g.record.name,
+    // The other gateways report a gateway whose lease ran out unavailable (ALUA, ANA inaccessible).
+    out += fmt::format("{}: {} (heard {:.1f} s ago, lease {:.1f} s), ALUA/ANA group {} {}, {}\n", g.record.name,
                        g.live ? "live" : "expired", static_cast<double>(g.heartbeat_age_ms) / 1000.0,
                        static_cast<double>(g.lease_ms) / 1000.0, g.record.target_port_group,
+                       g.live ? "active/optimized" : "unavailable",
                        g.record.config_version == 0 ? std::string("serves its own file")
                                                     : fmt::format("serves configuration version {}", g.record.config_version));
     if (g.record.config_refused != 0) {

@@ -21,9 +21,10 @@ Result<OmapEntries> read_omap(Pool& pool, const std::string& object, uint64_t ma
     while (rados_omap_get_next2(iter, &key, &value, &key_length, &value_length) == 0 && key != nullptr) {
       out.entries.emplace(std::string(key, key_length), std::string(value, value_length));
     }
-    rados_omap_get_end(iter);
     out.more = more != 0;
   }
+  // librados made the iterator when the operation was set up: freed whatever the result.
+  if (iter != nullptr) rados_omap_get_end(iter);
   rados_release_read_op(op);
   if (ret == -ENOENT) return out;
   if (ret < 0) {

@@ -629,8 +629,11 @@ def oversized_data_segment_is_refused(ctx):
 
     rss_after = ctx.porticod.rss_kib()
     log(f"case 3: porticod RSS {rss_before // 1024} MiB before, {rss_after // 1024} MiB after")
-    check(rss_after < 200 * 1024, f"case 3: porticod RSS is {rss_after // 1024} MiB (limit 200 MiB): "
-                                  "a declared data segment length was allocated")
+    # Growth, not size: a sanitizer build starts near 200 MiB. Three 16 MiB segments were declared;
+    # had one been allocated, RSS would have grown by at least that much.
+    grown = rss_after - rss_before
+    check(grown < 12 * 1024, f"case 3: porticod RSS grew by {grown // 1024} MiB (limit 12 MiB): "
+                             "a declared data segment length was allocated")
     ctx.assert_unaffected("after oversized data segments")
 
 
@@ -817,7 +820,10 @@ def login_flood_leaves_daemon_healthy(ctx):
     rss_after = ctx.porticod.rss_kib()
     log(f"case 7: flood released: {fds_after} fds ({fds_before} before), RSS {rss_before // 1024} -> "
         f"{rss_after // 1024} MiB")
-    check(rss_after < 200 * 1024, f"case 7: porticod RSS {rss_after // 1024} MiB after the flood (limit 200 MiB)")
+    # 200 connections that never logged in: their buffers are bounded (the login limit), and
+    # freed when they go; a sanitizer build keeps freed memory in quarantine for a while.
+    grown = rss_after - rss_before
+    check(grown < 32 * 1024, f"case 7: porticod RSS grew by {grown // 1024} MiB after the flood (limit 32 MiB)")
 
     conn = ctx.logged_in("case7-after")
     conn.inquiry_ok()

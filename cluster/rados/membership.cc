@@ -47,7 +47,7 @@ Result<std::vector<GatewayRecord>> read_records(Pool& pool, const std::string& o
 // The reason a gateway refused a version is free text; a record's fields are separated by spaces.
 std::string percent_encode(const std::string& text) {
   std::string out;
-  for (const char c : text.substr(0, 400)) {
+  for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte <= 0x20 || byte == '%' || byte >= 0x7f) {
       out += fmt::format("%{:02X}", byte);
@@ -87,9 +87,8 @@ std::string encode_gateway_record(const GatewayRecord& record) {
   for (size_t i = 0; i < record.iscsi_portals.size(); ++i) out << (i == 0 ? " iscsi=" : ",") << record.iscsi_portals[i];
   if (record.lease_ms != 0) out << " lease_ms=" << record.lease_ms;
   if (record.config_version != 0) out << " config=" << record.config_version;
-  if (record.config_refused != 0) {
-    out << " refused=" << record.config_refused << " refused_why=" << percent_encode(record.config_refused_why);
-  }
+  if (record.config_refused != 0) out << " refused=" << record.config_refused;
+  if (!record.config_refused_why.empty()) out << " refused_why=" << percent_encode(record.config_refused_why);
   return out.str();
 }
 
@@ -317,7 +316,9 @@ void Membership::set_config_state(uint64_t applied, uint64_t refused, const std:
   std::lock_guard lock(mutex_);
   self_.config_version = applied;
   self_.config_refused = refused;
-  self_.config_refused_why = why;
+  // The reason goes into a one-line record that every heartbeat writes: a few hundred bytes.
+  constexpr size_t kMaxReason = 400;
+  self_.config_refused_why = why.size() > kMaxReason ? why.substr(0, kMaxReason) + "..." : why;
 }
 
 void Membership::heartbeat_async() {

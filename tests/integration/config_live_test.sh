@@ -177,7 +177,11 @@ out=$(cli config import "$WORK/missing-image.yaml" 2>&1) || rc=$?
 ((rc == 3)) || die "a version no gateway applies must exit 3 (got $rc): $out"
 expect_output "each gateway says why" "live-gw1: refused version 12: .*$image-missing" "$out"
 expect_output "each gateway says why" "live-gw2: refused version 12: .*$image-missing" "$out"
-expect_output "status shows it" "refused version 12: .*$image-missing" "$(cli status)"
+deadline=$((SECONDS + 5))  # the membership records follow with the gateways' next heartbeat
+until [[ $(cli status | grep -c "refused version 12: .*$image-missing") == 2 ]]; do
+  ((SECONDS < deadline)) || { cli status >&2; die "status must show both refusals"; }
+  sleep 0.2
+done
 serves live-gw1 11 && serves live-gw2 11 || die "both gateways must still serve version 11"
 [[ $(naa 127.0.0.1 1) == "$(naa 127.0.0.2 1)" && -n $(naa 127.0.0.1 1) && -z $(naa 127.0.0.1 2) ]] ||
   die "LUN 1 (and no LUN 2) must still be served"

@@ -176,11 +176,17 @@ shared_config_group() {
   CLEANUP_COMMANDS+=("rados -c '$PORTICO_CEPH_CONF' -p '$pool' rm '$record_object'"
                      "rados -c '$PORTICO_CEPH_CONF' -p '$pool' rm '$members'")
   cli() { "$PORTICO_CLI" -c "$PORTICO_CEPH_CONF" -p "$pool" --config-object "$record_object" --gateways-object "$members" "$@"; }
-  # serves GATEWAY VERSION: the gateway's membership record says it serves VERSION.
+  # serves GATEWAY VERSION: the gateway's membership record says it serves VERSION, within 5 s
+  # (a gateway answers the notify once it applied a version; its record follows with its next
+  # heartbeat).
   serves() {
-    cli --json gateway list | python3 -c "import json, sys
+    local deadline=$((SECONDS + 5))
+    until cli --json gateway list | python3 -c "import json, sys
 g = {x['name']: x for x in json.load(sys.stdin)['gateways']}
-sys.exit(g['$1']['config_version'] != $2)"
+sys.exit(g['$1']['config_version'] != $2)"; do
+      ((SECONDS < deadline)) || return 1
+      sleep 0.2
+    done
   }
   for n in 1 2; do
     [[ -z $nvme_port ]] || nvme="  nvme_listeners: [\"127.0.0.$n:$nvme_port\"]"

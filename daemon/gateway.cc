@@ -330,11 +330,6 @@ class RunningGateway final : public Gateway {
     if (auto checked = check_gateway(*next); !checked.ok()) return refuse(checked.message());
     auto change = plan_config_change(config_, *next);
     if (!change.ok()) return refuse(change.status().message());
-    if (!nvme_server_) {
-      for (const auto& target : next->targets) {
-        if (target.nvme) return refuse("target " + target.iqn + ": an NVMe subsystem needs gateway.nvme_listeners");
-      }
-    }
     spdlog::info("config: applying version {} of the configuration record: {}", version, change->summary());
     const auto started = std::chrono::steady_clock::now();
     // Every backend is opened before anything changes: a version that cannot be served whole
@@ -359,7 +354,7 @@ class RunningGateway final : public Gateway {
       served.units.erase(removed.lun.lun);
       spdlog::info("config: {} lun {} removed", removed.iqn, removed.lun.lun);
     }
-    const Config previous = std::exchange(config_, *next);
+    config_ = std::move(*next);  // `wanted` pointed into it; `opened` is keyed by name
     config_.cluster->record_version = version;
     for (const auto& target : change->added_targets) {
       ServedTarget served = make_target(target);

@@ -80,14 +80,8 @@ TEST(ClusterChannel, StateCurrent_WithoutChangesRaisesNoUnitAttention) {
 // The local cluster state seen through a gateway whose cluster can hold reservation reads back
 // (a re-read in flight) and whose publishes fail after applying here, as a clustered publish does
 // when another gateway neither applied the event nor could be fenced.
-class ProxyCluster final : public ClusterState {
+class ProxyCluster final : public testing::LocalClusterProxy {
  public:
-  Result<LunIdentity> lun_identity(const std::string& key) override { return local.lun_identity(key); }
-  std::vector<TargetPortGroupInfo> target_port_groups() override { return local.target_port_groups(); }
-  uint16_t local_target_port_group() override { return local.local_target_port_group(); }
-  std::unique_ptr<EventSubscription> subscribe(const std::string& key, EventHandler handler) override {
-    return local.subscribe(key, std::move(handler));
-  }
   void publish(const std::string& key, const LunEvent& event, UniqueFunction<void(Status)> done) override {
     local.publish(key, event, [this, done = std::move(done)](Status applied_here) mutable {
       if (!peer_refuses || !applied_here.ok()) return done(std::move(applied_here));
@@ -100,12 +94,7 @@ class ProxyCluster final : public ClusterState {
     held_reads.push_back(
         [this, key, done = std::move(done)]() mutable { local.read_reservation(key, std::move(done)); });
   }
-  void write_reservation(const std::string& key, uint64_t version, std::string bytes, bool aptpl,
-                         UniqueFunction<void(Status)> done) override {
-    local.write_reservation(key, version, std::move(bytes), aptpl, std::move(done));
-  }
 
-  cluster::LocalClusterState local;
   bool peer_refuses = false;
   bool hold_reads = false;
   std::vector<UniqueFunction<void()>> held_reads;

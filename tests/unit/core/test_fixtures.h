@@ -190,6 +190,30 @@ struct TargetFixture {
   std::vector<std::shared_ptr<std::vector<uint8_t>>> data_buffers;
 };
 
+// The in-memory cluster state behind a ClusterState of a test's own: every call goes to `local`,
+// and a test overrides the ones it changes (publishes that fail, reads held back, metrics).
+class LocalClusterProxy : public ClusterState {
+ public:
+  Result<LunIdentity> lun_identity(const std::string& key) override { return local.lun_identity(key); }
+  std::vector<TargetPortGroupInfo> target_port_groups() override { return local.target_port_groups(); }
+  uint16_t local_target_port_group() override { return local.local_target_port_group(); }
+  std::unique_ptr<EventSubscription> subscribe(const std::string& key, EventHandler handler) override {
+    return local.subscribe(key, std::move(handler));
+  }
+  void publish(const std::string& key, const LunEvent& event, UniqueFunction<void(Status)> done) override {
+    local.publish(key, event, std::move(done));
+  }
+  void read_reservation(const std::string& key, UniqueFunction<void(Result<VersionedRecord>)> done) override {
+    local.read_reservation(key, std::move(done));
+  }
+  void write_reservation(const std::string& key, uint64_t version, std::string bytes, bool aptpl,
+                         UniqueFunction<void(Status)> done) override {
+    local.write_reservation(key, version, std::move(bytes), aptpl, std::move(done));
+  }
+
+  cluster::LocalClusterState local;
+};
+
 // A finished task's sense key and ASC, from fixed or descriptor sense data; {FFh, FFh} without any.
 inline std::pair<uint8_t, uint8_t> sense_key_asc(const scsi::ScsiTask& task) {
   if (task.sense.size() < 14) return {0xff, 0xff};

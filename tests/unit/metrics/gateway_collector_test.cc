@@ -141,28 +141,11 @@ TEST(GatewayCollector, FrontEndLoadsAndAClusterOfOneGateway) {
 }
 
 // A clustered gateway's view without Ceph: the in-memory state, with metrics and a membership.
-class CountingCluster final : public ClusterState {
+class CountingCluster final : public testing::LocalClusterProxy {
  public:
-  Result<LunIdentity> lun_identity(const std::string& key) override { return local.lun_identity(key); }
-  std::vector<TargetPortGroupInfo> target_port_groups() override { return local.target_port_groups(); }
-  uint16_t local_target_port_group() override { return local.local_target_port_group(); }
-  std::unique_ptr<EventSubscription> subscribe(const std::string& key, EventHandler handler) override {
-    return local.subscribe(key, std::move(handler));
-  }
-  void publish(const std::string& key, const LunEvent& event, UniqueFunction<void(Status)> done) override {
-    local.publish(key, event, std::move(done));
-  }
-  void read_reservation(const std::string& key, UniqueFunction<void(Result<VersionedRecord>)> done) override {
-    local.read_reservation(key, std::move(done));
-  }
-  void write_reservation(const std::string& key, uint64_t version, std::string bytes, bool aptpl,
-                         UniqueFunction<void(Status)> done) override {
-    local.write_reservation(key, version, std::move(bytes), aptpl, std::move(done));
-  }
   std::vector<GatewayInfo> gateways() override { return members; }
   [[nodiscard]] const ClusterMetrics* metrics() const override { return &counted; }
 
-  cluster::LocalClusterState local;
   ClusterMetrics counted;
   std::vector<GatewayInfo> members;
 };

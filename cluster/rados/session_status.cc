@@ -35,6 +35,8 @@ std::vector<SessionLine> decode_session_lines(const std::string& text) {
     }
     fields.push_back(line.substr(start));
     if (fields.size() != 4 || fields[0].empty()) continue;
+    // As the encoder writes them: a carriage return (a line ending from elsewhere) is a space.
+    for (auto& f : fields) f = field(std::move(f));
     out.push_back({fields[0], fields[1], fields[2], fields[3]});
   }
   return out;

@@ -22,6 +22,11 @@ TEST(SessionStatus, LinesRoundTripAndDamageIsSkipped) {
   ASSERT_EQ(damaged.size(), 1u);
   EXPECT_EQ(damaged[0].protocol, "nvme");
   EXPECT_TRUE(decode_session_lines("").empty());
+  // What the decoder gives back is what the encoder would write (fuzz_status_lines).
+  auto crlf = decode_session_lines("iscsi\tt\ti\td\r\n");
+  ASSERT_EQ(crlf.size(), 1u);
+  EXPECT_EQ(crlf[0].detail, "d ");
+  EXPECT_EQ(decode_session_lines(encode_session_lines(crlf)), crlf);
 }
 
 }  // namespace

@@ -11,6 +11,11 @@ pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
 pkg_check_modules(LIBNL_GENL REQUIRED IMPORTED_TARGET libnl-genl-3.0)
 pkg_check_modules(LIBISCSI REQUIRED IMPORTED_TARGET libiscsi)
+# NVMe/RDMA: connection management with librdmacm, the data path with libibverbs (the NVMe/RDMA
+# private data does not survive libfabric 1.17's verbs provider: README, "NVMe/RDMA").
+pkg_check_modules(RDMACM REQUIRED IMPORTED_TARGET librdmacm)
+pkg_check_modules(IBVERBS REQUIRED IMPORTED_TARGET libibverbs)
+pkg_check_modules(LIBFABRIC REQUIRED IMPORTED_TARGET libfabric)
 # Debian's librados-dev / librbd-dev ship no pkg-config files: find header and library.
 foreach(lib rados rbd)
   string(TOUPPER ${lib} upper)

@@ -15,7 +15,8 @@ packages=(
   librbd-dev librados-dev     # RBD backend and RADOS cluster state
   ceph-mon ceph-osd ceph-common  # the private micro cluster (scripts/ceph-cluster.sh)
   python3-rbd                 # bench/scale_luns.sh creates thousands of images through librbd
-  libfabric-dev               # NVMe-oF/RDMA (upcoming)
+  libfabric-dev               # the RDMA connection-request probe (tools/rdma_probe)
+  librdmacm-dev libibverbs-dev  # NVMe/RDMA: connection management and the data path
   libnl-genl-3-dev            # TCMU: the kernel target's TCM-USER generic netlink family
   prometheus-cpp-dev          # the metrics endpoint
   nlohmann-json3-dev          # the portico command's --json output

@@ -17,7 +17,8 @@ suite=bookworm
 image_size=${PORTICO_VM_IMAGE_SIZE:-8G}   # sparse; the OSD's block file lives in it
 
 # What the tests run in the guest, then the libraries porticod and portico-loadgen link
-# (`ldd porticod` + `dpkg -S`). Keep it one package per word: the recipe hashes this list.
+# (`ldd porticod` + `dpkg -S`), then soft-RoCE's user-space side (the rxe verbs provider, rping,
+# ibv_devices, libfabric's fi_info). Keep it one package per word: the recipe hashes this list.
 packages=(
   linux-image-amd64 initramfs-tools kmod udev dbus procps iproute2 util-linux
   open-iscsi multipath-tools sg3-utils nvme-cli fio libiscsi-bin e2fsprogs
@@ -26,6 +27,7 @@ packages=(
   liburing2 libspdlog1.10 libfmt9 libyaml-cpp0.7 libisal2 libssl3 librbd1 librados2 libiscsi7
   libnl-3-200 libnl-genl-3-200 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1
   systemd
+  libibverbs1 librdmacm1 ibverbs-providers rdmacm-utils ibverbs-utils libfabric1 libfabric-bin
 )
 
 log() { echo "[build-image $(date +%H:%M:%S)] $*" >&2; }

@@ -317,3 +317,18 @@ tcm_loop_disk() {
     sleep 0.2
   done
 }
+
+# setup_soft_roce: soft-RoCE (rdma_rxe) on a dummy device holding 192.0.2.1/32 (RFC 5737, never
+# routed; the guest has no network card). The RDMA CM refuses loopback addresses, and rxe treats
+# packets to its own MAC as loopback, so host and target meet on 192.0.2.1.
+RDMA_ADDRESS=192.0.2.1
+setup_soft_roce() {
+  modprobe -a rdma_rxe rdma_ucm ib_uverbs || die "rdma_rxe, rdma_ucm or ib_uverbs does not load"
+  ip link add dummy0 type dummy 2>/dev/null || true
+  ip addr add "$RDMA_ADDRESS/32" dev dummy0 2>/dev/null || true
+  ip link set dummy0 up
+  rdma link show rxe_dummy0 >/dev/null 2>&1 || rdma link add rxe_dummy0 type rxe netdev dummy0 ||
+    die "rdma link add rxe_dummy0 failed"
+  wait_until 10 "the rxe device in ibv_devices" bash -c 'ibv_devices | grep -q rxe_dummy0'
+  log "soft-RoCE: rxe_dummy0 on dummy0 ($RDMA_ADDRESS)"
+}

@@ -402,7 +402,7 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
                        "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
                        "max_queued_commands", "max_session_buffer", "max_buffer", "login_timeout_s",
                        "max_connections", "max_connections_per_address", "max_discovery_sessions",
-                       "nvme_listeners", "nvme_discovery_listeners", "nvme_io_queues", "nvme_queue_size", "nvme_in_capsule_data",
+                       "nvme_listeners", "nvme_rdma_listeners", "nvme_discovery_listeners", "nvme_io_queues", "nvme_queue_size", "nvme_in_capsule_data",
                        "nvme_max_data_transfer", "metrics_listener"});
   GatewayConfig gw;
   if (node["name"]) gw.name = get_string(node, "name", where);
@@ -434,6 +434,7 @@ GatewayConfig parse_gateway(const YAML::Node& node) {
   number("max_discovery_sessions", gw.max_discovery_sessions, 1, 65535);
   if (node["metrics_listener"]) gw.metrics_listener = get_string(node, "metrics_listener", where);
   gw.nvme_listeners = address_list(node, "nvme_listeners");
+  gw.nvme_rdma_listeners = address_list(node, "nvme_rdma_listeners");
   gw.nvme_discovery_listeners = address_list(node, "nvme_discovery_listeners");
   number("nvme_io_queues", gw.nvme_io_queues, 1, 128);
   number("nvme_queue_size", gw.nvme_queue_size, 2, 1024);
@@ -557,7 +558,9 @@ Config parse_root(const YAML::Node& root, bool from_record = false) {
     if (!names.insert(target.iqn).second) fail(key + ".iqn", "target " + target.iqn + " is defined twice");
     if (target.nvme) {
       if (!names.insert(target.nvme->nqn).second) fail(key + ".nvme.nqn", target.nvme->nqn + " is defined twice");
-      if (config.gateway.nvme_listeners.empty()) fail(key + ".nvme", "needs gateway.nvme_listeners");
+      if (config.gateway.nvme_listeners.empty() && config.gateway.nvme_rdma_listeners.empty()) {
+        fail(key + ".nvme", "needs gateway.nvme_listeners or gateway.nvme_rdma_listeners");
+      }
     }
     config.targets.push_back(std::move(target));
   }

@@ -101,6 +101,8 @@ struct GatewayConfig {
   unsigned max_discovery_sessions = 64;
   // NVMe/TCP (targets with an `nvme` section): listeners and per-controller limits.
   std::vector<std::string> nvme_listeners;     // "127.0.0.1:4420"
+  // NVMe/RDMA listeners: an address an RDMA device has (RoCE: the address of its network device).
+  std::vector<std::string> nvme_rdma_listeners;  // "192.0.2.1:4420"
   // The discovery controller's (it answers on every listener); empty: each NVMe listener's
   // address on port 8009.
   std::vector<std::string> nvme_discovery_listeners;

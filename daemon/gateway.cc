@@ -29,6 +29,8 @@
 #include "daemon/config_change.h"
 #include "daemon/shared_config.h"
 #include "frontends/iscsi/server/iscsi_server.h"
+#include "frontends/nvmeof/rdma/rdma_listener.h"
+#include "frontends/nvmeof/server/discovery_service.h"
 #include "frontends/nvmeof/server/nvme_tcp_server.h"
 #include "frontends/fc_tcmu/handler/fabric_nexus.h"
 #include "frontends/fc_tcmu/handler/tcmu_frontend.h"
@@ -142,7 +144,8 @@ class RunningGateway final : public Gateway {
       cluster_options.gateway_name = config.gateway.name;
       cluster_options.gateways_object = c.gateways_object;
       cluster_options.on_fenced = on_fenced;
-      cluster_options.nvme_listeners = config.gateway.nvme_listeners;
+      cluster_options.nvme_listeners = nvmeof::transport_listeners(config.gateway.nvme_listeners,
+                                                                   config.gateway.nvme_rdma_listeners);
       cluster_options.iscsi_portals = config.gateway.portals;
       cluster_options.config_version = c.record_version;
       cluster_options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
@@ -198,6 +201,7 @@ class RunningGateway final : public Gateway {
     }
     nvmeof::NvmeTcpServerSettings nvme_settings;
     nvme_settings.listeners = config.gateway.nvme_listeners;
+    nvme_settings.rdma_listeners = config.gateway.nvme_rdma_listeners;
     nvme_settings.discovery_listeners = config.gateway.nvme_discovery_listeners;
     if (nvme_settings.discovery_listeners.empty()) {
       for (const auto& listener : nvme_settings.listeners) {
@@ -280,10 +284,23 @@ class RunningGateway final : public Gateway {
     server_ = std::move(*server);
     // With the shared configuration, a subsystem may come with any later version.
     const bool shared = config.cluster && config.cluster->shared_config;
-    if (!nvme_settings.subsystems.empty() || (shared && !nvme_settings.listeners.empty())) {
+    const bool any_nvme_listener = !nvme_settings.listeners.empty() || !nvme_settings.rdma_listeners.empty();
+    if (!nvme_settings.subsystems.empty() || (shared && any_nvme_listener)) {
+      nvmeof::RdmaListenerSettings rdma_settings;
+      rdma_settings.listeners = nvme_settings.rdma_listeners;
+      rdma_settings.io_queue_entries = static_cast<uint16_t>(config.gateway.nvme_queue_size);
+      rdma_settings.io_queues = static_cast<uint16_t>(config.gateway.nvme_io_queues);
+      rdma_settings.max_queues = config.gateway.max_connections;
+      rdma_settings.max_queues_per_address = nvme_settings.max_connections_per_address;
       auto nvme_server = nvmeof::NvmeTcpServer::create(std::move(nvme_settings), *cluster_, *loops_);
       if (!nvme_server.ok()) return nvme_server.status();
       nvme_server_ = std::move(*nvme_server);
+      if (!rdma_settings.listeners.empty()) {
+        // The same subsystems, controllers and discovery service as NVMe/TCP: one server context.
+        auto rdma = nvmeof::RdmaListener::create(std::move(rdma_settings), nvme_server_->context(), *loops_);
+        if (!rdma.ok()) return rdma.status();
+        nvme_rdma_ = std::move(*rdma);
+      }
     }
     tcmu_device_count_ = tcmu_settings.exports.size();
     if (!tcmu_settings.exports.empty()) {
@@ -294,6 +311,7 @@ class RunningGateway final : public Gateway {
     loops_->start();
     auto started = server_->start();
     if (started.ok() && nvme_server_) started = nvme_server_->start();
+    if (started.ok() && nvme_rdma_) started = nvme_rdma_->start();
     if (started.ok() && tcmu_) started = tcmu_->start();
     if (started.ok()) {
       std::lock_guard lock(status_mutex_);
@@ -618,6 +636,7 @@ class RunningGateway final : public Gateway {
       std::vector<metrics::FrontendLoad> loads;
       loads.push_back({"iscsi", server_->connection_count(), server_->session_count()});
       if (nvme_server_) loads.push_back({"nvme_tcp", nvme_server_->connection_count(), nvme_server_->controller_count()});
+      if (nvme_rdma_) loads.push_back({"nvme_rdma", nvme_rdma_->queue_count(), 0});
       if (tcmu_) loads.push_back({"tcmu", 0, tcmu_devices});
       return loads;
     };
@@ -639,6 +658,7 @@ class RunningGateway final : public Gateway {
     // The server stops on running loops; the loops then stop (running or dropping what the
     // server posted to them) before the server is freed.
     if (tcmu_) tcmu_->stop(kShutdownGrace);
+    if (nvme_rdma_) nvme_rdma_->stop(kShutdownGrace);
     if (nvme_server_) nvme_server_->stop(kShutdownGrace);
     if (server_) server_->stop(kShutdownGrace);
     if (loops_) loops_->stop();
@@ -651,6 +671,7 @@ class RunningGateway final : public Gateway {
       leaves_images_to_exit_ = true;
     }
     tcmu_.reset();
+    nvme_rdma_.reset();
     nvme_server_.reset();
     server_.reset();
   }
@@ -677,6 +698,7 @@ class RunningGateway final : public Gateway {
   std::unique_ptr<runtime::LoopGroup> loops_;
   std::unique_ptr<iscsi::IscsiServer> server_;
   std::unique_ptr<nvmeof::NvmeTcpServer> nvme_server_;
+  std::unique_ptr<nvmeof::RdmaListener> nvme_rdma_;  // shares nvme_server_'s context: goes first
   std::unique_ptr<tcmu::TcmuFrontend> tcmu_;
   RecordMerger merge_record_;  // with shared_config
   cluster::rados::RadosClusterState* rados_ = nullptr;               // with a cluster
@@ -708,6 +730,7 @@ Status check_gateway(const Config& config) {
     if (!address.ok()) return error(ErrorCode::invalid_argument, "gateway.metrics_listener: " + address.status().message());
   }
   for (const auto& [name, list] : {std::pair{"nvme_listeners", &config.gateway.nvme_listeners},
+                                    std::pair{"nvme_rdma_listeners", &config.gateway.nvme_rdma_listeners},
                                     std::pair{"nvme_discovery_listeners", &config.gateway.nvme_discovery_listeners}}) {
     for (size_t i = 0; i < list->size(); ++i) {
       auto address = runtime::SocketAddress::parse((*list)[i]);

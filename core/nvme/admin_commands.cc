@@ -50,6 +50,7 @@ void Controller::identify(NvmeCommand& command) {
           static_cast<uint8_t>(std::countr_zero(std::max<uint32_t>(config.max_data_transfer_bytes, 4096) / 4096));
       info.max_commands = config.max_queue_size;
       info.subsystem_nqn = config.nqn;
+      info.keyed_sgls = transport_ == FabricsTransport::rdma;  // a discovery controller's too
       if (subsystem_.discovery()) {
         // NVMe over Fabrics 1.1, "Discovery Controller": no namespaces, no I/O commands, no ANA.
         info.type = ControllerType::discovery;

@@ -46,8 +46,9 @@ class NamespaceAttachment : public Attachment {
 
 }  // namespace
 
-Controller::Controller(Subsystem& subsystem, uint16_t id, const ConnectData& connect, uint32_t keep_alive_ms)
-    : subsystem_(subsystem), id_(id), host_id_(connect.host_id), host_nqn_(connect.host_nqn),
+Controller::Controller(Subsystem& subsystem, uint16_t id, const ConnectData& connect, uint32_t keep_alive_ms,
+                       FabricsTransport transport)
+    : subsystem_(subsystem), id_(id), host_id_(connect.host_id), host_nqn_(connect.host_nqn), transport_(transport),
       initiator_(host_initiator(connect.host_id, connect.host_nqn, subsystem.nqn(), id,
                                 subsystem.cluster().local_target_port_group())),
       key_(initiator_.key()) {

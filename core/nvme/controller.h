@@ -67,7 +67,8 @@ struct QueueContext {
 
 class Controller : public std::enable_shared_from_this<Controller> {
  public:
-  Controller(Subsystem& subsystem, uint16_t id, const ConnectData& connect, uint32_t keep_alive_ms);
+  Controller(Subsystem& subsystem, uint16_t id, const ConnectData& connect, uint32_t keep_alive_ms,
+             FabricsTransport transport = FabricsTransport::tcp);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -82,6 +83,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   [[nodiscard]] uint16_t id() const { return id_; }
   [[nodiscard]] const HostId& host_id() const { return host_id_; }
   [[nodiscard]] const std::string& host_nqn() const { return host_nqn_; }
+  [[nodiscard]] FabricsTransport transport() const { return transport_; }
   [[nodiscard]] const Initiator& initiator() const { return initiator_; }
   [[nodiscard]] Subsystem& subsystem() const { return subsystem_; }
   // CC.EN = 1 and CSTS.RDY = 1: I/O queues may connect and run commands.
@@ -165,6 +167,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   const uint16_t id_;
   HostId host_id_;
   std::string host_nqn_;
+  FabricsTransport transport_;
   Initiator initiator_;
   std::string key_;  // initiator_.key(): its address names this controller's tasks
   std::mutex attachments_mutex_;  // a namespace added live attaches from the configuration thread

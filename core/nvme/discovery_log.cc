@@ -26,6 +26,13 @@ void put_entry(uint8_t* e, const DiscoveryEntry& entry) {
   put_field(e + 256, 256, entry.subsystem_nqn);
   put_field(e + 512, 256, entry.address);
   if (entry.transport == TransportType::tcp) e[768] = static_cast<uint8_t>(entry.security);
+  if (entry.transport == TransportType::rdma) {
+    // NVMe over Fabrics 1.1, "RDMA Transport Specific Address Subtype": a reliable connected QP,
+    // no particular provider, the RDMA IP CM (as nvmet-rdma lists its ports).
+    e[768] = 1;  // RDMA_QPTYPE: reliable connected
+    e[769] = 1;  // RDMA_PRTYPE: no provider specified
+    e[770] = 1;  // RDMA_CMS: RDMA_IP_CM
+  }
 }
 
 }  // namespace
@@ -44,7 +51,7 @@ std::vector<uint8_t> discovery_log(uint64_t generation, std::span<const Discover
 uint64_t discovery_generation(std::span<const DiscoveryEntry> entries) {
   std::string text;
   for (const auto& e : entries) {
-    text += e.subsystem_nqn + "|" + e.address + "|" + e.service_id + "|" + std::to_string(e.port_id) + "|";
+    text += std::to_string(static_cast<unsigned>(e.transport)) + "|" + e.subsystem_nqn + "|" + e.address + "|" + e.service_id + "|" + std::to_string(e.port_id) + "|";
   }
   return std::max<uint64_t>(stable_hash64(text), 1);
 }

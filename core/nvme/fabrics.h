@@ -18,6 +18,10 @@ namespace portico::nvme {
 
 // Linux: enum nvmf_capsule_command; Disconnect (08h, NVMe over Fabrics 1.1) is libnvme's
 // nvme_fabrics_type_disconnect.
+// The transport an association runs over: what its controller announces it takes (Identify
+// Controller SGLS: RDMA controllers take Keyed SGL Data Blocks, which Linux's RDMA host requires).
+enum class FabricsTransport : uint8_t { tcp, rdma };
+
 enum class FabricsType : uint8_t {
   property_set = 0x00,
   connect = 0x01,

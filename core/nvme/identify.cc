@@ -78,8 +78,9 @@ std::vector<uint8_t> identify_controller(const ControllerInfo& info) {
   store_le16(p + 522, static_cast<uint16_t>(info.compare_and_write ? 1 : 0));  // FUSES bit 0
   p[525] = info.volatile_write_cache ? 0x01 : 0x00;
   // SGLS: bits 1:0 = 01b (SGLs, no alignment rule); bit 20: the address of a Data Block descriptor
-  // may be an offset, which in-capsule data needs (as nvmet sets them).
-  store_le32(p + 536, 0x1u | (info.in_capsule_data_bytes != 0 ? 1u << 20 : 0u));
+  // may be an offset, which in-capsule data needs; bit 2: Keyed SGL Data Blocks, which an RDMA
+  // controller takes and Linux's RDMA host requires (as nvmet sets them).
+  store_le32(p + 536, 0x1u | (info.keyed_sgls ? 1u << 2 : 0u) | (info.in_capsule_data_bytes != 0 ? 1u << 20 : 0u));
   // MNAN: the namespaces the subsystem may have at most. Linux's multipath code refuses a
   // controller reporting ANA with 0 here or more than NN (nvme_mpath_init_identify).
   store_le32(p + 540, info.namespace_count);

@@ -69,6 +69,7 @@ struct ControllerInfo {
   bool volatile_write_cache = false;  // VWC bit 0
   std::string subsystem_nqn;       // SUBNQN, NUL terminated
   uint32_t in_capsule_data_bytes = 0;  // what a command capsule may carry past the SQE
+  bool keyed_sgls = false;             // SGLS bit 2: Keyed SGL Data Blocks (the RDMA transport)
   uint8_t max_sgl_descriptors = 1;     // MSDBD
 };
 

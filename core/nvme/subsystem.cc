@@ -93,7 +93,8 @@ bool Subsystem::host_allowed(const std::string& host_nqn) const {
   return hosts->empty() || std::find(hosts->begin(), hosts->end(), host_nqn) != hosts->end();
 }
 
-Subsystem::ConnectResult Subsystem::connect(const ConnectCommand& command, const ConnectData& data) {
+Subsystem::ConnectResult Subsystem::connect(const ConnectCommand& command, const ConnectData& data,
+                                            FabricsTransport transport) {
   // NVMe over Fabrics 1.1, "Connect command": the record format is 0; the subsystem and the host
   // are checked before anything else, and a refusal names the field.
   if (command.record_format != 0) {
@@ -117,10 +118,11 @@ Subsystem::ConnectResult Subsystem::connect(const ConnectCommand& command, const
     return ConnectRejection{CommandSpecificStatus::connect_invalid_parameters,
                             connect_invalid_parameter_dw0(false, 42)};
   }
-  return command.queue_id == 0 ? connect_admin(command, data) : connect_io(command, data);
+  return command.queue_id == 0 ? connect_admin(command, data, transport) : connect_io(command, data, transport);
 }
 
-Subsystem::ConnectResult Subsystem::connect_admin(const ConnectCommand& command, const ConnectData& data) {
+Subsystem::ConnectResult Subsystem::connect_admin(const ConnectCommand& command, const ConnectData& data,
+                                                  FabricsTransport transport) {
   if (data.controller_id != kDynamicControllerId) {
     return ConnectRejection{CommandSpecificStatus::connect_invalid_parameters,
                             connect_invalid_parameter_dw0(true, kConnectDataControllerIdOffset)};
@@ -139,7 +141,7 @@ Subsystem::ConnectResult Subsystem::connect_admin(const ConnectCommand& command,
       auto it = controllers_.find(id);
       if (it != controllers_.end() && !it->second.expired()) continue;
       next_controller_ = (next_controller_ + tried + 1) % count;
-      controller = std::make_shared<Controller>(*this, id, data, command.keep_alive_ms);
+      controller = std::make_shared<Controller>(*this, id, data, command.keep_alive_ms, transport);
       controllers_[id] = controller;
     }
   }
@@ -155,7 +157,8 @@ Subsystem::ConnectResult Subsystem::connect_admin(const ConnectCommand& command,
   return controller;
 }
 
-Subsystem::ConnectResult Subsystem::connect_io(const ConnectCommand& command, const ConnectData& data) {
+Subsystem::ConnectResult Subsystem::connect_io(const ConnectCommand& command, const ConnectData& data,
+                                               FabricsTransport transport) {
   std::shared_ptr<Controller> controller;
   {
     std::lock_guard lock(controllers_mutex_);
@@ -168,7 +171,8 @@ Subsystem::ConnectResult Subsystem::connect_io(const ConnectCommand& command, co
                             connect_invalid_parameter_dw0(true, kConnectDataControllerIdOffset)};
   }
   if (!controller->ready()) return ConnectRejection{GenericStatus::command_sequence_error, 0};
-  if (command.queue_id > controller->io_queue_limit()) {
+  // An association runs over one transport: its I/O queues over the admin queue's.
+  if (command.queue_id > controller->io_queue_limit() || transport != controller->transport()) {
     return ConnectRejection{CommandSpecificStatus::connect_invalid_parameters,
                             connect_invalid_parameter_dw0(false, 42)};  // QID: SQE bytes 42-43
   }

@@ -105,7 +105,8 @@ class Subsystem {
 
   // Connect on an admin queue creates a controller; on an I/O queue it names one created here.
   using ConnectResult = std::variant<std::shared_ptr<Controller>, ConnectRejection>;
-  ConnectResult connect(const ConnectCommand& command, const ConnectData& data);
+  ConnectResult connect(const ConnectCommand& command, const ConnectData& data,
+                        FabricsTransport transport = FabricsTransport::tcp);
   // The admin queue of `controller` is gone: so is the controller.
   void remove_controller(uint16_t id);
   [[nodiscard]] size_t controller_count() const;
@@ -117,8 +118,8 @@ class Subsystem {
   void count_ana_change() { ana_change_count_.fetch_add(1, std::memory_order_acq_rel); }
 
  private:
-  ConnectResult connect_admin(const ConnectCommand& command, const ConnectData& data);
-  ConnectResult connect_io(const ConnectCommand& command, const ConnectData& data);
+  ConnectResult connect_admin(const ConnectCommand& command, const ConnectData& data, FabricsTransport transport);
+  ConnectResult connect_io(const ConnectCommand& command, const ConnectData& data, FabricsTransport transport);
 
   std::vector<std::shared_ptr<Controller>> live_controllers() const;
 

@@ -332,3 +332,18 @@ setup_soft_roce() {
   wait_until 10 "the rxe device in ibv_devices" bash -c 'ibv_devices | grep -q rxe_dummy0'
   log "soft-RoCE: rxe_dummy0 on dummy0 ($RDMA_ADDRESS)"
 }
+
+# ext4_checksums DEVICE: ext4 with two files of random data, unmounted, caches dropped, mounted
+# again: the checksums must be equal.
+ext4_checksums() {
+  local device=$1 sum
+  mkfs.ext4 -q -F "$device" || die "mkfs.ext4 on $device failed"
+  mkdir -p /mnt/portico-ext4
+  mount "$device" /mnt/portico-ext4 || die "mount $device failed"
+  head -c 8M /dev/urandom >/mnt/portico-ext4/a && head -c 1M /dev/urandom >/mnt/portico-ext4/b
+  sum=$(cd /mnt/portico-ext4 && md5sum a b)
+  umount /mnt/portico-ext4 && echo 3 >/proc/sys/vm/drop_caches && mount "$device" /mnt/portico-ext4 ||
+    die "remount of $device failed"
+  [[ "$(cd /mnt/portico-ext4 && md5sum a b)" == "$sum" ]] || die "ext4 checksums on $device differ after the remount"
+  umount /mnt/portico-ext4
+}

@@ -91,14 +91,7 @@ log "iSCSI NAA $naa, NVMe EUI-64 $eui"
 [[ -n "$eui" && "${naa,,}" == *"${eui,,}"* ]] || die "the namespace's EUI-64 ($eui) must be the LUN's NAA ($naa)"
 
 # ---- ext4 with checksums across a remount ----
-mkfs.ext4 -q -F "$ns" || die "mkfs.ext4 on $ns failed"
-mkdir -p /mnt/nvme
-mount "$ns" /mnt/nvme || die "mount $ns failed"
-head -c 4M /dev/urandom >/mnt/nvme/a && head -c 1M /dev/urandom >/mnt/nvme/b
-sum=$(cd /mnt/nvme && md5sum a b)
-umount /mnt/nvme && echo 3 >/proc/sys/vm/drop_caches && mount "$ns" /mnt/nvme || die "remount failed"
-[[ "$(cd /mnt/nvme && md5sum a b)" == "$sum" ]] || die "ext4 checksums differ after the remount"
-umount /mnt/nvme
+ext4_checksums "$ns"
 log "ext4 on $ns: checksums equal after a remount"
 
 # ---- reservations: across the two paths, then across protocols ----

@@ -9,6 +9,7 @@
 #include "core/nvme/fabrics.h"
 #include "core/nvme/subsystem.h"
 #include "frontends/nvmeof/protocol/tcp_pdu_encode.h"
+#include "frontends/nvmeof/server/queue_connect.h"
 #include "frontends/nvmeof/server/queue_connection.h"
 
 namespace portico::nvmeof {
@@ -26,8 +27,8 @@ void QueueConnection::queue_cqe(uint16_t cid, nvme::CompletionStatus status, uin
   nvme::CompletionEntry entry;
   entry.dw0 = dw0;
   entry.dw1 = dw1;
-  entry.sq_head = sq_flow_control_ ? sq_head_ : 0;
-  entry.sq_id = queue_.id;
+  entry.sq_head = link_.sq_flow_control ? link_.sq_head : 0;
+  entry.sq_id = link_.queue.id;
   entry.cid = cid;
   entry.status = status;
   CapsuleResp resp;
@@ -45,20 +46,20 @@ QueueConnection::Dispatch QueueConnection::on_capsule(const CapsuleCmd& capsule,
   const nvme::SubmissionEntry& sqe = *decoded;  // 64 bytes always decode
   if (phase_ == Phase::awaiting_connect) return on_connect(sqe, data) ? Dispatch::done : Dispatch::stop;
   if (phase_ != Phase::connected || draining_ || commands_.count(sqe.cid) != 0) {
-    sq_head_ = static_cast<uint16_t>((sq_head_ + 1) % queue_.size);
+    link_.consume_entry();
     respond_now(sqe, draining_ || phase_ != Phase::connected
                          ? nvme::CompletionStatus(nvme::GenericStatus::command_sequence_error)
                          : no_retry(nvme::GenericStatus::command_id_conflict));
     return Dispatch::done;
   }
-  if (commands_.size() >= queue_.size) {
+  if (commands_.size() >= link_.queue.size) {
     // More commands than the queue has entries: the host broke the submission queue's bound.
-    close("the host sent more than " + std::to_string(queue_.size) + " commands at once");
+    close("the host sent more than " + std::to_string(link_.queue.size) + " commands at once");
     return Dispatch::stop;
   }
   auto queued = std::make_unique<QueueCommand>();
   queued->command.sqe = sqe;
-  queued->command.queue_id = queue_.id;
+  queued->command.queue_id = link_.queue.id;
   const uint32_t data_out = queued->command.data_out_length();
   const uint32_t data_in = queued->command.data_in_limit();
   // The SGL must say where the data is: in the capsule (offset 0) or sent later / returned
@@ -66,7 +67,7 @@ QueueConnection::Dispatch QueueConnection::on_capsule(const CapsuleCmd& capsule,
   const bool in_capsule = sqe.sgl.identifier == nvme::kSglInCapsule;
   const bool transport = sqe.sgl.identifier == nvme::kSglTransportData;
   std::optional<nvme::CompletionStatus> refused;
-  if (subsystem_->beyond_max_transfer(queued->command)) {
+  if (link_.subsystem->beyond_max_transfer(queued->command)) {
     refused = no_retry(nvme::GenericStatus::invalid_field);
   } else if (!in_capsule && !transport && (data_out != 0 || data_in != 0)) {
     refused = no_retry(nvme::GenericStatus::sgl_descriptor_type_invalid);
@@ -79,7 +80,7 @@ QueueConnection::Dispatch QueueConnection::on_capsule(const CapsuleCmd& capsule,
     refused = no_retry(nvme::GenericStatus::data_sgl_length_invalid);
   }
   if (refused) {
-    sq_head_ = static_cast<uint16_t>((sq_head_ + 1) % queue_.size);
+    link_.consume_entry();
     respond_now(sqe, *refused);
     return Dispatch::done;
   }
@@ -99,7 +100,7 @@ QueueConnection::Dispatch QueueConnection::on_capsule(const CapsuleCmd& capsule,
     }
     return Dispatch::wait;
   }
-  sq_head_ = static_cast<uint16_t>((sq_head_ + 1) % queue_.size);
+  link_.consume_entry();
   queued->charge = std::move(*charge);
   queued->data_expected = data_out;
   if (data_out != 0) queued->data_out = IoBuffer(data_out);
@@ -173,7 +174,7 @@ void QueueConnection::submit(QueueCommand& queued) {
   queued.in_core = true;
   ++in_core_;
   const uint16_t cid = queued.command.sqe.cid;
-  controller_->execute(queue_, queued.command, loop_, [self = shared_from_this(), cid]() { self->on_core_done(cid); });
+  link_.controller->execute(link_.queue, queued.command, loop_, [self = shared_from_this(), cid]() { self->on_core_done(cid); });
 }
 
 void QueueConnection::on_core_done(uint16_t cid) {
@@ -184,7 +185,7 @@ void QueueConnection::on_core_done(uint16_t cid) {
   if (phase_ != Phase::closing) {
     send_response(command);
     // Disconnect (NVMe over Fabrics 1.1): the answer is the last PDU of the queue.
-    if (command.sqe.is_fabrics() && command.sqe.raw[4] == static_cast<uint8_t>(nvme::FabricsType::disconnect)) {
+    if (is_disconnect(command.sqe)) {
       disconnecting_ = true;
       close_after_send_ = true;
     }
@@ -204,7 +205,7 @@ void QueueConnection::send_response(nvme::NvmeCommand& command) {
   const uint16_t cid = command.sqe.cid;
   if (command.status.ok() && command.data_in_length != 0) {
     const uint32_t total = std::min(command.data_in_length, command.data_in_limit());
-    const bool success_flag = !sq_flow_control_;
+    const bool success_flag = !link_.sq_flow_control;
     // The data goes out from the command's buffer itself, which the send batch now keeps.
     IoBuffer buffer = std::move(command.data_in);
     const uint8_t* base = buffer.data();
@@ -227,52 +228,21 @@ void QueueConnection::send_response(nvme::NvmeCommand& command) {
 }
 
 bool QueueConnection::on_connect(const nvme::SubmissionEntry& sqe, std::span<const uint8_t> data) {
-  // The first capsule of a queue is a Connect (NVMe over Fabrics 1.1, "Connect command").
-  auto fabrics = nvme::decode_fabrics_command(sqe);
-  const auto* command = std::get_if<nvme::FabricsCommand>(&fabrics);
-  if (command == nullptr || command->type != nvme::FabricsType::connect) {
-    respond_now(sqe, nvme::GenericStatus::command_sequence_error);
+  // NVMe/TCP carries the Connect data in the capsule (NVMe/TCP 1.0, "Command Capsule").
+  auto outcome =
+      connect_queue(context_, sqe, data, sqe.sgl.identifier == nvme::kSglInCapsule, nvme::FabricsTransport::tcp,
+                    "nvme-tcp", peer_address_);
+  if (auto* refused = std::get_if<QueueConnectRefused>(&outcome)) {
+    respond_now(sqe, refused->status, refused->dw0);
     return true;
   }
-  const auto& connect = std::get<nvme::ConnectCommand>(command->body);
-  if (connect.data.identifier != nvme::kSglInCapsule || data.size() != connect.data.length) {
-    respond_now(sqe, no_retry(nvme::GenericStatus::data_sgl_length_invalid));
-    return true;
-  }
-  auto connect_data = nvme::decode_connect_data(data);
-  if (auto* rejection = std::get_if<nvme::ConnectRejection>(&connect_data)) {
-    respond_now(sqe, rejection->status, rejection->dw0);
-    return true;
-  }
-  const auto& host = std::get<nvme::ConnectData>(connect_data);
-  const auto subsystems = context_.subsystems();
-  auto found = subsystems->find(host.subsystem_nqn);
-  if (found == subsystems->end()) {
-    if (const auto log = context_.peer_log.allow(); log.write) {
-      spdlog::warn("nvme-tcp: {} asked for subsystem {}, which this gateway does not serve{}", peer_address_,
-                   host.subsystem_nqn, suppressed_note(log.suppressed_before));
-    }
-    respond_now(sqe, nvme::CommandSpecificStatus::connect_invalid_parameters,
-                nvme::connect_invalid_parameter_dw0(true, nvme::kConnectDataSubsystemNqnOffset));
-    return true;
-  }
-  auto result = found->second->connect(connect, host);
-  if (auto* rejection = std::get_if<nvme::ConnectRejection>(&result)) {
-    respond_now(sqe, rejection->status, rejection->dw0);
-    return true;
-  }
-  controller_ = std::get<std::shared_ptr<nvme::Controller>>(result);
-  subsystem_ = found->second;  // kept by the queue: a subsystem removed meanwhile stays until it closes
-  queue_.id = connect.queue_id;
-  queue_.size = static_cast<uint16_t>(connect.sq_size + 1);
-  sq_flow_control_ = !connect.disable_sq_flow_control();
-  sq_head_ = static_cast<uint16_t>(1 % queue_.size);  // the Connect itself was the first entry
+  link_.adopt(std::move(std::get<QueueConnected>(outcome)));
   phase_ = Phase::connected;
   if (setup_timer_ != 0) loop_.cancel_timer(std::exchange(setup_timer_, 0));
-  spdlog::info("{} connected ({} entries{}{})", who(), queue_.size,
+  spdlog::info("{} connected ({} entries{}{})", who(), link_.queue.size,
                receiver_.params().header_digest ? ", header digest" : "",
                receiver_.params().data_digest ? ", data digest" : "");
-  respond_now(sqe, nvme::GenericStatus::success, nvme::connect_success_dw0(controller_->id()));
+  respond_now(sqe, nvme::GenericStatus::success, nvme::connect_success_dw0(link_.controller->id()));
   return true;
 }
 

@@ -10,6 +10,12 @@
 
 namespace portico::nvmeof {
 
+std::vector<std::string> transport_listeners(const std::vector<std::string>& tcp, const std::vector<std::string>& rdma) {
+  std::vector<std::string> all = tcp;
+  for (const auto& listener : rdma) all.push_back(std::string(kRdmaListenerPrefix) + listener);
+  return all;
+}
+
 std::vector<nvme::DiscoveryEntry> discovery_entries(const std::vector<nvme::Subsystem*>& subsystems,
                                                     ClusterState& cluster,
                                                     const std::vector<std::string>& local_listeners,
@@ -30,10 +36,11 @@ std::vector<nvme::DiscoveryEntry> discovery_entries(const std::vector<nvme::Subs
     if (subsystem->discovery() || !subsystem->host_allowed(host_nqn)) continue;
     for (const auto& gateway : gateways) {
       for (const auto& listener : gateway.listeners) {
-        auto address = runtime::SocketAddress::parse(listener);
+        const bool rdma = std::string_view(listener).starts_with(kRdmaListenerPrefix);
+        auto address = runtime::SocketAddress::parse(rdma ? listener.substr(kRdmaListenerPrefix.size()) : listener);
         if (!address.ok()) continue;
         nvme::DiscoveryEntry e;
-        e.transport = nvme::TransportType::tcp;
+        e.transport = rdma ? nvme::TransportType::rdma : nvme::TransportType::tcp;
         e.family = address->family() == AF_INET6 ? nvme::AddressFamily::ipv6 : nvme::AddressFamily::ipv4;
         e.subsystem_type = nvme::SubsystemType::nvme;
         e.port_id = gateway.port_id;  // one port per gateway, as its ANA group

@@ -29,8 +29,9 @@ class NvmeTcpServerImpl final : public NvmeTcpServer {
     nvme::SubsystemConfig ids;
     ids.controller_id_first = context->settings.controller_id_first;
     ids.controller_id_count = context->settings.controller_id_count;
-    context->discovery = make_discovery_subsystem([context]() { return context->io_subsystems(); }, cluster,
-                                                  context->settings.listeners, ids);
+    context->discovery = make_discovery_subsystem(
+        [context]() { return context->io_subsystems(); }, cluster,
+        transport_listeners(context->settings.listeners, context->settings.rdma_listeners), ids);
     context->set_subsystems(context->settings.subsystems);
     context->settings.subsystems.clear();  // the snapshot holds them
   }
@@ -51,6 +52,7 @@ class NvmeTcpServerImpl final : public NvmeTcpServer {
     return acceptor_.bound_addresses();
   }
   [[nodiscard]] size_t connection_count() const override { return acceptor_.open_connections(); }
+  ServerContext& context() override { return *context_; }
   [[nodiscard]] size_t controller_count() const override {
     size_t controllers = 0;
     for (const auto& s : context_->io_subsystems()) controllers += s->controller_count();
@@ -79,7 +81,9 @@ class NvmeTcpServerImpl final : public NvmeTcpServer {
 
 Result<std::unique_ptr<NvmeTcpServer>> NvmeTcpServer::create(NvmeTcpServerSettings settings, ClusterState& cluster,
                                                              runtime::LoopGroup& loops) {
-  if (settings.listeners.empty()) return error(ErrorCode::invalid_argument, "nvme-tcp: no listener configured");
+  if (settings.listeners.empty() && settings.rdma_listeners.empty()) {
+    return error(ErrorCode::invalid_argument, "nvme: no listener configured");
+  }
   if (settings.max_h2c_data < kMinMaxH2cData || settings.max_h2c_data % 4 != 0) {
     return error(ErrorCode::invalid_argument, "nvme-tcp: MAXH2CDATA must be a multiple of 4 of at least 4096");
   }

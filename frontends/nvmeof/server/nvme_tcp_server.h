@@ -19,8 +19,13 @@ class LoopGroup;
 
 namespace portico::nvmeof {
 
+struct ServerContext;
+
 struct NvmeTcpServerSettings {
   std::vector<std::string> listeners;  // "127.0.0.1:4420", "[::1]:4420"
+  // NVMe/RDMA listeners served through context() by an RdmaListener (frontends/nvmeof/rdma);
+  // here for the discovery log, and so that a gateway may have these alone.
+  std::vector<std::string> rdma_listeners;
   // Where the discovery controller is usually reached (8009); it answers on every listener.
   std::vector<std::string> discovery_listeners;
   std::vector<std::shared_ptr<nvme::Subsystem>> subsystems;  // may be none yet (a group being set up)
@@ -60,6 +65,9 @@ class NvmeTcpServer {
   // controllers of a subsystem that is gone end, and so do their queues. Any thread.
   virtual void set_subsystems(std::vector<std::shared_ptr<nvme::Subsystem>> subsystems) = 0;
   [[nodiscard]] virtual size_t controller_count() const = 0;
+  // What every queue shares (the subsystems, the discovery subsystem, the buffer budget), for
+  // another transport serving the same subsystems. Outlives nothing of the server.
+  virtual ServerContext& context() = 0;
   // Stops accepting, lets commands in the core finish (up to `grace`), closes every queue.
   // Blocks until done. Call from a thread that is not a loop.
   virtual void stop(std::chrono::milliseconds grace) = 0;

@@ -9,6 +9,7 @@
 
 #include "core/nvme/subsystem.h"
 #include "frontends/nvmeof/protocol/tcp_pdu_encode.h"
+#include "frontends/nvmeof/server/queue_connect.h"
 
 namespace portico::nvmeof {
 namespace {
@@ -37,9 +38,9 @@ QueueConnection::~QueueConnection() {
 }
 
 std::string QueueConnection::who() const {
-  if (!controller_) return "nvme-tcp: queue " + std::to_string(id_) + " (" + peer_address_ + ")";
-  return "nvme-tcp: " + controller_->subsystem().nqn() + " controller " + std::to_string(controller_->id()) +
-         " queue " + std::to_string(queue_.id) + " (" + controller_->host_nqn() + " at " + peer_address_ + ")";
+  if (!link_.controller) return "nvme-tcp: queue " + std::to_string(id_) + " (" + peer_address_ + ")";
+  return "nvme-tcp: " + link_.controller->subsystem().nqn() + " controller " + std::to_string(link_.controller->id()) +
+         " queue " + std::to_string(link_.queue.id) + " (" + link_.controller->host_nqn() + " at " + peer_address_ + ")";
 }
 
 void QueueConnection::start(UniqueFunction<void(uint64_t)> on_closed) {
@@ -82,15 +83,8 @@ void QueueConnection::close(const std::string& reason) {
   if (budget_timer_ != 0) loop_.cancel_timer(std::exchange(budget_timer_, 0));
   ::shutdown(fd_, SHUT_RDWR);  // completes the pending recv and send with an error or EOF
   loop_.cancel_fd(fd_);
-  if (auto controller = controller_) {
-    // A fused Compare still waiting and (admin queue) the outstanding Asynchronous Event
-    // Requests end now; their `done` runs inside (and may finish the close).
-    controller->release_queue(queue_);
-    if (queue_.id == 0) {
-      controller->retire();
-      subsystem_->remove_controller(controller->id());
-    }
-  }
+  // A `done` running inside may finish the close: the local copy keeps the controller.
+  if (auto controller = link_.controller) release_connected_queue(*controller, *link_.subsystem, link_.queue);
   // Commands still collecting data never reach the core; those in the core finish there.
   for (auto it = commands_.begin(); it != commands_.end();) {
     it = it->second->in_core ? std::next(it) : commands_.erase(it);
@@ -103,7 +97,7 @@ void QueueConnection::drain() {
   draining_ = true;
   // Asynchronous Event Requests stay in the core until an event comes: they end now
   // (Aborted, SQ Deletion), so that only real commands are waited for.
-  if (auto controller = controller_) controller->release_queue(queue_);
+  if (auto controller = link_.controller) controller->release_queue(link_.queue);
   if (phase_ != Phase::connected || in_core_ == 0) close("gateway shutting down");
 }
 
@@ -111,7 +105,7 @@ void QueueConnection::maybe_finish_close() {
   if (phase_ != Phase::closing || recv_pending_ || send_pending_ || in_core_ > 0 || closed_notified_) return;
   closed_notified_ = true;
   commands_.clear();
-  controller_.reset();
+  link_.controller.reset();
   // The owner drops its reference: this object may be destroyed inside the call.
   auto notify = std::move(on_closed_);
   if (notify) notify(id_);
@@ -127,14 +121,8 @@ void QueueConnection::schedule_liveness_check() {
 }
 
 void QueueConnection::check_liveness() {
-  if (phase_ != Phase::connected || !controller_) return;
-  if (controller_->retired()) return close("its controller ended");
-  if (queue_.id == 0 && controller_->keep_alive_expired(now_ns())) {
-    // NVMe Base 2.0, "Keep Alive Timer": the controller stops: every queue of the association
-    // ends, and the host reconnects if it is still there.
-    return close("keep alive timeout (KATO " + std::to_string(controller_->keep_alive_ms()) + " ms) expired");
-  }
-  if (queue_.id == 0) controller_->check_discovery_log();
+  if (phase_ != Phase::connected || !link_.controller) return;
+  if (auto reason = queue_end_reason(*link_.controller, link_.queue, now_ns())) close(*reason);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 #include "frontends/common/rx_buffer.h"
 #include "frontends/common/tcp_acceptor.h"
 #include "frontends/nvmeof/protocol/queue_setup.h"
+#include "frontends/nvmeof/server/queue_connect.h"
 #include "frontends/nvmeof/server/server_context.h"
 #include "frontends/nvmeof/server/tx_batch.h"
 #include "runtime/buffer_budget.h"
@@ -115,11 +116,8 @@ class QueueConnection : public frontend::ServedConnection, public std::enable_sh
   msghdr tx_message_{};
 
   // The queue, once connected.
-  std::shared_ptr<nvme::Controller> controller_;
-  std::shared_ptr<nvme::Subsystem> subsystem_;
-  nvme::QueueContext queue_;
-  bool sq_flow_control_ = true;  // CQEs report SQHD; without it data PDUs may carry SUCCESS
-  uint16_t sq_head_ = 0;
+  // Without SQ flow control (link_.sq_flow_control false) data PDUs may carry SUCCESS.
+  ConnectedQueue link_;
   std::unordered_map<uint16_t, std::unique_ptr<QueueCommand>> commands_;  // by CID
   unsigned in_core_ = 0;
   bool disconnecting_ = false;

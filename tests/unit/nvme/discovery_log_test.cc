@@ -74,6 +74,27 @@ TEST(DiscoveryLog, Ipv6EntryWithTls) {
   EXPECT_EQ(log[e + 768], 2);  // TLS 1.3
 }
 
+TEST(DiscoveryLog, RdmaEntryNamesAConnectedQpAndTheIpCm) {
+  DiscoveryEntry rdma;
+  rdma.transport = TransportType::rdma;
+  rdma.service_id = "4420";
+  rdma.address = "192.0.2.1";
+  rdma.subsystem_nqn = "nqn.2026-11.io.portico:rbd";
+  const std::vector<DiscoveryEntry> entries{rdma};
+  const auto log = discovery_log(3, entries);
+  const size_t e = 1024;
+  EXPECT_EQ(log[e + 0], 1);    // TRTYPE RDMA
+  EXPECT_EQ(log[e + 768], 1);  // RDMA_QPTYPE: reliable connected
+  EXPECT_EQ(log[e + 769], 1);  // RDMA_PRTYPE: no provider specified
+  EXPECT_EQ(log[e + 770], 1);  // RDMA_CMS: RDMA_IP_CM
+  EXPECT_TRUE(test::all_zero(log, e + 771, e + 1024));
+  // The same address and port over TCP is another entry: another generation.
+  DiscoveryEntry tcp = rdma;
+  tcp.transport = TransportType::tcp;
+  const std::vector<DiscoveryEntry> over_tcp{tcp};
+  EXPECT_NE(discovery_generation(entries), discovery_generation(over_tcp));
+}
+
 TEST(DiscoveryLog, ReferralAndCurrentDiscoveryEntries) {
   DiscoveryEntry current;
   current.subsystem_type = SubsystemType::current_discovery;

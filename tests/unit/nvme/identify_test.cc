@@ -107,6 +107,9 @@ TEST(IdentifyController, DiscoveryControllerAndVersion14) {
   EXPECT_EQ(test::text_at(id, 24, 8), "bad?name");
   EXPECT_EQ(get32(id, 536), 0x1u);  // no in-capsule data: no offset descriptors
   EXPECT_EQ(test::cstring_at(id, 768, 256), "nqn.2014-08.org.nvmexpress.discovery");
+  // Over RDMA the controller also takes Keyed SGL Data Blocks (Linux's RDMA host requires bit 2).
+  c.keyed_sgls = true;
+  EXPECT_EQ(get32(identify_controller(c), 536), 0x5u);
 }
 
 TEST(IdentifyController, SubsystemNqnKeepsATerminatingNul) {

@@ -5,7 +5,7 @@
 # time; exits non-zero when any test fails.
 #
 #   tests/vm/run-lane.sh [TEST...]      # default: single_gateway two_gateways nvme_gateways tcmu_gateway
-#                                       #   tcmu_cross_fabric tcmu_conformance systemd_gateway rdma_cm_probe rdma_gateway
+#                                       #   tcmu_cross_fabric tcmu_conformance systemd_gateway rdma_cm_probe rdma_gateway rdma_multipath
 #   tests/vm/run-lane.sh nvme_bench     # for reference: nvmet-tcp against porticod, same host and fio
 #   tests/vm/run-lane.sh tcmu_bench     # for reference: tcm_loop on porticod against LIO's rd_mcp
 #
@@ -20,10 +20,10 @@ PORTICO_BUILD=$(realpath -m "${PORTICO_BUILD:-$root/build/release}")
 PORTICO_VM_CACHE=$(realpath -m "${PORTICO_VM_CACHE:-$root/build/vm-image}")
 export PORTICO_BUILD PORTICO_VM_CACHE
 lane_started=$SECONDS
-declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [tcmu_gateway]=900 [tcmu_cross_fabric]=900 [tcmu_conformance]=900 [tcmu_bench]=900 [nvme_bench]=900 [systemd_gateway]=900 [rdma_cm_probe]=300 [rdma_gateway]=600)
+declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [tcmu_gateway]=900 [tcmu_cross_fabric]=900 [tcmu_conformance]=900 [tcmu_bench]=900 [nvme_bench]=900 [systemd_gateway]=900 [rdma_cm_probe]=300 [rdma_gateway]=600 [rdma_multipath]=1200)
 tests=("$@")
 ((${#tests[@]})) || tests=(single_gateway two_gateways nvme_gateways tcmu_gateway tcmu_cross_fabric tcmu_conformance
-                           systemd_gateway rdma_cm_probe rdma_gateway)
+                           systemd_gateway rdma_cm_probe rdma_gateway rdma_multipath)
 
 [[ -x "$PORTICO_BUILD/daemon/porticod" ]] ||
   { echo "run-lane: $PORTICO_BUILD/daemon/porticod is missing; build first (or set PORTICO_BUILD)" >&2; exit 1; }

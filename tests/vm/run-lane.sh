@@ -8,6 +8,7 @@
 #                                       #   tcmu_cross_fabric tcmu_conformance systemd_gateway rdma_cm_probe rdma_gateway rdma_multipath
 #   tests/vm/run-lane.sh nvme_bench     # for reference: nvmet-tcp against porticod, same host and fio
 #   tests/vm/run-lane.sh tcmu_bench     # for reference: tcm_loop on porticod against LIO's rd_mcp
+#   tests/vm/run-lane.sh rdma_bench     # for reference: nvmet-rdma against porticod over RDMA and TCP
 #
 # Environment: PORTICO_BUILD (build tree with daemon/porticod; default build/release),
 # PORTICO_VM_CACHE (image folder; default build/vm-image). Needs root, qemu-system-x86 and
@@ -20,7 +21,7 @@ PORTICO_BUILD=$(realpath -m "${PORTICO_BUILD:-$root/build/release}")
 PORTICO_VM_CACHE=$(realpath -m "${PORTICO_VM_CACHE:-$root/build/vm-image}")
 export PORTICO_BUILD PORTICO_VM_CACHE
 lane_started=$SECONDS
-declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [tcmu_gateway]=900 [tcmu_cross_fabric]=900 [tcmu_conformance]=900 [tcmu_bench]=900 [nvme_bench]=900 [systemd_gateway]=900 [rdma_cm_probe]=300 [rdma_gateway]=600 [rdma_multipath]=1200)
+declare -A limit=([single_gateway]=480 [two_gateways]=1200 [nvme_gateways]=900 [tcmu_gateway]=900 [tcmu_cross_fabric]=900 [tcmu_conformance]=900 [tcmu_bench]=900 [nvme_bench]=900 [systemd_gateway]=900 [rdma_cm_probe]=300 [rdma_gateway]=600 [rdma_multipath]=1200 [rdma_bench]=1200)
 tests=("$@")
 ((${#tests[@]})) || tests=(single_gateway two_gateways nvme_gateways tcmu_gateway tcmu_cross_fabric tcmu_conformance
                            systemd_gateway rdma_cm_probe rdma_gateway rdma_multipath)
@@ -42,6 +43,7 @@ stall="n/a"
 blocklist="n/a"
 nvme_stall="n/a"
 tcmu_stall="n/a"
+rdma_stall="n/a"
 out=$(mktemp -d "${TMPDIR:-/tmp}/portico-vm-lane.XXXXXX")
 for name in "${tests[@]}"; do
   script="$here/${name}_test.sh"
@@ -68,6 +70,12 @@ for name in "${tests[@]}"; do
     [[ -n "${n_stall:-}" ]] && nvme_stall="no write waited more than ${n_stall} ms after the kill;\
  write completions resumed after ${n_resume} ms (longest gap ${n_gap} ms)"
   fi
+  if [[ "$name" == rdma_multipath ]]; then
+    read -r r_stall r_resume r_gap < <(grep -oE 'RDMA_FAILOVER_STALL_MS=[0-9]+ RDMA_FAILOVER_RESUME_MS=[0-9]+ RDMA_FAILOVER_GAP_MS=[0-9]+' \
+      "$out/$name.log" | tail -n1 | sed 's/[A-Z_]*=//g') || true
+    [[ -n "${r_stall:-}" ]] && rdma_stall="no write waited more than ${r_stall} ms after the kill;\
+ write completions resumed after ${r_resume} ms (longest gap ${r_gap} ms)"
+  fi
   if [[ "$name" == tcmu_gateway ]]; then
     read -r t_gap t_stall < <(grep -oE 'TCMU_RESTART_GAP_MS=[0-9]+ TCMU_RESTART_STALL_MS=[0-9]+' \
       "$out/$name.log" | tail -n1 | sed 's/[A-Z_]*=//g') || true
@@ -75,12 +83,14 @@ for name in "${tests[@]}"; do
  (longest gap between write completions ${t_gap} ms)"
   fi
   [[ "$name" == tcmu_conformance ]] && grep -o 'CU_COUNTS .*' "$out/$name.log" >"$out/cu_counts.txt"
+  [[ "$name" == rdma_bench ]] && grep -o 'RDMA_BENCH .*' "$out/$name.log" >"$out/rdma_bench.txt"
   [[ "$name" == tcmu_bench ]] && grep -o 'TCMU_BENCH .*' "$out/$name.log" >"$out/tcmu_bench.txt"
   [[ "$name" == nvme_bench ]] && grep -o 'NVME_BENCH .*' "$out/$name.log" >"$out/nvme_bench.txt" && cp "$out/nvme_bench.txt" "$root/build/nvme_bench_last.txt" 2>/dev/null
   if ((rc == 0)); then verdict=PASS; else verdict="FAIL (exit $rc)"; failed=1; fi
   results+=("$(printf '%-16s %-15s %4d s (guest boot %s s)' "$name" "$verdict" "$secs" "${boot:-?}")")
 done
 summaries=$(cat "$out/cu_counts.txt" "$out/tcmu_bench.txt" 2>/dev/null || true)
+rdma_bench=$(cat "$out/rdma_bench.txt" 2>/dev/null || true)
 rm -rf "$out"
 
 echo
@@ -90,10 +100,15 @@ printf '%s\n' "${results[@]}"
 echo "failover I/O stall (kill -9 gw1): $stall"
 echo "gw1 blocklisted under I/O: $blocklist"
 echo "NVMe/TCP failover I/O stall (kill -9 gw1, native multipath): $nvme_stall"
+echo "NVMe/RDMA gateway killed, I/O on over NVMe/TCP (kill -9 gw1, native multipath): $rdma_stall"
 echo "TCMU handler restart under fio (kill -9 porticod, restart): $tcmu_stall"
 if [[ -s "$root/build/nvme_bench_last.txt" && " ${tests[*]} " == *" nvme_bench "* ]]; then
   echo "nvmet-tcp against porticod (4 KiB, same kernel host and fio, software emulation: the ratio counts):"
   sed 's/^NVME_BENCH /  /' "$root/build/nvme_bench_last.txt"
+fi
+if [[ -n "$rdma_bench" ]]; then
+  echo "nvmet-rdma against porticod over RDMA and TCP (soft-RoCE, software emulation: the ratios count):"
+  sed 's/^RDMA_BENCH /  /' <<<"$rdma_bench"
 fi
 if [[ -n "$summaries" ]]; then
   echo "iscsi-test-cu ALL through LIO on porticod / porticod's iSCSI / LIO fileio, and tcm_loop on porticod against rd_mcp:"

@@ -376,6 +376,22 @@ targets:
   EXPECT_NE(error_of(no_listener).find("needs gateway.nvme_listeners"), std::string::npos);
 }
 
+TEST(Config, RdmaListenersAloneServeNvme) {
+  auto config = parse_config(R"(
+gateway:
+  portals: ["127.0.0.1:3260"]
+  nvme_rdma_listeners: ["192.0.2.1:4420"]
+targets:
+  - iqn: iqn.2026-11.io.portico:rdma
+    nvme: {nqn: nqn.2026-11.io.portico:rdma}
+    luns:
+      - {lun: 0, backend: memory, size: 1GiB}
+)");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_TRUE(config->gateway.nvme_listeners.empty());
+  EXPECT_EQ(config->gateway.nvme_rdma_listeners, std::vector<std::string>{"192.0.2.1:4420"});
+}
+
 constexpr const char* kTcmuLun = R"(
 gateway:
   portals: ["127.0.0.1:3260"]

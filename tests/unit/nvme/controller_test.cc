@@ -190,6 +190,41 @@ TEST(NvmeController, ConnectGivesIdsFromTheGatewaysRangeAndRefusesWhatIsNotAllow
   EXPECT_TRUE(x.connect(6)) << "a removed controller's id is free again";
 }
 
+TEST(NvmeController, AnAssociationRunsOverOneTransport) {
+  Fixture x;
+  auto c = x.enabled();  // its admin queue came over TCP
+  EXPECT_EQ(c->transport(), FabricsTransport::tcp);
+  ConnectCommand command;
+  command.queue_id = 1;
+  command.sq_size = 31;
+  ConnectData data;
+  data.host_id = host_id(1);
+  data.controller_id = c->id();
+  data.subsystem_nqn = kSubsystem;
+  data.host_nqn = kHost;
+  // An I/O queue over RDMA for a controller whose admin queue is on TCP: refused, naming QID.
+  auto rdma = x.subsystem->connect(command, data, FabricsTransport::rdma);
+  ASSERT_TRUE(std::holds_alternative<ConnectRejection>(rdma));
+  EXPECT_EQ(std::get<ConnectRejection>(rdma).status, CommandSpecificStatus::connect_invalid_parameters);
+  EXPECT_EQ(std::get<ConnectRejection>(rdma).dw0, 42u);
+  EXPECT_TRUE(std::holds_alternative<std::shared_ptr<Controller>>(x.subsystem->connect(command, data)));
+  // An RDMA controller announces Keyed SGL Data Blocks in Identify Controller (SGLS bit 2).
+  ConnectCommand admin;
+  admin.sq_size = 31;
+  ConnectData admin_data = data;
+  admin_data.host_id = host_id(2);
+  admin_data.controller_id = kDynamicControllerId;
+  auto over_rdma = x.subsystem->connect(admin, admin_data, FabricsTransport::rdma);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<Controller>>(over_rdma));
+  auto& rdma_controller = *std::get<std::shared_ptr<Controller>>(over_rdma);
+  ASSERT_TRUE(x.run(rdma_controller, x.admin, fabrics_sqe(0x00, 0, kPropertyCc, 0x00460001)).command->status.ok());
+  auto r = x.run(rdma_controller, x.admin, sqe(0x06, 0, 4096, {1}));
+  ASSERT_TRUE(r.command->status.ok());
+  EXPECT_EQ(test::get32(r.data(), 536) & 0x4u, 0x4u);
+  auto t = x.run(*c, x.admin, sqe(0x06, 0, 4096, {1}));
+  EXPECT_EQ(test::get32(t.data(), 536) & 0x4u, 0u);
+}
+
 TEST(NvmeController, HostsOutsideTheAllowedListAreRefused) {
   testing::TargetFixture f;
   SubsystemConfig config;

@@ -81,7 +81,7 @@ Status RdmaQueue::create_resources(std::unique_ptr<RdmaCmContext> cm_context) {
   receive_bytes_ = nvme::kSqeSize + in_capsule_limit_;
   const size_t receive_total = size_t{receive_bytes_} * entries;
   receive_memory_ = std::make_unique<uint8_t[]>(receive_total);
-  receive_mr_ = ibv_reg_mr(device_->pd(), receive_memory_.get(), receive_total, IBV_ACCESS_LOCAL_WRITE);
+  receive_mr_ = ibv_reg_mr(device_->pd(), receive_memory_.get(), receive_total, kLocalWrite);
   // Responses: a CQE per command slot. Slots: the entries the host may have outstanding, and as
   // many again for answers sent whose completion has not been seen yet.
   const uint32_t slot_count = 2u * entries;

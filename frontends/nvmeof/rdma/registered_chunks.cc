@@ -9,6 +9,8 @@
 
 namespace portico::nvmeof {
 
+static_assert(kLocalWrite == IBV_ACCESS_LOCAL_WRITE);
+
 Result<std::unique_ptr<RegisteredChunks>> RegisteredChunks::create(ibv_pd* pd, uint32_t chunk_bytes,
                                                                    uint32_t chunk_count) {
   if (chunk_bytes == 0 || chunk_bytes % 4096 != 0 || chunk_count == 0) {
@@ -21,7 +23,7 @@ Result<std::unique_ptr<RegisteredChunks>> RegisteredChunks::create(ibv_pd* pd, u
   ibv_mr* mr = nullptr;
   if (pd != nullptr) {
     // The host writes into these (RDMA READ responses land locally: local write access).
-    mr = ibv_reg_mr(pd, memory, bytes, IBV_ACCESS_LOCAL_WRITE);
+    mr = ibv_reg_mr(pd, memory, bytes, kLocalWrite);
     if (mr == nullptr) {
       const int e = errno;
       std::free(memory);

@@ -16,6 +16,10 @@ struct ibv_mr;
 
 namespace portico::nvmeof {
 
+// IBV_ACCESS_LOCAL_WRITE as an int: verbs.h's ibv_reg_mr macro combines the access flags with an
+// enumerator of another enumeration, which clang warns about for an enumerator argument.
+inline constexpr int kLocalWrite = 1;  // IBV_ACCESS_LOCAL_WRITE
+
 class RegisteredChunks {
  public:
   // `pd` null: plain memory, no registration (unit tests).

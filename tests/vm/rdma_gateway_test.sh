@@ -9,6 +9,8 @@
 #   - the same host connects over TCP too: one subsystem, two live optimized paths; Identify
 #     Controller and Identify Namespace are the same through both (but the controller id and
 #     SGLS, whose Keyed SGL bit only an RDMA controller sets);
+#   - hostile hosts (tools/rdma_probe): malformed CM requests get the specified reject statuses,
+#     a queue that never sends its Connect is disconnected after login_timeout_s;
 #   - SIGTERM: porticod ends every queue and exits 0.
 # Prints "RDMA_FIO <job> iops=<n>" lines.
 # shellcheck source=lib.sh
@@ -28,6 +30,7 @@ log:
 gateway:
   name: vm-rdma
   io_threads: 2
+  login_timeout_s: 5
   portals: ["127.0.0.1:3260"]
   nvme_listeners: ["127.0.0.1:4420"]
   nvme_rdma_listeners: ["$RDMA_ADDRESS:4420"]
@@ -126,5 +129,28 @@ out=$(fio --name=both-paths --filename="$ns" --ioengine=libaio --direct=1 --rw=r
 expect "fio over both paths: no errors" 'err= *0' "$out"
 
 nvme disconnect -n "$nqn" >/dev/null || die "nvme disconnect failed"
+
+# ---- hostile hosts: malformed connect requests get the specified reject status; an accepted
+# queue that never sends its Connect is disconnected after login_timeout_s ----
+probe=$PORTICO_BUILD/tools/portico-rdma-cm-probe
+# probe_reject LENGTH RECFMT QID HRQSIZE HSQSIZE STATUS WHAT
+probe_reject() {
+  local out
+  out=$(timeout 30 "$probe" connect "$RDMA_ADDRESS" 4420 "$1" "$2" "$3" "$4" "$5" 2>&1) || true
+  [[ "$out" == "connect: rejected sts $6" ]] || die "$7: expected reject status $6, got: $out"
+  log "$7: rejected with NVMe/RDMA status $6"
+}
+# (A short request cannot be sent: the CM pads a RoCE request's private data to 56 bytes.)
+probe_reject 32 1 0 32 31 2 "record format 1"
+probe_reject 32 0 200 32 31 3 "queue id 200"
+probe_reject 32 0 0 32 32 4 "an admin queue of 33 entries"
+probe_reject 32 0 0 0 31 5 "HRQSIZE 0"
+out=$(timeout 30 "$probe" connect "$RDMA_ADDRESS" 4420 32 0 0 32 31 12 2>&1) || true
+echo "$out"
+expect "an idle queue is accepted" 'connect: established' "$out"
+expect "an idle queue is disconnected" 'RDMA_CM_EVENT_DISCONNECTED within' "$out"
+grep -qE 'closed before Connect: no Connect within 5 s' "$WORK/gw1.log" || die "porticod did not log the idle queue's end"
+grep -E 'rejected \(' "$WORK/gw1.log" | tail -n 5
+log "hostile hosts: four malformed requests rejected, an idle queue ended after 5 s"
 stop_gateway gw1
 log "PASS rdma_gateway_test"

@@ -6,9 +6,16 @@
  *
  *   portico-rdma-cm-probe fabric|rdmacm ADDRESS PORT [REJECT_STATUS]
  *
- * This is the evidence behind the transport's choice of library (README, "NVMe/RDMA"). */
+ * This is the evidence behind the transport's choice of library (README, "NVMe/RDMA").
+ *
+ *   portico-rdma-cm-probe connect ADDRESS PORT LENGTH RECFMT QID HRQSIZE HSQSIZE [IDLE_SECONDS]
+ *
+ * is a hostile host instead: it sends a connect request with that private data (LENGTH bytes of
+ * it) through librdmacm and prints what the target answers: "rejected sts N", or "established",
+ * and then whether the target disconnects within IDLE_SECONDS while it sends nothing. */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <poll.h>
 #include <rdma/fabric.h>
 #include <rdma/fi_cm.h>
 #include <rdma/fi_endpoint.h>
@@ -120,9 +127,80 @@ static int probe_rdmacm(const char *address, const char *port, uint16_t reject_s
   }
 }
 
+/* Waits for the next CM event on `channel` for at most `seconds`; NULL on timeout. */
+static struct rdma_cm_event *next_event(struct rdma_event_channel *channel, int seconds) {
+  struct pollfd p = {.fd = channel->fd, .events = POLLIN};
+  if (poll(&p, 1, seconds * 1000) <= 0) return NULL;
+  struct rdma_cm_event *event = NULL;
+  return rdma_get_cm_event(channel, &event) == 0 ? event : NULL;
+}
+
+static int probe_connect(char **argv, int argc) {
+  const char *address = argv[2], *port = argv[3];
+  const size_t length = (size_t)atoi(argv[4]);
+  uint8_t data[56] = {0};
+  const unsigned field[4] = {(unsigned)atoi(argv[5]), (unsigned)atoi(argv[6]), (unsigned)atoi(argv[7]),
+                             (unsigned)atoi(argv[8])};
+  for (int i = 0; i < 4; ++i) {
+    data[2 * i] = (uint8_t)field[i];
+    data[2 * i + 1] = (uint8_t)(field[i] >> 8);
+  }
+  const int idle = argc > 9 ? atoi(argv[9]) : 0;
+  struct rdma_event_channel *channel = rdma_create_event_channel();
+  struct rdma_cm_id *id = NULL;
+  struct addrinfo *ai = NULL;
+  struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_family = AF_UNSPEC};
+  if (channel == NULL || rdma_create_id(channel, &id, NULL, RDMA_PS_TCP) != 0 || getaddrinfo(address, port, &hints, &ai) != 0 ||
+      rdma_resolve_addr(id, NULL, ai->ai_addr, 2000) != 0) {
+    perror("connect: resolve address");
+    return 1;
+  }
+  struct rdma_cm_event *event = next_event(channel, 5);
+  if (event == NULL || event->event != RDMA_CM_EVENT_ADDR_RESOLVED) return fprintf(stderr, "connect: address not resolved\n"), 1;
+  rdma_ack_cm_event(event);
+  if (rdma_resolve_route(id, 2000) != 0 || (event = next_event(channel, 5)) == NULL ||
+      event->event != RDMA_CM_EVENT_ROUTE_RESOLVED) {
+    return fprintf(stderr, "connect: route not resolved\n"), 1;
+  }
+  rdma_ack_cm_event(event);
+  struct ibv_pd *pd = ibv_alloc_pd(id->verbs);
+  struct ibv_cq *cq = pd ? ibv_create_cq(id->verbs, 16, NULL, NULL, 0) : NULL;
+  struct ibv_qp_init_attr qp = {.send_cq = cq, .recv_cq = cq, .qp_type = IBV_QPT_RC,
+                                .cap = {.max_send_wr = 4, .max_recv_wr = 4, .max_send_sge = 1, .max_recv_sge = 1}};
+  if (cq == NULL || rdma_create_qp(id, pd, &qp) != 0) return perror("connect: queue pair"), 1;
+  struct rdma_conn_param param = {.private_data = data, .private_data_len = (uint8_t)length,
+                                  .responder_resources = 16, .initiator_depth = 0, .retry_count = 7,
+                                  .rnr_retry_count = 7};
+  if (rdma_connect(id, &param) != 0) return perror("connect: rdma_connect"), 1;
+  event = next_event(channel, 10);
+  if (event == NULL) return printf("connect: no answer\n"), 1;
+  if (event->event == RDMA_CM_EVENT_REJECTED) {
+    const uint8_t *reject = event->param.conn.private_data;
+    const unsigned sts = event->param.conn.private_data_len >= 4 && reject ? (unsigned)(reject[2] | reject[3] << 8) : 0;
+    printf("connect: rejected sts %u\n", sts);
+    rdma_ack_cm_event(event);
+    return 0;
+  }
+  if (event->event != RDMA_CM_EVENT_ESTABLISHED) {
+    printf("connect: %s\n", rdma_event_str(event->event));
+    rdma_ack_cm_event(event);
+    return 1;
+  }
+  rdma_ack_cm_event(event);
+  printf("connect: established\n");
+  fflush(stdout);
+  if (idle > 0) {
+    event = next_event(channel, idle);
+    printf("connect: %s within %d s of sending nothing\n", event ? rdma_event_str(event->event) : "no event", idle);
+    if (event) rdma_ack_cm_event(event);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 9 && strcmp(argv[1], "connect") == 0) return probe_connect(argv, argc);
   if (argc < 4 || (strcmp(argv[1], "fabric") != 0 && strcmp(argv[1], "rdmacm") != 0)) {
-    fprintf(stderr, "usage: %s fabric|rdmacm ADDRESS PORT [REJECT_STATUS]\n", argv[0]);
+    fprintf(stderr, "usage: %s fabric|rdmacm ADDRESS PORT [REJECT_STATUS]\n       %s connect ADDRESS PORT LENGTH RECFMT QID HRQSIZE HSQSIZE [IDLE_SECONDS]\n", argv[0], argv[0]);
     return 2;
   }
   const uint16_t status = argc > 4 ? (uint16_t)atoi(argv[4]) : 6; /* NVMe/RDMA: No Resources */

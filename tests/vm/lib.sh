@@ -347,3 +347,41 @@ ext4_checksums() {
   [[ "$(cd /mnt/portico-ext4 && md5sum a b)" == "$sum" ]] || die "ext4 checksums on $device differ after the remount"
   umount /mnt/portico-ext4
 }
+
+# ---- the kernel's own NVMe-oF target (nvmet, configfs), a peer for benchmarks ----
+NVMET_CONFIGFS=/sys/kernel/config/nvmet
+# nvmet_export NQN TRTYPE ADDRESS PORT: a 256 MiB file on tmpfs (buffered I/O: tmpfs has no
+# O_DIRECT) as namespace 1 of subsystem NQN, any host, on port 1 (tcp or rdma).
+nvmet_export() {
+  local nqn=$1 trtype=$2 address=$3 port=$4 cfg=$NVMET_CONFIGFS
+  mount | grep -q /dev/shm || mount -t tmpfs tmpfs /dev/shm
+  truncate -s 256M /dev/shm/nvmet-bench.img
+  mkdir "$cfg/subsystems/$nqn"
+  echo 1 >"$cfg/subsystems/$nqn/attr_allow_any_host"
+  mkdir "$cfg/subsystems/$nqn/namespaces/1"
+  echo /dev/shm/nvmet-bench.img >"$cfg/subsystems/$nqn/namespaces/1/device_path"
+  echo 1 >"$cfg/subsystems/$nqn/namespaces/1/buffered_io"
+  echo 1 >"$cfg/subsystems/$nqn/namespaces/1/enable"
+  mkdir "$cfg/ports/1"
+  echo "$trtype" >"$cfg/ports/1/addr_trtype"
+  echo ipv4 >"$cfg/ports/1/addr_adrfam"
+  echo "$address" >"$cfg/ports/1/addr_traddr"
+  echo "$port" >"$cfg/ports/1/addr_trsvcid"
+  ln -s "$cfg/subsystems/$nqn" "$cfg/ports/1/subsystems/$nqn"
+}
+# nvmet_unexport NQN: undoes nvmet_export.
+nvmet_unexport() {
+  local nqn=$1 cfg=$NVMET_CONFIGFS
+  rm "$cfg/ports/1/subsystems/$nqn"
+  rmdir "$cfg/ports/1"
+  echo 0 >"$cfg/subsystems/$nqn/namespaces/1/enable"
+  rmdir "$cfg/subsystems/$nqn/namespaces/1" "$cfg/subsystems/$nqn"
+}
+# namespace_of NQN: the namespace node of the connected subsystem NQN, once the scan made it.
+namespace_of() {
+  local s
+  for s in /sys/class/nvme-subsystem/nvme-subsys*; do
+    [[ "$(cat "$s/subsysnqn")" == "$1" ]] || continue
+    ls -d "$s"/nvme*n1 2>/dev/null | head -n1 | xargs -r basename
+  done
+}

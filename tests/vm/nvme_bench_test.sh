@@ -13,35 +13,12 @@ hostnqn=nqn.2014-08.org.nvmexpress:uuid:7d3c2a56-0f4e-4a8b-9d1c-5e0a11c0bead
 hostid=7d3c2a56-0f4e-4a8b-9d1c-5e0a11c0bead
 modprobe -a nvme_tcp nvmet nvmet_tcp || die "nvme_tcp, nvmet or nvmet_tcp does not load"
 
-# namespace_of NQN: the namespace node of the connected subsystem NQN, once the scan made it.
-namespace_of() {
-  local s
-  for s in /sys/class/nvme-subsystem/nvme-subsys*; do
-    [[ "$(cat "$s/subsysnqn")" == "$1" ]] || continue
-    ls -d "$s"/nvme*n1 2>/dev/null | head -n1 | xargs -r basename
-  done
-}
-
 jobs=("randread 1" "randread 32" "randwrite 32")
 declare -A iops=()
 
 # ---- nvmet (configfs) ----
-cfg=/sys/kernel/config/nvmet
 knqn=nqn.2026-11.io.portico:nvmet-bench
-mount | grep -q /dev/shm || mount -t tmpfs tmpfs /dev/shm
-truncate -s 256M /dev/shm/nvmet-bench.img
-mkdir "$cfg/subsystems/$knqn"
-echo 1 >"$cfg/subsystems/$knqn/attr_allow_any_host"
-mkdir "$cfg/subsystems/$knqn/namespaces/1"
-echo /dev/shm/nvmet-bench.img >"$cfg/subsystems/$knqn/namespaces/1/device_path"
-echo 1 >"$cfg/subsystems/$knqn/namespaces/1/buffered_io"
-echo 1 >"$cfg/subsystems/$knqn/namespaces/1/enable"
-mkdir "$cfg/ports/1"
-echo tcp >"$cfg/ports/1/addr_trtype"
-echo ipv4 >"$cfg/ports/1/addr_adrfam"
-echo 127.0.0.3 >"$cfg/ports/1/addr_traddr"
-echo 4420 >"$cfg/ports/1/addr_trsvcid"
-ln -s "$cfg/subsystems/$knqn" "$cfg/ports/1/subsystems/$knqn"
+nvmet_export "$knqn" tcp 127.0.0.3 4420
 nvme connect -t tcp -a 127.0.0.3 -s 4420 -n "$knqn" --hostnqn="$hostnqn" --hostid="$hostid" || die "connect to nvmet failed"
 have_kns() { [[ -n "$(namespace_of "$knqn")" ]]; }
 wait_until 30 "nvmet's namespace" have_kns
@@ -52,10 +29,7 @@ for job in "${jobs[@]}"; do
   log "nvmet $rw 4k depth $depth: ${iops[nvmet-$rw-$depth]} IOPS"
 done
 nvme disconnect -n "$knqn" >/dev/null
-rm "$cfg/ports/1/subsystems/$knqn"
-rmdir "$cfg/ports/1"
-echo 0 >"$cfg/subsystems/$knqn/namespaces/1/enable"
-rmdir "$cfg/subsystems/$knqn/namespaces/1" "$cfg/subsystems/$knqn"
+nvmet_unexport "$knqn"
 
 # ---- porticod ----
 pnqn=nqn.2026-11.io.portico:bench

@@ -18,13 +18,6 @@ modprobe -a nvme_rdma nvme_tcp nvmet nvmet_rdma || die "nvme_rdma, nvme_tcp, nvm
 setup_soft_roce
 export PORTICO_VM_BENCH_SECONDS=${PORTICO_VM_BENCH_SECONDS:-15}
 
-namespace_of() {
-  local s
-  for s in /sys/class/nvme-subsystem/nvme-subsys*; do
-    [[ "$(cat "$s/subsysnqn")" == "$1" ]] || continue
-    ls -d "$s"/nvme*n1 2>/dev/null | head -n1 | xargs -r basename
-  done
-}
 # bench_jobs LABEL DEVICE CPU: the jobs with fio pinned to CPU; IOPS into iops[LABEL-job].
 jobs=("randread 1 4k" "randread 32 4k" "randwrite 32 4k" "read 8 128k")
 declare -A iops=()
@@ -42,32 +35,15 @@ bench_jobs() {
 }
 
 # ---- nvmet-rdma (configfs) ----
-cfg=/sys/kernel/config/nvmet
 knqn=nqn.2026-11.io.portico:nvmet-rdma-bench
-mount | grep -q /dev/shm || mount -t tmpfs tmpfs /dev/shm
-truncate -s 256M /dev/shm/nvmet-bench.img
-mkdir "$cfg/subsystems/$knqn"
-echo 1 >"$cfg/subsystems/$knqn/attr_allow_any_host"
-mkdir "$cfg/subsystems/$knqn/namespaces/1"
-echo /dev/shm/nvmet-bench.img >"$cfg/subsystems/$knqn/namespaces/1/device_path"
-echo 1 >"$cfg/subsystems/$knqn/namespaces/1/buffered_io"
-echo 1 >"$cfg/subsystems/$knqn/namespaces/1/enable"
-mkdir "$cfg/ports/1"
-echo rdma >"$cfg/ports/1/addr_trtype"
-echo ipv4 >"$cfg/ports/1/addr_adrfam"
-echo "$RDMA_ADDRESS" >"$cfg/ports/1/addr_traddr"
-echo 4420 >"$cfg/ports/1/addr_trsvcid"
-ln -s "$cfg/subsystems/$knqn" "$cfg/ports/1/subsystems/$knqn"
+nvmet_export "$knqn" rdma "$RDMA_ADDRESS" 4420
 nvme connect -t rdma -a "$RDMA_ADDRESS" -s 4420 -n "$knqn" --hostnqn="$hostnqn" --hostid="$hostid" ||
   die "connect to nvmet-rdma failed"
 have_kns() { [[ -n "$(namespace_of "$knqn")" ]]; }
 wait_until 30 "nvmet-rdma's namespace" have_kns
 bench_jobs nvmet-rdma "/dev/$(namespace_of "$knqn")" 1
 nvme disconnect -n "$knqn" >/dev/null
-rm "$cfg/ports/1/subsystems/$knqn"
-rmdir "$cfg/ports/1"
-echo 0 >"$cfg/subsystems/$knqn/namespaces/1/enable"
-rmdir "$cfg/subsystems/$knqn/namespaces/1" "$cfg/subsystems/$knqn"
+nvmet_unexport "$knqn"
 
 # ---- porticod: RDMA and TCP, pinned to CPU 0, fio on CPU 0 (same) and CPU 1 (split) ----
 pnqn=nqn.2026-11.io.portico:rdma-bench

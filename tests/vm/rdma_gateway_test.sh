@@ -11,7 +11,7 @@
 #     SGLS, whose Keyed SGL bit only an RDMA controller sets);
 #   - hostile hosts (tools/rdma_probe): malformed CM requests get the specified reject statuses,
 #     a queue that never sends its Connect is disconnected after login_timeout_s;
-#   - SIGTERM: porticod ends every queue and exits 0.
+#   - SIGTERM with an RDMA host connected: the queues drain, porticod exits 0.
 # Prints "RDMA_FIO <job> iops=<n>" lines.
 # shellcheck source=lib.sh
 source "$PORTICO_ROOT/tests/vm/lib.sh"
@@ -152,5 +152,12 @@ expect "an idle queue is disconnected" 'RDMA_CM_EVENT_DISCONNECTED within' "$out
 grep -qE 'closed before Connect: no Connect within 5 s' "$WORK/gw1.log" || die "porticod did not log the idle queue's end"
 grep -E 'rejected \(' "$WORK/gw1.log" | tail -n 5
 log "hostile hosts: four malformed requests rejected, an idle queue ended after 5 s"
+
+# ---- SIGTERM with an RDMA host connected: the queues drain, porticod exits 0 ----
+nvme connect -t rdma -a "$RDMA_ADDRESS" -s 4420 -n "$nqn" --hostnqn="$hostnqn" --hostid="$hostid" \
+  --ctrl-loss-tmo=5 --reconnect-delay=1 || die "nvme connect -t rdma (again) failed"
+wait_until 30 "the namespace over RDMA again" have_ns_head
 stop_gateway gw1
+grep -qE 'nvme-rdma: .* closed: gateway shutting down' "$WORK/gw1.log" || die "the RDMA queues did not drain on SIGTERM"
+nvme disconnect -n "$nqn" >/dev/null 2>&1 || true
 log "PASS rdma_gateway_test"

@@ -246,7 +246,7 @@ void RdmaQueue::on_core_done(uint32_t slot) {
     command.blocked = Blocked::respond;
     blocked_.push_back(slot);
   }
-  if (draining_ && in_core_ == 0) close("gateway shutting down");
+  close_if_drained();
 }
 
 void RdmaQueue::respond_refused(uint32_t slot, nvme::CompletionStatus status, uint32_t dw0) {
@@ -328,7 +328,8 @@ void RdmaQueue::on_send_done(uint32_t slot) {
   const bool last = disconnecting_ && slots_[slot] && is_disconnect(slots_[slot]->command.sqe);
   release_slot(slot);
   // Disconnect (NVMe over Fabrics 1.1): its answer is the queue's last.
-  if (last) close("");
+  if (last) return close("");
+  close_if_drained();
 }
 
 }  // namespace portico::nvmeof

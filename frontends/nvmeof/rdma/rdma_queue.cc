@@ -199,7 +199,16 @@ void RdmaQueue::drain() {
   auto self = shared_from_this();
   draining_ = true;
   if (auto controller = link_.controller) controller->release_queue(link_.queue);
-  if (phase_ != Phase::connected || in_core_ == 0) close("gateway shutting down");
+  if (phase_ != Phase::connected) return close("gateway shutting down");
+  close_if_drained();
+}
+
+void RdmaQueue::close_if_drained() {
+  // The answers sent must reach the host before the QP goes to the error state, which would
+  // flush them: the close waits for their completions too.
+  if (draining_ && phase_ == Phase::connected && in_core_ == 0 && signaled_in_flight_ == 0 && blocked_.empty()) {
+    close("gateway shutting down");
+  }
 }
 
 void RdmaQueue::maybe_finish_close() {

@@ -119,6 +119,8 @@ class RdmaQueue : public frontend::ServedConnection, public std::enable_shared_f
   bool post_send_chain(ibv_send_wr* first, unsigned count);
   void retry_blocked();
   void maybe_finish_close();
+  // Shutting down: closes once nothing is in the core and every answer sent has completed.
+  void close_if_drained();
   void tear_down();
   void schedule_liveness_check();
   [[nodiscard]] std::string who() const;

@@ -287,11 +287,26 @@ void RdmaQueue::on_completion_event(int result) {
 }
 
 void RdmaQueue::drain_completions() {
+  // A bounded batch: work posted while handling completions brings more (with soft-RoCE even
+  // inside the post), so "until the queue is empty" could keep the loop here for seconds while
+  // the other queues on it (an admin queue's Keep Alive) wait. The rest comes on the next turn,
+  // after the loop's other I/O.
+  constexpr int kBatches = 4;
   ibv_wc completions[32];
-  for (;;) {
+  for (int batch = 0; batch < kBatches; ++batch) {
     const int n = ibv_poll_cq(cq_, 32, completions);
     if (n <= 0) return;
     for (int i = 0; i < n; ++i) on_work_completion(completions[i]);
+    if (closed_notified_ || n < 32) return;
+  }
+  if (!drain_posted_) {
+    drain_posted_ = true;
+    loop_.post([self = shared_from_this()]() {
+      self->drain_posted_ = false;
+      if (self->closed_notified_ || self->cq_ == nullptr) return;
+      self->drain_completions();
+      self->maybe_finish_close();
+    });
   }
 }
 

@@ -162,6 +162,7 @@ class RdmaQueue : public frontend::ServedConnection, public std::enable_shared_f
   bool draining_ = false;
   bool disconnecting_ = false;        // the Disconnect's answer is the queue's last
   bool completion_poll_pending_ = false;
+  bool drain_posted_ = false;         // a bounded drain left completions for the next turn
   bool torn_down_ = false;
   bool closed_notified_ = false;
   runtime::EventLoop::TimerId setup_timer_ = 0;

@@ -385,3 +385,54 @@ namespace_of() {
     ls -d "$s"/nvme*n1 2>/dev/null | head -n1 | xargs -r basename
   done
 }
+
+# ---- fio across a gateway's death, with the kernel's native NVMe multipath ----
+# nvme_path_writes [CONTROLLER]: writes completed through every path of the namespaces (6.1 keeps
+# no I/O statistics on the multipath node itself), or through CONTROLLER's (nvmeX) path alone:
+# a path's node is nvme<subsystem>c<controller>n<namespace>.
+nvme_path_writes() {
+  local glob=/sys/block/nvme*c*n1/stat
+  [[ -n "${1:-}" ]] && glob="/sys/block/nvme*c${1#nvme}n1/stat"
+  # shellcheck disable=SC2086
+  cat $glob 2>/dev/null | awk '{w += $5} END {print w + 0}'
+}
+# failover_fio_start DEVICE SIZE: random 4 KiB writes at depth 32 with crc32c verify over SIZE of
+# DEVICE, every write's completion time and latency in $WORK/fio_clat.1.log; sets FIO_PID.
+failover_fio_start() {
+  fio --name=failover --filename="$1" --ioengine=libaio --direct=1 --rw=randwrite --bs=4k \
+    --iodepth=32 --size="$2" --verify=crc32c --do_verify=1 --verify_fatal=1 --runtime=300 \
+    --write_lat_log="$WORK/fio" --log_avg_msec=0 --log_unix_epoch=1 --output="$WORK/fio-failover.txt" &
+  FIO_PID=$!
+  BEFORE_LOGOUT_HOOKS+=("kill $FIO_PID")
+}
+# failover_fio_wait SIZE: until a third of SIZE was written through the paths and fio ran 5 s, so
+# that a kill lands in the middle (at most 240 s).
+failover_fio_wait() {
+  local target start deadline started
+  target=$(( $(numfmt --from=iec "$1") / 4096 / 3 ))
+  start=$(nvme_path_writes)
+  deadline=$(($(date +%s) + 240))
+  started=$(date +%s)
+  while (( $(nvme_path_writes) - start < target || $(date +%s) - started < 5 )); do
+    kill -0 "$FIO_PID" 2>/dev/null || die "fio ended before gw1 could be killed (size $1 too small?)"
+    (($(date +%s) < deadline)) || die "fio made too little progress to kill gw1 in the middle"
+    sleep 0.2
+  done
+}
+# failover_fio_finish KILL_MS KILL_UPTIME: waits for fio and requires no error, a passed verify,
+# a write in flight at the kill and none waiting more than 2 s after it; sets STALL_MS,
+# INFLIGHT, RESUME_MS and GAP_MS (failover_stall) and keeps the kernel's log of the failover.
+failover_fio_finish() {
+  local rc=0 out
+  wait "$FIO_PID" || rc=$?
+  cp "$WORK"/fio* "$ARTIFACTS/" 2>/dev/null || true
+  out=$(cat "$WORK/fio-failover.txt")
+  echo "$out" | grep -E 'err=|write:|read:|clat \(' | head -n 6
+  ((rc == 0)) || { echo "$out" >&2; die "fio exited $rc across the gw1 failure"; }
+  expect "fio: no errors" 'err= *0' "$out"
+  expect_not "fio: errors" 'err= *[1-9]|verify: bad|crc32c: verify failed' "$out"
+  read -r STALL_MS INFLIGHT RESUME_MS GAP_MS < <(failover_stall "$1" "$WORK/fio_clat.1.log")
+  ((INFLIGHT > 0)) || die "no write was in flight at the kill (see fio_clat.1.log)"
+  kernel_timeline "$2" "$ARTIFACTS/failover-kernel.txt"
+  ((STALL_MS <= 2000)) || die "failover stall ${STALL_MS} ms is over 2 s (see failover-kernel.txt)"
+}

@@ -127,41 +127,17 @@ iscsi_logout 127.0.0.2:3260 "$iqn"
 log "reservations: one state through both paths and both protocols; the preempt notice in log page 80h"
 
 # ---- fio over both paths; gw1 killed in the middle ----
-fio --name=failover --filename="$ns" --ioengine=libaio --direct=1 --rw=randwrite --bs=4k \
-  --iodepth=32 --size="$fio_size" --verify=crc32c --do_verify=1 --verify_fatal=1 --runtime=300 \
-  --write_lat_log="$WORK/fio" --log_avg_msec=0 --log_unix_epoch=1 --output="$WORK/fio-failover.txt" &
-fio_pid=$!
-BEFORE_LOGOUT_HOOKS+=("kill $fio_pid")
-# Writes completed through every path (6.1 keeps no I/O statistics on the multipath node itself).
-path_writes() { cat /sys/block/nvme*c*n1/stat | awk '{w += $5} END {print w + 0}'; }
-target=$(( $(numfmt --from=iec "$fio_size") / 4096 / 3 ))
-start_w=$(path_writes)
-deadline=$(($(date +%s) + 240))
-fio_started=$(date +%s)
-while (( $(path_writes) - start_w < target || $(date +%s) - fio_started < 5 )); do
-  kill -0 "$fio_pid" 2>/dev/null || die "fio ended before gw1 could be killed (size $fio_size too small?)"
-  (($(date +%s) < deadline)) || die "fio made too little progress to kill gw1 in the middle"
-  sleep 0.2
-done
+failover_fio_start "$ns" "$fio_size"
+failover_fio_wait "$fio_size"
 kill_ms=$(( ${EPOCHREALTIME/./} / 1000 ))
 kill_uptime=$(cut -d' ' -f1 /proc/uptime)
 kill_gateway gw1
 log "gw1 killed with SIGKILL"
-fio_rc=0
-wait "$fio_pid" || fio_rc=$?
-cp "$WORK"/fio* "$ARTIFACTS/" 2>/dev/null || true
-fio_out=$(cat "$WORK/fio-failover.txt")
-echo "$fio_out" | grep -E 'err=|write:|read:|clat \(' | head -n 6
-((fio_rc == 0)) || { echo "$fio_out" >&2; die "fio exited $fio_rc across the gw1 failure"; }
-expect "fio: no errors" 'err= *0' "$fio_out"
-expect_not "fio: errors" 'err= *[1-9]|verify: bad|crc32c: verify failed' "$fio_out"
-read -r stall_ms inflight resume_ms gap_ms < <(failover_stall "$kill_ms" "$WORK/fio_clat.1.log")
-((inflight > 0)) || die "no write was in flight at the kill (see fio_clat.1.log)"
-kernel_timeline "$kill_uptime" "$ARTIFACTS/failover-kernel.txt"
-((stall_ms <= 2000)) || die "failover stall ${stall_ms} ms is over 2 s (see failover-kernel.txt)"
+failover_fio_finish "$kill_ms" "$kill_uptime"
+stall_ms=$STALL_MS
 log "fio finished with 0 errors and verify passed across the kill; no write waited more than ${stall_ms} ms" \
-  "($inflight in flight at the kill; completions resumed after ${resume_ms} ms, longest gap ${gap_ms} ms)"
-echo "NVME_STALL_MS=$stall_ms NVME_RESUME_MS=$resume_ms NVME_GAP_MS=$gap_ms"
+  "($INFLIGHT in flight at the kill; completions resumed after ${RESUME_MS} ms, longest gap ${GAP_MS} ms)"
+echo "NVME_STALL_MS=$stall_ms NVME_RESUME_MS=$RESUME_MS NVME_GAP_MS=$GAP_MS"
 
 # ---- gw2 reports gw1's ANA group inaccessible once gw1's lease ran out ----
 gw1_inaccessible() { nvme ana-log "/dev/$ctrl2" 2>/dev/null | grep -qi 'inaccessible'; }

@@ -239,8 +239,6 @@ void RdmaQueue::on_core_done(uint32_t slot) {
     return maybe_finish_close();
   }
   if (is_disconnect(command.command.sqe)) disconnecting_ = true;
-  command.response_status = command.command.status;
-  command.response_dw0 = command.command.result_dw0;
   if (!blocked_.empty() || !respond(slot)) {
     if (phase_ == Phase::closing) return maybe_finish_close();
     command.blocked = Blocked::respond;
@@ -251,9 +249,8 @@ void RdmaQueue::on_core_done(uint32_t slot) {
 
 void RdmaQueue::respond_refused(uint32_t slot, nvme::CompletionStatus status, uint32_t dw0) {
   RdmaCommand& command = *slots_[slot];
-  command.response_status = status;
-  command.response_dw0 = dw0;
   command.command.status = status;
+  command.command.result_dw0 = dw0;
   command.command.data_in_length = 0;  // a refused command returns no data
   if (!blocked_.empty() || !respond(slot)) {
     if (phase_ == Phase::closing) return;
@@ -283,12 +280,12 @@ bool RdmaQueue::respond(uint32_t slot) {
   }
   // The response capsule: the CQE.
   nvme::CompletionEntry entry;
-  entry.dw0 = command.response_dw0;
+  entry.dw0 = done.result_dw0;
   entry.dw1 = done.result_dw1;
   entry.sq_head = link_.sq_flow_control ? link_.sq_head : 0;
   entry.sq_id = link_.queue.id;
   entry.cid = done.sqe.cid;
-  entry.status = command.response_status;
+  entry.status = done.status;
   const auto cqe = nvme::encode_cqe(entry);
   std::memcpy(response_buffer(slot), cqe.data(), cqe.size());
 

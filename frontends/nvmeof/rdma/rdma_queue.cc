@@ -133,8 +133,7 @@ void RdmaQueue::on_cm_event(rdma_cm_event_type type, int status) {
   auto self = shared_from_this();
   switch (type) {
     case RDMA_CM_EVENT_ESTABLISHED:
-      established_ = true;
-      return;
+      return;  // the host's first capsule follows; the setup timer bounds the wait for it
     case RDMA_CM_EVENT_DISCONNECTED:
       return close(phase_ == Phase::closing ? "" : "disconnected by the host");
     case RDMA_CM_EVENT_DEVICE_REMOVAL:

@@ -76,7 +76,6 @@ class RdmaQueue : public frontend::ServedConnection, public std::enable_shared_f
   // the queue (the CM id is the caller's again: released_cm_id()).
   Status create_resources(std::unique_ptr<RdmaCmContext> cm_context);
   rdma_cm_id* release_cm_id();
-  [[nodiscard]] uint32_t max_send_work_requests() const { return max_send_wr_; }
 
   void start(UniqueFunction<void(uint64_t)> on_closed) override;
   void drain() override;
@@ -104,8 +103,6 @@ class RdmaQueue : public frontend::ServedConnection, public std::enable_shared_f
     Blocked blocked = Blocked::none;  // waits for chunks or send queue space
     unsigned send_slots = 0;        // send queue entries its posted work requests hold
     bool connect = false;           // the queue's first capsule
-    nvme::CompletionStatus response_status;  // what a command the core never saw answers
-    uint32_t response_dw0 = 0;
     runtime::BufferCharge charge;
   };
 
@@ -158,7 +155,6 @@ class RdmaQueue : public frontend::ServedConnection, public std::enable_shared_f
   UniqueFunction<void(uint64_t)> on_closed_;
 
   Phase phase_ = Phase::awaiting_connect;
-  bool established_ = false;
   bool draining_ = false;
   bool disconnecting_ = false;        // the Disconnect's answer is the queue's last
   bool completion_poll_pending_ = false;
